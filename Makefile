@@ -1,0 +1,29 @@
+# Everything sets itself up: the first target that needs Python creates .venv and installs the
+# project with its test extras; later runs reuse it until pyproject.toml changes.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+IN     ?= seeds
+OUT    ?= out
+ARGS   ?=
+
+.DEFAULT_GOAL := clean-corpus
+.PHONY: clean-corpus test bench lint fuzz setup
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+clean-corpus: $(STAMP)
+	$(BIN)/cleaner clean $(IN) -o $(OUT) $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q $(ARGS)
+
+bench: $(STAMP)
+	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

@@ -1,0 +1,212 @@
+"""The data every stage shares: a document as read, its lines, and the decisions made about them.
+
+A reader produces a `Document` and never changes it. Stages only add `Claim`s (why a line is
+removed) to a `Cleaned` record, so the source text stays the single point of truth and the
+output can always be rebuilt from it: kept spans plus removed spans cover the source exactly
+once, in order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a document came from, precise enough to find the bytes again."""
+
+    path: str  # posix path relative to the input root
+    root: str  # the input root as the user gave it
+    sha256: str  # of the input file's bytes
+    size: int  # bytes of the input file
+    format: str  # txt, html, jsonl, parquet
+    record: int | None = None  # record index inside a multi-document file
+    url: str | None = None
+    encoding: str | None = None  # decoding used for byte inputs
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "path": self.path,
+            "sha256": self.sha256,
+            "size": self.size,
+            "format": self.format,
+        }
+        if self.record is not None:
+            out["record"] = self.record
+        if self.url is not None:
+            out["url"] = self.url
+        if self.encoding is not None:
+            out["encoding"] = self.encoding
+        return out
+
+
+def document_id(source: Source) -> str:
+    """Stable id: the same input bytes at the same place always get the same id.
+
+    The path is part of the digest so that two copies of one file stay distinguishable
+    (the second is then removed as a duplicate, pointing at the first, instead of colliding).
+    """
+    key = f"{source.sha256}\0{source.path}\0{'' if source.record is None else source.record}"
+    return hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    id: str
+    text: str
+    source: Source
+    meta: dict[str, Any] = field(default_factory=dict)  # reader facts: title, date, extra fields
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One source line; `end` includes the line break, `content_end` excludes it."""
+
+    number: int  # 1-based, as editors show it
+    start: int
+    content_end: int
+    end: int
+    text: str  # without the line break
+
+    @property
+    def blank(self) -> bool:
+        return not self.text.strip()
+
+
+def segment(text: str) -> list[Line]:
+    """Split text into lines on \\n, \\r\\n or \\r, keeping exact character offsets."""
+    lines: list[Line] = []
+    start = 0
+    number = 1
+    for match in _LINE_BREAK.finditer(text):
+        lines.append(Line(number, start, match.start(), match.end(), text[start : match.start()]))
+        start = match.end()
+        number += 1
+    if start < len(text):
+        lines.append(Line(number, start, len(text), len(text), text[start:]))
+    return lines
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """Why a line is removed: the rule or signal, its category, and optional evidence."""
+
+    rule: str
+    category: str
+    detail: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A run of consecutive source lines with one verdict."""
+
+    first_line: int
+    last_line: int
+    start: int
+    end: int
+    claim: Claim | None  # None: kept
+
+    def to_json(self, text: str) -> dict[str, Any]:
+        out: dict[str, Any] = {"lines": [self.first_line, self.last_line], "chars": [self.start, self.end]}
+        if self.claim is not None:
+            out["rule"] = self.claim.rule
+            out["category"] = self.claim.category
+            out["text"] = text[self.start : self.end]
+            if self.claim.detail:
+                out.update(self.claim.detail)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Why a whole document was dropped; it still goes to the rejected output."""
+
+    reason: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Cleaned:
+    """A document with every decision the pipeline made about it."""
+
+    document: Document
+    lines: list[Line]
+    claims: list[Claim | None]  # parallel to lines; None means kept
+    extracted: dict[str, list[str]] = field(default_factory=dict)
+    lang: str = "und"
+    lang_score: float = 0.0
+    rejection: Rejection | None = None
+
+    @classmethod
+    def start(cls, document: Document) -> Cleaned:
+        lines = segment(document.text)
+        return cls(document, lines, [None] * len(lines))
+
+    def claim(self, index: int, claim: Claim) -> bool:
+        """Claim a line for removal unless an earlier stage already did; first claim wins."""
+        if self.claims[index] is None:
+            self.claims[index] = claim
+            return True
+        return False
+
+    def extract(self, key: str, value: str) -> None:
+        values = self.extracted.setdefault(key, [])
+        if value not in values:
+            values.append(value)
+
+    def verdicts(self) -> list[Claim | None]:
+        """Line verdicts with blank lines resolved, so the clean text has tidy paragraph breaks.
+
+        A blank run after a removed line goes with that removal; a blank run before a removed
+        line is kept only if kept text follows later (it separates two kept paragraphs);
+        leading blanks before a removal go with it. All other blank lines are kept.
+        """
+        verdicts = list(self.claims)
+        lines = self.lines
+        n = len(lines)
+        kept_after = [False] * (n + 1)
+        for i in range(n - 1, -1, -1):
+            kept_after[i] = kept_after[i + 1] or (not lines[i].blank and verdicts[i] is None)
+        i = 0
+        while i < n:
+            if not lines[i].blank or verdicts[i] is not None:
+                i += 1
+                continue
+            j = i
+            while j < n and lines[j].blank and verdicts[j] is None:
+                j += 1
+            before = verdicts[i - 1] if i > 0 else None
+            after = verdicts[j] if j < n else None
+            if before is not None:
+                fill: Claim | None = before
+            elif after is not None and (i == 0 or not kept_after[j]):
+                fill = after
+            else:
+                fill = None
+            for k in range(i, j):
+                verdicts[k] = fill
+            i = j
+        return verdicts
+
+    def spans(self) -> list[Span]:
+        """Merge consecutive lines with the same verdict into spans covering the whole source."""
+        spans: list[Span] = []
+        for line, verdict in zip(self.lines, self.verdicts()):
+            if spans and spans[-1].claim == verdict and spans[-1].end == line.start:
+                last = spans[-1]
+                spans[-1] = Span(last.first_line, line.number, last.start, line.end, verdict)
+            else:
+                spans.append(Span(line.number, line.number, line.start, line.end, verdict))
+        return spans
+
+    def clean_text(self, spans: list[Span] | None = None) -> str:
+        text = self.document.text
+        return "".join(text[s.start : s.end] for s in (spans or self.spans()) if s.claim is None)
+
+    def kept_lines(self) -> list[Line]:
+        return [line for line, claim in zip(self.lines, self.claims) if claim is None and not line.blank]
