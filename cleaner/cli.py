@@ -1,0 +1,185 @@
+"""Command line: argument parsing and what the user sees. The work happens in the pipeline."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from cleaner import __version__
+from cleaner.pipeline import FORMATS, DocumentCleaner, Settings, read_documents, run
+from cleaner.readers.discover import InputError, discover
+from cleaner.rules.examples import check_examples, load_checked_rules
+from cleaner.rules.loader import RulePackError, RuleSet, default_rules_dir, load_rules
+from cleaner.writers.output_dir import OutputError
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+
+_CATEGORY_COLOURS = {"duplicate": "35", "recurring": "35", "ad": "31", "promo": "31", "job_listing": "31"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or EXIT_OK)
+    except (RulePackError, InputError, OutputError, FileExistsError) as exc:
+        print(f"cleaner: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        sys.stderr.close()
+        return EXIT_OK
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cleaner", description="Strip boilerplate from web-text dumps, "
+                                     "with provenance for every removal.")
+    parser.add_argument("--version", action="version", version=f"cleaner {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    clean = commands.add_parser("clean", help="clean inputs into an output directory")
+    clean.add_argument("inputs", nargs="+", metavar="INPUT", help="files, directories or globs")
+    clean.add_argument("-o", "--output", required=True, type=Path, metavar="OUT")
+    clean.add_argument("--glob", default="*.txt", help="file pattern inside directories (default: *.txt)")
+    clean.add_argument("--format", default="jsonl", type=_formats,
+                       help=f"comma-separated output formats: {', '.join(FORMATS)} (default: jsonl)")
+    clean.add_argument("--force", action="store_true", help="replace an OUT that cleaner did not write")
+    _add_rule_options(clean)
+    _add_langid_option(clean)
+    clean.set_defaults(handler=_clean)
+
+    explain = commands.add_parser("explain", help="show each line of a file as kept or removed, and why")
+    explain.add_argument("file", type=Path)
+    explain.add_argument("--json", action="store_true", help="machine-readable output")
+    explain.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    _add_rule_options(explain)
+    _add_langid_option(explain)
+    explain.set_defaults(handler=_explain)
+
+    rules = commands.add_parser("rules", help="inspect and test rule packs")
+    rule_commands = rules.add_subparsers(dest="rules_command", required=True)
+    listing = rule_commands.add_parser("list", help="show every loaded rule")
+    listing.add_argument("--json", action="store_true")
+    _add_rule_options(listing)
+    listing.set_defaults(handler=_rules_list)
+    testing = rule_commands.add_parser("test", help="check every rule's keep/remove examples")
+    _add_rule_options(testing)
+    testing.set_defaults(handler=_rules_test)
+    return parser
+
+
+def _add_rule_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rules", action="append", type=Path, default=[], metavar="DIR",
+                        help="extra rule directory; a pack with the same relative name replaces the "
+                             "shipped one (repeatable)")
+    parser.add_argument("--no-default-rules", action="store_true", help="do not load the shipped rules")
+
+
+def _add_langid_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--langid", default="langdetect", choices=("langdetect",), help="language detector")
+
+
+def _formats(value: str) -> tuple[str, ...]:
+    formats = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise argparse.ArgumentTypeError(f"unknown format {', '.join(unknown) or value!r}; choose from {', '.join(FORMATS)}")
+    return formats
+
+
+def _rule_dirs(args: argparse.Namespace) -> list[Path]:
+    return ([] if args.no_default_rules else [default_rules_dir()]) + list(args.rules)
+
+
+def _clean(args: argparse.Namespace) -> int:
+    ruleset = load_checked_rules(_rule_dirs(args))
+    settings = Settings(glob=args.glob, formats=args.format, langid=args.langid)
+    stats = run(args.inputs, args.output, ruleset, settings, force=args.force).to_json()
+    docs, chars = stats["documents"], stats["characters"]
+    share = chars["removed"] / chars["in"] if chars["in"] else 0.0
+    print(f"cleaned {docs['in']} documents into {args.output}: {docs['out']} written, {docs['rejected']} rejected, "
+          f"{chars['removed']} of {chars['in']} characters removed ({share:.1%})", file=sys.stderr)
+    return EXIT_OK
+
+
+def _explain(args: argparse.Namespace) -> int:
+    ruleset = load_checked_rules(_rule_dirs(args))
+    files = discover([str(args.file)], "*")
+    cleaner = DocumentCleaner(ruleset, args.langid)
+    for document in read_documents(files):
+        cleaned = cleaner.clean(document)
+        verdicts = cleaned.verdicts()
+        if args.json:
+            lines = [{"line": line.number, "kept": claim is None, "text": line.text,
+                      **({"rule": claim.rule, "category": claim.category} if claim else {})}
+                     for line, claim in zip(cleaned.lines, verdicts)]
+            json.dump({"id": document.id, "path": document.source.path, "lang": cleaned.lang,
+                       "extracted": cleaned.extracted, "lines": lines}, sys.stdout, ensure_ascii=False, indent=2)
+            sys.stdout.write("\n")
+            continue
+        _print_explanation(cleaned.lines, verdicts, _use_colour(args.color, sys.stdout), sys.stdout)
+        print(f"-- {document.source.path}: lang={cleaned.lang} ({cleaned.lang_score}); "
+              f"extracted={json.dumps(cleaned.extracted, ensure_ascii=False)}")
+    return EXIT_OK
+
+
+def _use_colour(choice: str, stream: TextIO) -> bool:
+    if choice != "auto":
+        return choice == "always"
+    return stream.isatty() and "NO_COLOR" not in os.environ
+
+
+def _print_explanation(lines, verdicts, colour: bool, out: TextIO) -> None:  # type: ignore[no-untyped-def]
+    width = max((len(f"{c.rule} [{c.category}]") for c in verdicts if c), default=0)
+    for line, claim in zip(lines, verdicts):
+        if claim is None:
+            label, text = "keep".ljust(width), line.text
+            row = f"{line.number:5d}  {label}  │ {text}"
+        else:
+            label = f"{claim.rule} [{claim.category}]".ljust(width)
+            row = f"{line.number:5d}  {label}  │ {line.text}"
+            if colour:
+                code = _CATEGORY_COLOURS.get(claim.category, "33")
+                row = f"{line.number:5d}  \x1b[{code}m{label}\x1b[0m  │ \x1b[9;2m{line.text}\x1b[0m"
+        out.write(row + "\n")
+
+
+def _rules_list(args: argparse.Namespace) -> int:
+    ruleset = load_rules(_rule_dirs(args))
+    if args.json:
+        json.dump([rule.summary() for rule in ruleset.rules], sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    _print_rule_table(ruleset, sys.stdout)
+    return EXIT_OK
+
+
+def _print_rule_table(ruleset: RuleSet, out: TextIO) -> None:
+    rows = [(r.id, r.category, r.kind, _scope_text(r.scope.to_json()), f"{r.file}:{r.line}") for r in ruleset.rules]
+    header = ("ID", "CATEGORY", "KIND", "SCOPE", "FILE")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
+    for row in [header, *rows]:
+        out.write("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4] + "\n")
+    out.write(f"{len(rows)} rules from {len(ruleset.packs)} packs\n")
+
+
+def _scope_text(scope: dict[str, list[str]]) -> str:
+    return "; ".join(f"{key}={','.join(values)}" for key, values in scope.items()) or "all"
+
+
+def _rules_test(args: argparse.Namespace) -> int:
+    ruleset = load_rules(_rule_dirs(args))
+    failures = check_examples(ruleset)
+    examples = sum(len(rule.examples) for rule in ruleset.rules)
+    for failure in failures:
+        print(f"FAIL {failure.message()}")
+    print(f"{len(ruleset.rules)} rules, {examples} examples: {examples - len(failures)} passed, {len(failures)} failed")
+    return 1 if failures else EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,273 @@
+"""Apply rule packs to a document: each rule hit claims lines, with its rule id and category.
+
+Rules run in four passes, each seeing what earlier passes claimed (the first claim on a line wins,
+so the most specific explanation is the one recorded):
+  1. line   - whole-line phrases, prefixes and regexes, through one combined index per scope;
+  2. block  - a header line and the run of short, unpunctuated items under it;
+  3. repeat - a line repeating a nearby earlier kept line (a doubled title);
+  4. tail   - a marker line and everything after it, but only when what follows is short
+              boilerplate-shaped text or already claimed, never a long content paragraph.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from cleaner.document import Claim, Cleaned
+from cleaner.rules.loader import RuleSet
+from cleaner.rules.model import Rule, ends_like_sentence, normalise_phrase, word_count
+
+# A line longer than this many words is prose; only rules without a small max_words can match it.
+_LONG_LINE_WORDS = 40
+_HEADING_CONTENT_WORDS = 10
+_GROUP_NAME = re.compile(r"\(\?P<(\w+)>")
+_GROUP_REF = re.compile(r"\(\?P=(\w+)\)")
+
+
+@dataclass(slots=True)
+class _LineView:
+    """What the passes need of one non-blank line, computed once per document."""
+
+    index: int  # into Cleaned.lines
+    stripped: str
+    normalised: str
+    words: int
+    rank_top: int
+    rank_bottom: int
+
+
+class LineIndex:
+    """Every line rule of one scope, compiled into lookups that cost little per line.
+
+    Phrases become a dict lookup, prefixes a dict keyed by first word, and all regexes one
+    alternation per length class, so matching stays fast when packs hold hundreds of rules.
+    """
+
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        self.rules = [r for r in rules if r.kind == "line" and r.test is not None]
+        self.order = {r.id: i for i, r in enumerate(self.rules)}
+        self.phrases: dict[str, list[Rule]] = {}
+        self.prefixes: dict[str, list[Rule]] = {}
+        for rule in self.rules:
+            assert rule.test is not None
+            for phrase in rule.test.phrases:
+                self.phrases.setdefault(phrase, []).append(rule)
+            for prefix in rule.test.prefixes:
+                self.prefixes.setdefault(prefix.split(" ", 1)[0], []).append(rule)
+        self.patterned = [r for r in self.rules if r.test is not None and r.test.pattern is not None]
+        self.short_lines = _combine(list(enumerate(self.patterned)))
+        self.long_lines = _combine([(i, r) for i, r in enumerate(self.patterned) if r.test is not None and (
+            r.test.max_words is None or r.test.max_words > _LONG_LINE_WORDS)])
+
+    def first(self, view: _LineView) -> tuple[Rule, re.Match[str] | bool] | None:
+        """The earliest rule (in precedence order) that claims this line, with its match."""
+        candidates: list[Rule] = list(self.phrases.get(view.normalised, ()))
+        candidates += self.prefixes.get(view.normalised.split(" ", 1)[0], ())
+        combined = self.long_lines if view.words > _LONG_LINE_WORDS else self.short_lines
+        if combined is not None:
+            found = combined.fullmatch(view.stripped)
+            if found and found.lastgroup:
+                position = int(found.lastgroup[2:])
+                # The alternation reports the first pattern that matches; later ones are only
+                # needed when that one's guards reject the line.
+                candidates += self.patterned[position:]
+        best: tuple[Rule, re.Match[str] | bool] | None = None
+        for rule in candidates:
+            if best is not None and self.order[rule.id] >= self.order[best[0].id]:
+                continue
+            assert rule.test is not None
+            if not rule.test.guards_pass(view.stripped, view.rank_top, view.rank_bottom):
+                continue
+            found_match = rule.test.match_text(view.stripped, view.normalised)
+            if found_match:
+                best = (rule, found_match)
+        return best
+
+
+def _combine(rules: list[tuple[int, Rule]]) -> re.Pattern[str] | None:
+    """One alternation over many rule regexes; group `_rN` names the N-th patterned rule.
+
+    Named groups inside rule patterns are renamed per rule so two rules may both capture
+    `author`; extraction re-runs the winning rule's own pattern.
+    """
+    if not rules:
+        return None
+    branches = []
+    for position, rule in rules:
+        assert rule.test is not None and rule.test.pattern is not None
+        source = rule.test.pattern.pattern
+        source = _GROUP_NAME.sub(lambda m, n=position: f"(?P<_r{n}_{m.group(1)}>", source)
+        source = _GROUP_REF.sub(lambda m, n=position: f"(?P=_r{n}_{m.group(1)})", source)
+        flags = "i" if rule.test.pattern.flags & re.IGNORECASE else "-i"
+        branches.append(f"(?P<_r{position}>(?{flags}:{source}))")
+    return re.compile("|".join(branches))
+
+
+class RuleFilter:
+    """Strips boilerplate from documents with one loaded RuleSet; counts what each rule removed."""
+
+    def __init__(self, ruleset: RuleSet) -> None:
+        self.ruleset = ruleset
+        self._indexes: dict[tuple[str, ...], LineIndex] = {}
+
+    def applicable(self, cleaned: Cleaned, lang: str | None, *, with_language_rules: bool = True) -> list[Rule]:
+        """Rules whose scope selects this document; `lang=None` means the language is unknown."""
+        doc = cleaned.document
+        url = doc.source.url or doc.meta.get("url")
+        host = (urlsplit(url).hostname or "").lower() if isinstance(url, str) else None
+        return [rule for rule in self.ruleset.rules
+                if (with_language_rules or not rule.scope.languages)
+                and rule.scope.applies(lang, doc.source.path, host, doc.text)]
+
+    def apply(self, cleaned: Cleaned, rules: list[Rule]) -> None:
+        """Claim every line these rules remove, and record what they extract."""
+        views = _views(cleaned)
+        if not views:
+            return
+        key = tuple(rule.id for rule in rules)
+        index = self._indexes.get(key)
+        if index is None:
+            index = self._indexes[key] = LineIndex(rules)
+        for view in views:
+            hit = index.first(view)
+            if hit is not None and cleaned.claim(view.index, Claim(hit[0].id, hit[0].category)):
+                _extract(cleaned, hit[0], view.stripped, hit[1])
+        for rule in rules:
+            if rule.kind == "block":
+                _apply_block(cleaned, rule, views)
+        for rule in rules:
+            if rule.kind == "repeat":
+                _apply_repeat(cleaned, rule, views)
+        for rule in rules:
+            if rule.kind == "tail":
+                _apply_tail(cleaned, rule, views)
+
+
+def _views(cleaned: Cleaned) -> list[_LineView]:
+    nonblank = [(i, line.text.strip()) for i, line in enumerate(cleaned.lines) if not line.blank]
+    total = len(nonblank)
+    return [_LineView(i, text, normalise_phrase(text), word_count(text), rank, total - 1 - rank)
+            for rank, (i, text) in enumerate(nonblank)]
+
+
+def _matches(rule: Rule, view: _LineView) -> re.Match[str] | bool:
+    assert rule.test is not None
+    if not rule.test.guards_pass(view.stripped, view.rank_top, view.rank_bottom):
+        return False
+    return rule.test.match_text(view.stripped, view.normalised)
+
+
+def _is_content(view: _LineView) -> bool:
+    """A paragraph that reads as prose: long enough and ending like a sentence."""
+    return view.words >= _HEADING_CONTENT_WORDS and ends_like_sentence(view.stripped)
+
+
+def _apply_block(cleaned: Cleaned, rule: Rule, views: list[_LineView]) -> None:
+    claim = Claim(rule.id, rule.category)
+    position = 0
+    while position < len(views):
+        header = views[position]
+        found = _matches(rule, header)
+        if not found:
+            position += 1
+            continue
+        items: list[_LineView] = []
+        seen = 0
+        following = position + 1
+        while following < len(views) and seen < rule.max_items:
+            view = views[following]
+            if cleaned.claims[view.index] is not None:
+                seen += 1
+            elif _is_item(rule, view):
+                items.append(view)
+                seen += 1
+            else:
+                break
+            following += 1
+        # A short line directly above prose is that prose's heading, not a list item.
+        if items and following < len(views) and items[-1] is views[following - 1] and _is_content(views[following]):
+            items.pop()
+        if cleaned.claim(header.index, claim):
+            _extract(cleaned, rule, header.stripped, found)
+        for view in items:
+            cleaned.claim(view.index, claim)
+        position = following
+
+
+def _is_item(rule: Rule, view: _LineView) -> bool:
+    if rule.item_pattern is not None:
+        return bool(rule.item_pattern.fullmatch(view.stripped))
+    return view.words <= rule.item_max_words and not ends_like_sentence(view.stripped)
+
+
+def _apply_repeat(cleaned: Cleaned, rule: Rule, views: list[_LineView]) -> None:
+    max_words = rule.test.max_words if rule.test is not None else None
+    recent: list[str] = []
+    for view in views:
+        if cleaned.claims[view.index] is not None:
+            continue
+        if (len(view.stripped) >= rule.min_chars and (max_words is None or view.words <= max_words)
+                and view.normalised in recent):
+            cleaned.claim(view.index, Claim(rule.id, rule.category))
+            continue
+        recent.append(view.normalised)
+        if len(recent) > rule.window:
+            recent.pop(0)
+
+
+def _apply_tail(cleaned: Cleaned, rule: Rule, views: list[_LineView]) -> None:
+    for position, marker in enumerate(views):
+        found = _matches(rule, marker)
+        if not found:
+            continue
+        rest = [v for v in views[position + 1:] if cleaned.claims[v.index] is None]
+        if (len(rest) <= rule.tail_max_lines
+                and all(v.words <= rule.tail_max_words for v in rest)
+                and sum(len(v.stripped) for v in rest) <= rule.tail_max_chars):
+            claim = Claim(rule.id, rule.category)
+            if cleaned.claim(marker.index, claim):
+                _extract(cleaned, rule, marker.stripped, found)
+            for view in rest:
+                cleaned.claim(view.index, claim)
+            return
+
+
+def _extract(cleaned: Cleaned, rule: Rule, text: str, found: re.Match[str] | bool) -> None:
+    """Keep the facts a removed line carries (author, date, disclosure) in the metadata."""
+    if rule.extract_line:
+        cleaned.extract(rule.extract_line, text)
+    if not isinstance(found, re.Match):
+        return
+    # Alternatives in one pattern cannot reuse a group name, so `year2` counts as `year`.
+    groups: dict[str, str] = {}
+    for key, value in found.groupdict().items():
+        if value:
+            groups.setdefault(key.rstrip("0123456789"), value)
+    date = _date(groups, rule.months)
+    if date:
+        cleaned.extract("published", date)
+    for key, value in groups.items():
+        if key not in ("year", "month", "day", "hour", "minute"):
+            cleaned.extract(key, value.strip())
+
+
+def _date(groups: dict[str, str], months: dict[str, int]) -> str | None:
+    """Compose an ISO date from year/month/day[/hour/minute] groups; None if it is not a date."""
+    if not {"year", "month", "day"} <= groups.keys():
+        return None
+    month_text = groups["month"].strip(". ").casefold()
+    month = int(month_text) if month_text.isdigit() else months.get(month_text)
+    year = int(groups["year"])
+    year = year + 2000 if year < 100 else year
+    try:
+        day = dt.date(year, month or 0, int(groups["day"]))
+        if "hour" in groups and "minute" in groups:
+            return dt.datetime(day.year, day.month, day.day, int(groups["hour"]),
+                               int(groups["minute"])).isoformat(timespec="minutes")
+    except ValueError:
+        return None
+    return day.isoformat()

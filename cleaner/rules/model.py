@@ -1,0 +1,162 @@
+"""What a rule is once loaded: a validated, compiled, immutable description of one boilerplate family.
+
+Rules are data (TOML files under `rules/`); this module only gives them a shape. Matching a single
+line is defined here once (`LineTest.match`) so the fast combined index and the example checker
+cannot disagree about what a rule means.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+KINDS = ("line", "block", "tail", "repeat")
+
+# Leading list markers and trailing punctuation do not change what a boilerplate line says:
+# "- Lesen Sie auch:" and "Lesen Sie auch" are the same teaser header.
+_BULLET = re.compile(r"^(?:[-–—•*·>»›▸►]+\s*)+")
+_TRAILING = re.compile(r"[\s.:;,!?…›»>|/\-–—]+$")
+_SPACES = re.compile(r"\s+")
+# A sentence (content) ends with terminal punctuation, possibly followed by a closing quote.
+_SENTENCE_END = re.compile(r"[.!?…:;][\"'“”„‚‘’»«)\]]*\s*$")
+
+
+def normalise_phrase(text: str) -> str:
+    """The form phrase and prefix rules compare: casefolded, bullets and end punctuation dropped."""
+    text = _SPACES.sub(" ", text).strip()
+    text = _BULLET.sub("", text)
+    text = _TRAILING.sub("", text)
+    return text.casefold()
+
+
+def normalise_prefix(text: str) -> str:
+    """Prefixes keep their trailing punctuation: "Read more:" must not match "Read more about"."""
+    return _BULLET.sub("", _SPACES.sub(" ", text).strip()).casefold()
+
+
+def word_count(text: str) -> int:
+    return len(text.split())
+
+
+def ends_like_sentence(text: str) -> bool:
+    return bool(_SENTENCE_END.search(text))
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Where a rule applies. Empty lists mean "everywhere" for that dimension.
+
+    Site conditions (domains, paths, markers) are alternatives: any one of them selects the site.
+    """
+
+    languages: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
+    markers: tuple[str, ...] = ()
+
+    @property
+    def site_specific(self) -> bool:
+        return bool(self.domains or self.paths or self.markers)
+
+    def applies(self, lang: str | None, path: str, host: str | None, text: str) -> bool:
+        if self.languages and lang not in (None, "und") and lang not in self.languages:
+            return False
+        if not self.site_specific:
+            return True
+        if host and any(host == d or host.endswith("." + d) for d in self.domains):
+            return True
+        if any(fnmatch.fnmatchcase(path, glob) for glob in self.paths):
+            return True
+        return any(marker in text for marker in self.markers)
+
+    def to_json(self) -> dict[str, list[str]]:
+        return {k: list(v) for k, v in (("languages", self.languages), ("domains", self.domains),
+                                         ("paths", self.paths), ("markers", self.markers)) if v}
+
+
+@dataclass(frozen=True, slots=True)
+class LineTest:
+    """How one line is recognised: literal phrases, literal prefixes or a regex, plus guards."""
+
+    phrases: frozenset[str] = frozenset()
+    prefixes: tuple[str, ...] = ()
+    pattern: re.Pattern[str] | None = None
+    max_words: int | None = None
+    min_words: int | None = None
+    within_top: int | None = None  # only among the first N non-blank lines
+    within_bottom: int | None = None  # only among the last N non-blank lines
+
+    def guards_pass(self, text: str, rank_top: int, rank_bottom: int) -> bool:
+        if self.max_words is not None or self.min_words is not None:
+            words = word_count(text)
+            if self.max_words is not None and words > self.max_words:
+                return False
+            if self.min_words is not None and words < self.min_words:
+                return False
+        if self.within_top is not None and self.within_bottom is not None:
+            return rank_top < self.within_top or rank_bottom < self.within_bottom
+        if self.within_top is not None and rank_top >= self.within_top:
+            return False
+        return not (self.within_bottom is not None and rank_bottom >= self.within_bottom)
+
+    def match_text(self, stripped: str, normalised: str) -> re.Match[str] | bool:
+        """True or a regex match when the line's text is one this test recognises."""
+        if normalised in self.phrases:
+            return True
+        for prefix in self.prefixes:
+            if normalised.startswith(prefix) and (
+                len(normalised) == len(prefix) or not normalised[len(prefix)].isalnum()
+            ):
+                return True
+        if self.pattern is not None:
+            found = self.pattern.fullmatch(stripped)
+            if found:
+                return found
+        return False
+
+    def match(self, text: str, rank_top: int = 0, rank_bottom: int = 0) -> re.Match[str] | bool:
+        stripped = text.strip()
+        if not stripped or not self.guards_pass(stripped, rank_top, rank_bottom):
+            return False
+        return self.match_text(stripped, normalise_phrase(stripped))
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """A snippet and the 1-based line numbers the rule must remove from it (empty: keep all)."""
+
+    text: str
+    removed: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    category: str
+    kind: str
+    scope: Scope
+    test: LineTest | None  # the line (line kind) or start line (block, tail); None for repeat
+    file: str  # the pack file it came from, relative to its rules directory
+    line: int  # where its id is written in that file, for error messages
+    description: str = ""
+    # block
+    item_max_words: int = 12
+    max_items: int = 30
+    item_pattern: re.Pattern[str] | None = None
+    # tail
+    tail_max_words: int = 80
+    tail_max_lines: int = 25
+    tail_max_chars: int = 2500
+    # repeat
+    window: int = 3
+    min_chars: int = 15
+    # what the rule pulls out of the text before removing it
+    extract_line: str | None = None
+    months: dict[str, int] = field(default_factory=dict)
+    examples: tuple[Example, ...] = ()
+
+    def summary(self) -> dict[str, Any]:
+        return {"id": self.id, "category": self.category, "kind": self.kind,
+                "scope": self.scope.to_json(), "file": self.file}

@@ -1,0 +1,64 @@
+"""Run statistics: what came in, what went out, and what each rule and category removed."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from cleaner.document import Cleaned
+
+
+@dataclass
+class RunStats:
+    documents_in: int = 0
+    documents_out: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    chars_in: int = 0
+    chars_kept: int = 0
+    lines_in: int = 0
+    lines_kept: int = 0
+    by_rule: dict[str, dict[str, Any]] = field(default_factory=dict)
+    by_category: dict[str, dict[str, int]] = field(default_factory=dict)
+    languages: Counter[str] = field(default_factory=Counter)
+    errors: list[dict[str, str]] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)  # sections other stages report (dedup)
+
+    def add(self, cleaned: Cleaned) -> None:
+        self.documents_in += 1
+        text = cleaned.document.text
+        self.chars_in += len(text)
+        if cleaned.rejection is not None:
+            self.rejected[cleaned.rejection.reason] += 1
+        else:
+            self.documents_out += 1
+            self.languages[cleaned.lang] += 1
+        for span in cleaned.spans():
+            nonblank = sum(1 for line in cleaned.lines[span.first_line - 1 : span.last_line] if not line.blank)
+            self.lines_in += nonblank
+            if span.claim is None:
+                self.chars_kept += span.end - span.start
+                self.lines_kept += nonblank
+                continue
+            rule = self.by_rule.setdefault(span.claim.rule, {"category": span.claim.category, "lines": 0, "chars": 0})
+            category = self.by_category.setdefault(span.claim.category, {"lines": 0, "chars": 0})
+            for bucket in (rule, category):
+                bucket["lines"] += nonblank
+                bucket["chars"] += span.end - span.start
+
+    def error(self, path: str, message: str) -> None:
+        self.errors.append({"path": path, "message": message})
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "documents": {"in": self.documents_in, "out": self.documents_out,
+                          "rejected": sum(self.rejected.values()),
+                          "rejected_by_reason": dict(sorted(self.rejected.items()))},
+            "characters": {"in": self.chars_in, "kept": self.chars_kept, "removed": self.chars_in - self.chars_kept},
+            "lines": {"in": self.lines_in, "kept": self.lines_kept, "removed": self.lines_in - self.lines_kept},
+            "removed_by_rule": dict(sorted(self.by_rule.items())),
+            "removed_by_category": dict(sorted(self.by_category.items())),
+            "languages": dict(sorted(self.languages.items())),
+            **self.extra,
+            "errors": self.errors,
+        }
