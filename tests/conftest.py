@@ -1,0 +1,42 @@
+"""Shared test helpers: the repository's paths, the shipped rules loaded once, a CLI runner."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from cleaner.cli import main
+from cleaner.document import Cleaned, Document, Source, document_id
+from cleaner.pipeline import DocumentCleaner
+from cleaner.rules.examples import load_checked_rules
+from cleaner.rules.loader import RuleSet
+
+REPO = Path(__file__).resolve().parent.parent
+SEEDS = REPO / "seeds"
+
+
+@pytest.fixture(scope="session")
+def shipped_rules() -> RuleSet:
+    return load_checked_rules()
+
+
+@pytest.fixture(scope="session")
+def document_cleaner(shipped_rules: RuleSet) -> DocumentCleaner:
+    return DocumentCleaner(shipped_rules)
+
+
+def make_document(text: str, path: str = "doc.txt", url: str | None = None) -> Document:
+    data = text.encode("utf-8")
+    source = Source(path=path, root="tests", sha256=hashlib.sha256(data).hexdigest(), size=len(data),
+                    format="txt", url=url)
+    return Document(document_id(source), text, source)
+
+
+def clean_text(cleaner: DocumentCleaner, text: str, **kwargs: str) -> Cleaned:
+    return cleaner.clean(make_document(text, **kwargs))
+
+
+def run_cli(*args: str) -> int:
+    return main([str(a) for a in args])

@@ -1,0 +1,154 @@
+"""What each rule kind and scope means, pinned on small documents."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cleaner.document import Cleaned
+from cleaner.filters.boilerplate import RuleFilter
+from cleaner.rules.loader import load_rules
+from conftest import make_document
+
+CONTENT = "Die Regierung hat am Montag ein neues Gesetz beschlossen, das ab Januar gilt und viele betrifft."
+
+
+def rules_from(tmp_path: Path, body: str) -> RuleFilter:
+    (tmp_path / "p.toml").write_text(body, encoding="utf-8")
+    return RuleFilter(load_rules([tmp_path]))
+
+
+def removed(rule_filter: RuleFilter, text: str, **kwargs: str) -> list[int]:
+    cleaned = Cleaned.start(make_document(text, **kwargs))
+    rule_filter.apply(cleaned, rule_filter.applicable(cleaned, "de"))
+    return [line.number for line, claim in zip(cleaned.lines, cleaned.claims) if claim and not line.blank]
+
+
+BLOCK = '''
+[[rule]]
+id = "t.block"
+category = "teaser"
+kind = "block"
+phrases = ["Verwandte Artikel"]
+remove = ["Verwandte Artikel"]
+keep = ["Kein Treffer hier."]
+'''
+
+
+def test_block_takes_short_items_and_stops_at_prose(tmp_path: Path) -> None:
+    rule_filter = rules_from(tmp_path, BLOCK)
+    text = f"{CONTENT}\nVerwandte Artikel\nTitel eins\n\nTitel zwei\n{CONTENT}"
+    # "Titel zwei" sits directly above prose, so it reads as that prose's heading and stays.
+    assert removed(rule_filter, text) == [2, 3]
+    assert removed(rule_filter, f"{CONTENT}\nVerwandte Artikel\nTitel eins\nTitel zwei\nTitel drei") == [2, 3, 4, 5]
+
+
+def test_block_leaves_heading_above_prose(tmp_path: Path) -> None:
+    rule_filter = rules_from(tmp_path, BLOCK)
+    text = f"Verwandte Artikel\nTitel eins\nZwischenüberschrift\n{CONTENT}"
+    assert removed(rule_filter, text) == [1, 2]
+
+
+def test_tail_only_when_what_follows_is_short(tmp_path: Path) -> None:
+    rule_filter = rules_from(tmp_path, '''
+[[rule]]
+id = "t.tail"
+category = "comment_notice"
+kind = "tail"
+phrases = ["Kommentare"]
+tail_max_words = 20
+remove = ["Kommentare\\nBitte bleiben Sie sachlich."]
+keep = ["Kein Treffer hier."]
+''')
+    assert removed(rule_filter, f"{CONTENT}\nKommentare\nBitte sachlich bleiben.\nLogin") == [2, 3, 4]
+    assert removed(rule_filter, f"Kommentare\n{CONTENT} {CONTENT}") == []
+
+
+def test_repeat_removes_doubled_title_only_nearby(tmp_path: Path) -> None:
+    rule_filter = rules_from(tmp_path, '''
+[[rule]]
+id = "t.repeat"
+category = "repeated_title"
+kind = "repeat"
+window = 2
+min_chars = 10
+case = [{ text = "Ein langer Titel hier\\nEin langer Titel hier", removed = [2] }]
+keep = ["Eins zwei drei vier\\nFünf sechs sieben"]
+''')
+    assert removed(rule_filter, "Ein langer Titel hier\n\nEin langer Titel hier\nText.") == [3]
+    far = "Ein langer Titel hier\nA a a a a a a.\nB b b b b b b.\nC c c c c c.\nEin langer Titel hier"
+    assert removed(rule_filter, far) == []
+
+
+def test_site_scope_by_marker_domain_and_path(tmp_path: Path) -> None:
+    rule_filter = rules_from(tmp_path, '''
+[pack]
+markers = ["EXAMPLE NEWS"]
+domains = ["example.com"]
+paths = ["example/*"]
+
+[[rule]]
+id = "t.site"
+category = "ad"
+kind = "line"
+phrases = ["Promo"]
+remove = ["Promo"]
+keep = ["Kein Treffer hier."]
+''')
+    assert removed(rule_filter, "Promo\nText.") == []
+    assert removed(rule_filter, "EXAMPLE NEWS\nPromo") == [2]
+    assert removed(rule_filter, "Promo", url="https://www.example.com/a") == [1]
+    assert removed(rule_filter, "Promo", path="example/a.txt") == [1]
+
+
+def test_language_scope(tmp_path: Path) -> None:
+    rule_filter = rules_from(tmp_path, '''
+[pack]
+languages = ["en"]
+
+[[rule]]
+id = "t.en"
+category = "ad"
+kind = "line"
+phrases = ["Advertisement"]
+remove = ["Advertisement"]
+keep = ["No match here."]
+''')
+    assert removed(rule_filter, "Advertisement") == []  # the helper applies with lang="de"
+    cleaned = Cleaned.start(make_document("Advertisement"))
+    rule_filter.apply(cleaned, rule_filter.applicable(cleaned, "en"))
+    assert cleaned.claims[0] is not None
+
+
+def test_named_groups_and_month_names_extract(tmp_path: Path) -> None:
+    rule_filter = rules_from(tmp_path, '''
+[pack.months]
+november = 11
+
+[[rule]]
+id = "t.date"
+category = "date"
+kind = "line"
+pattern = '(?P<day>\\d+)\\. (?P<month>\\w+) (?P<year>\\d{4})'
+remove = ["12. November 2024"]
+keep = ["Kein Datum."]
+''')
+    cleaned = Cleaned.start(make_document("12. November 2024\nText."))
+    rule_filter.apply(cleaned, rule_filter.applicable(cleaned, "de"))
+    assert cleaned.extracted == {"published": ["2024-11-12"]}
+
+
+def test_many_rules_combine_into_one_index(tmp_path: Path) -> None:
+    body = "".join(f'''
+[[rule]]
+id = "t.r{i}"
+category = "ad"
+kind = "line"
+pattern = 'promo number {i}( .*)?'
+max_words = 8
+remove = ["promo number {i}"]
+keep = ["Kein Treffer hier."]
+''' for i in range(300))
+    rule_filter = rules_from(tmp_path, body)
+    cleaned = Cleaned.start(make_document("promo number 299 today\npromo number 7\n" + CONTENT))
+    rule_filter.apply(cleaned, rule_filter.applicable(cleaned, "de"))
+    assert [c.rule if c else None for c in cleaned.claims] == ["t.r299", "t.r7", None]
