@@ -10,14 +10,17 @@ from pathlib import Path
 from typing import TextIO
 
 from cleaner import __version__
-from cleaner.pipeline import FORMATS, DocumentCleaner, Settings, read_documents, run
+from cleaner.pipeline import FORMATS, ON_ERROR, DocumentCleaner, InputFailure, Settings, run
+from cleaner.readers import read_input
 from cleaner.readers.discover import InputError, discover
 from cleaner.rules.examples import check_examples, load_checked_rules
 from cleaner.rules.loader import RulePackError, RuleSet, default_rules_dir, load_rules
 from cleaner.writers.output_dir import OutputError
 
 EXIT_OK = 0
+EXIT_INPUT = 1  # inputs were skipped (with --strict) or one failed (with --on-error fail)
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 _CATEGORY_COLOURS = {"duplicate": "35", "recurring": "35", "ad": "31", "promo": "31", "job_listing": "31"}
 
@@ -30,6 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     except (RulePackError, InputError, OutputError, FileExistsError) as exc:
         print(f"cleaner: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except InputFailure as exc:
+        print(f"cleaner: error: {exc} (--on-error fail: nothing written)", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("cleaner: interrupted; previous output left as it was", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         sys.stderr.close()
         return EXIT_OK
@@ -48,6 +57,12 @@ def _parser() -> argparse.ArgumentParser:
     clean.add_argument("--format", default="jsonl", type=_formats,
                        help=f"comma-separated output formats: {', '.join(FORMATS)} (default: jsonl)")
     clean.add_argument("--force", action="store_true", help="replace an OUT that cleaner did not write")
+    clean.add_argument("--workers", type=_positive, default=os.cpu_count() or 1,
+                       help="processes for the per-document phase (default: number of cores)")
+    clean.add_argument("--on-error", choices=ON_ERROR, default="skip",
+                       help="an unreadable input: skip it and report it (default), or stop the run")
+    clean.add_argument("--strict", action="store_true", help="exit 1 if any input was skipped")
+    clean.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors on stderr")
     _add_rule_options(clean)
     _add_langid_option(clean)
     clean.set_defaults(handler=_clean)
@@ -83,6 +98,13 @@ def _add_langid_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--langid", default="langdetect", choices=("langdetect",), help="language detector")
 
 
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
 def _formats(value: str) -> tuple[str, ...]:
     formats = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
     unknown = [f for f in formats if f not in FORMATS]
@@ -97,20 +119,27 @@ def _rule_dirs(args: argparse.Namespace) -> list[Path]:
 
 def _clean(args: argparse.Namespace) -> int:
     ruleset = load_checked_rules(_rule_dirs(args))
-    settings = Settings(glob=args.glob, formats=args.format, langid=args.langid)
+    settings = Settings(glob=args.glob, formats=args.format, langid=args.langid, on_error=args.on_error,
+                        workers=args.workers)
     stats = run(args.inputs, args.output, ruleset, settings, force=args.force).to_json()
+    for error in stats["errors"]:
+        print(f"cleaner: warning: skipped {error['message']}", file=sys.stderr)
     docs, chars = stats["documents"], stats["characters"]
     share = chars["removed"] / chars["in"] if chars["in"] else 0.0
-    print(f"cleaned {docs['in']} documents into {args.output}: {docs['out']} written, {docs['rejected']} rejected, "
-          f"{chars['removed']} of {chars['in']} characters removed ({share:.1%})", file=sys.stderr)
-    return EXIT_OK
+    if not args.quiet:
+        print(f"cleaned {docs['in']} documents into {args.output}: {docs['out']} written, {docs['rejected']} "
+              f"rejected, {len(stats['errors'])} inputs skipped, {chars['removed']} of {chars['in']} characters "
+              f"removed ({share:.1%})", file=sys.stderr)
+    return EXIT_INPUT if args.strict and stats["errors"] else EXIT_OK
 
 
 def _explain(args: argparse.Namespace) -> int:
     ruleset = load_checked_rules(_rule_dirs(args))
     files = discover([str(args.file)], "*")
     cleaner = DocumentCleaner(ruleset, args.langid)
-    for document in read_documents(files):
+    documents = (doc for item in files for doc in read_input(item, lambda m: print(f"cleaner: warning: {m}",
+                                                                                  file=sys.stderr)))
+    for document in documents:
         cleaned = cleaner.clean(document)
         verdicts = cleaned.verdicts()
         if args.json:

@@ -1,8 +1,9 @@
 """Wire the stages for one run: read -> strip -> detect language -> write, with provenance.
 
-Phase 1 (`DocumentCleaner.clean`) is per-document and pure, so engines may run it anywhere.
-Phase 2 (`run`) consumes phase-1 results in input order and writes them, so the output never
-depends on how phase 1 was scheduled.
+A run has two phases. Phase 1 (`TaskWorker`) reads one input task and cleans its documents;
+tasks are independent, so an engine may run them in any order and in any process, and each
+spills its results to disk. Phase 2 (`run`) reads the spilled results back in input order and
+writes them, so the output never depends on how phase 1 was scheduled.
 """
 
 from __future__ import annotations
@@ -10,37 +11,49 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from functools import partial
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cleaner import __version__
 from cleaner.document import Cleaned, Document
+from cleaner.engines.local import map_tasks
 from cleaner.filters.boilerplate import RuleFilter
 from cleaner.filters.language import make_detector
+from cleaner.readers import ReadError, read_input
 from cleaner.readers.discover import InputFile, discover
-from cleaner.readers.text import read_text
 from cleaner.rules.loader import RuleSet
+from cleaner.spill import DocResult, TaskResult, read_result, write_result
 from cleaner.stats import RunStats
 from cleaner.writers.output_dir import GENERATOR, StagedOutput, check_output
 from cleaner.writers.record import build_record
 
 FORMATS = ("jsonl", "txt")
+ON_ERROR = ("skip", "fail")
+
+
+class InputFailure(Exception):
+    """An input could not be read and `--on-error fail` was asked for; one line, names the file."""
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything that changes the output; recorded in every record and in the manifest."""
+    """How a run behaves. `to_json` holds the part that changes output, recorded with every record."""
 
     glob: str = "*.txt"
     formats: tuple[str, ...] = ("jsonl",)
     langid: str = "langdetect"
+    on_error: str = "skip"
+    workers: int = 1
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["formats"] = list(self.formats)
+        for runtime_only in ("on_error", "workers"):
+            data.pop(runtime_only)
         return data
 
 
@@ -69,9 +82,56 @@ class DocumentCleaner:
         return cleaned
 
 
-def read_documents(files: Iterable[InputFile]) -> Iterator[Document]:
-    for item in files:
-        yield from read_text(item)
+@dataclass(frozen=True, slots=True)
+class Task:
+    """One unit of phase-1 work: an input file. Its index fixes its place in the output."""
+
+    index: int
+    file: InputFile
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSummary:
+    index: int
+    documents: int
+    bytes_read: int
+    errors: int
+
+
+@dataclass
+class TaskWorker:
+    """Runs phase 1 for tasks inside one process and spills each task's results."""
+
+    ruleset: RuleSet
+    settings: Settings
+    spill_dir: Path
+    _cleaner: DocumentCleaner | None = field(default=None, init=False, repr=False)
+
+    def __call__(self, task: Task) -> TaskSummary:
+        if self._cleaner is None:
+            self._cleaner = DocumentCleaner(self.ruleset, self.settings.langid)
+        result = TaskResult(task.index)
+        path = task.file.relative
+        try:
+            for document in read_input(task.file, lambda message: result.errors.append((path, message))):
+                result.documents.append(DocResult.from_cleaned(self._cleaner.clean(document)))
+            result.bytes_read = task.file.path.stat().st_size
+        except (OSError, ReadError) as exc:
+            message = _one_line(exc, task.file)
+            if self.settings.on_error == "fail":
+                raise InputFailure(message) from None
+            result.documents.clear()
+            result.errors.append((path, message))
+        if result.errors and self.settings.on_error == "fail":
+            raise InputFailure(result.errors[0][1])
+        write_result(self.spill_dir, result)
+        return TaskSummary(task.index, len(result.documents), result.bytes_read, len(result.errors))
+
+
+def _one_line(exc: BaseException, item: InputFile) -> str:
+    if isinstance(exc, OSError):
+        return f"{item.path}: {exc.strerror or type(exc).__name__}"
+    return str(exc).splitlines()[0] if str(exc) else f"{item.path}: {type(exc).__name__}"
 
 
 def added_timestamp() -> str:
@@ -87,40 +147,62 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
     started = time.perf_counter()
     files = discover(inputs, settings.glob)
     check_output(out, sorted({f.root for f in files}), force)
-    cleaner = DocumentCleaner(ruleset, settings.langid)
+    tasks = [Task(i, f) for i, f in enumerate(files)]
     stats = RunStats()
+    with StagedOutput(out) as staging:
+        spill_dir = staging / ".spill"
+        spill_dir.mkdir()
+        map_tasks(partial(TaskWorker, ruleset, settings, spill_dir), tasks, settings.workers, lambda summary: None)
+        phase1 = time.perf_counter()
+        inputs_seen = _write_outputs(staging, tasks, spill_dir, ruleset, settings, stats)
+        shutil.rmtree(spill_dir)
+        _write_json(staging / "manifest.json", {
+            "generator": GENERATOR,
+            "version": __version__,
+            "inputs": inputs_seen,
+            "settings": settings.to_json(),
+            "rules": {"digest": ruleset.digest, "packs": list(ruleset.packs)},
+            "counts": stats.to_json()["documents"],
+            "timings": {"phase1_seconds": round(phase1 - started, 3),
+                        "total_seconds": round(time.perf_counter() - started, 3)},
+        })
+    return stats
+
+
+def _write_outputs(staging: Path, tasks: list[Task], spill_dir: Path, ruleset: RuleSet, settings: Settings,
+                   stats: RunStats) -> list[dict[str, Any]]:
+    """Phase 2: every spilled document, in input order, into the output files.
+
+    Returns the manifest's list of inputs, with the hash and size of the bytes actually read.
+    """
+    inputs_seen: list[dict[str, Any]] = []
     added = added_timestamp()
     pipeline_meta = {"cleaner": __version__, "rules_digest": ruleset.digest, "settings": settings.to_json()}
-    inputs_seen: dict[str, dict[str, Any]] = {}
-    with StagedOutput(out) as staging:
-        jsonl = (staging / "documents.jsonl").open("w", encoding="utf-8") if "jsonl" in settings.formats else None
-        try:
-            for document in read_documents(files):
-                cleaned = cleaner.clean(document)
+    jsonl = (staging / "documents.jsonl").open("w", encoding="utf-8") if "jsonl" in settings.formats else None
+    try:
+        for task in tasks:
+            task_result = read_result(spill_dir, task.index)
+            entry: dict[str, Any] = {"root": task.file.source_name, "path": task.file.relative}
+            if task_result.documents:
+                source = task_result.documents[0].document.source
+                entry.update(sha256=source.sha256, size=source.size)
+            for path, message in task_result.errors:
+                stats.error(path, message)
+                entry["error"] = message
+            inputs_seen.append(entry)
+            for result in task_result.documents:
+                cleaned = result.cleaned()
                 stats.add(cleaned)
-                source = document.source
-                inputs_seen.setdefault(f"{source.root}/{source.path}", {
-                    "root": source.root, "path": source.path, "sha256": source.sha256, "size": source.size})
                 record = build_record(cleaned, added, pipeline_meta)
                 if jsonl is not None:
                     jsonl.write(json.dumps(record, ensure_ascii=False) + "\n")
                 if "txt" in settings.formats:
-                    _write_text(staging / "text", source.path, record["text"])
-        finally:
-            if jsonl is not None:
-                jsonl.close()
-        _write_json(staging / "stats.json", stats.to_json())
-        _write_json(staging / "manifest.json", {
-            "generator": GENERATOR,
-            "version": __version__,
-            "added": added,
-            "inputs": list(inputs_seen.values()),
-            "settings": settings.to_json(),
-            "rules": {"digest": ruleset.digest, "packs": list(ruleset.packs)},
-            "counts": stats.to_json()["documents"],
-            "timings": {"total_seconds": round(time.perf_counter() - started, 3)},
-        })
-    return stats
+                    _write_text(staging / "text", result.document.source.path, record["text"])
+    finally:
+        if jsonl is not None:
+            jsonl.close()
+    _write_json(staging / "stats.json", stats.to_json())
+    return inputs_seen
 
 
 def _write_text(root: Path, relative: str, text: str) -> None:

@@ -127,3 +127,18 @@ def test_explain_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert line == {"line": 3, "kept": False, "text": "12.11.2024 08:09",
                     "rule": "common.date.numeric-stamp", "category": "date"}
     assert data["extracted"] == {"published": ["2024-11-12T08:09"]}
+
+
+def test_output_identical_for_any_worker_count(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    corpus = tmp_path / "corpus"
+    for copy in range(4):
+        shutil.copytree(SEEDS, corpus / f"part{copy}")
+    outputs = []
+    for workers in (1, 2, 3):
+        out = tmp_path / f"out{workers}"
+        assert run_cli("clean", corpus, "-o", out, "--workers", workers, "--format", "jsonl,txt") == 0
+        outputs.append({k: v for k, v in tree_bytes(out).items() if k != "manifest.json"})
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert len(outputs[0]["documents.jsonl"].splitlines()) == 20
+

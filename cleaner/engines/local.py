@@ -1,0 +1,46 @@
+"""The local engine: phase 1 over input tasks in N processes on this machine.
+
+Workers write their results to spill files and return only a small summary, so nothing big
+crosses process boundaries twice; the driver reads the spill files back in input order, which
+is why the output is identical for any worker count.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable, Iterable
+from typing import Protocol, TypeVar
+
+TaskT = TypeVar("TaskT")
+SummaryT = TypeVar("SummaryT")
+
+
+class TaskRunner(Protocol[TaskT, SummaryT]):
+    def __call__(self, task: TaskT) -> SummaryT: ...
+
+
+_runner: Callable[[object], object] | None = None
+
+
+def _initialise(factory: Callable[[], Callable[[object], object]]) -> None:
+    global _runner
+    _runner = factory()
+
+
+def _run(task: object) -> object:
+    assert _runner is not None, "worker used before initialisation"
+    return _runner(task)
+
+
+def map_tasks(factory: Callable[[], Callable[[TaskT], SummaryT]], tasks: Iterable[TaskT], workers: int,
+              on_done: Callable[[SummaryT], None]) -> None:
+    """Run every task through a runner built once per process by `factory`; report each summary."""
+    if workers <= 1:
+        runner = factory()
+        for task in tasks:
+            on_done(runner(task))
+        return
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    with context.Pool(workers, initializer=_initialise, initargs=(factory,)) as pool:
+        for summary in pool.imap_unordered(_run, tasks, chunksize=1):
+            on_done(summary)  # type: ignore[arg-type]
