@@ -141,6 +141,7 @@ class Cleaned:
     lang: str = "und"
     lang_score: float = 0.0
     rejection: Rejection | None = None
+    rule_timeouts: dict[str, int] = field(default_factory=dict)  # rules whose regex hit its time limit
 
     @classmethod
     def start(cls, document: Document) -> Cleaned:

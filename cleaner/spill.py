@@ -27,19 +27,21 @@ class DocResult:
     lang_score: float
     rejection: Rejection | None = None
     fingerprint: Any = None  # the dedup stage's per-document fingerprint, when dedup is on
+    rule_timeouts: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def from_cleaned(cls, cleaned: Cleaned, fingerprint: Any = None) -> DocResult:
         claims = {i: c for i, c in enumerate(cleaned.claims) if c is not None}
         return cls(cleaned.document, claims, cleaned.extracted, cleaned.lang, cleaned.lang_score,
-                   cleaned.rejection, fingerprint)
+                   cleaned.rejection, fingerprint, cleaned.rule_timeouts)
 
     def cleaned(self) -> Cleaned:
         lines = segment(self.document.text)
         claims: list[Claim | None] = [None] * len(lines)
         for index, claim in self.claims.items():
             claims[index] = claim
-        return Cleaned(self.document, lines, claims, self.extracted, self.lang, self.lang_score, self.rejection)
+        return Cleaned(self.document, lines, claims, self.extracted, self.lang, self.lang_score, self.rejection,
+                       self.rule_timeouts)
 
 
 @dataclass(slots=True)

@@ -22,12 +22,14 @@ class RunStats:
     by_category: dict[str, dict[str, int]] = field(default_factory=dict)
     languages: Counter[str] = field(default_factory=Counter)
     errors: list[dict[str, str]] = field(default_factory=list)
+    rule_timeouts: Counter[str] = field(default_factory=Counter)
     extra: dict[str, Any] = field(default_factory=dict)  # sections other stages report (dedup)
 
     def add(self, cleaned: Cleaned) -> None:
         self.documents_in += 1
         text = cleaned.document.text
         self.chars_in += len(text)
+        self.rule_timeouts.update(cleaned.rule_timeouts)
         if cleaned.rejection is not None:
             self.rejected[cleaned.rejection.reason] += 1
         else:
@@ -60,5 +62,6 @@ class RunStats:
             "removed_by_category": dict(sorted(self.by_category.items())),
             "languages": dict(sorted(self.languages.items())),
             **self.extra,
+            "rule_timeouts": dict(sorted(self.rule_timeouts.items())),
             "errors": self.errors,
         }

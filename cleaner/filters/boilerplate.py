@@ -17,9 +17,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import regex
+
 from cleaner.document import Claim, Cleaned
 from cleaner.rules.loader import RuleSet
-from cleaner.rules.model import Rule, ends_like_sentence, normalise_phrase, word_count
+from cleaner.rules.model import MATCH_TIMEOUT, Rule, ends_like_sentence, normalise_phrase, word_count
 
 # A line longer than this many words is prose; only rules without a small max_words can match it.
 _LONG_LINE_WORDS = 40
@@ -63,32 +65,32 @@ class LineIndex:
         self.long_lines = _combine([(i, r) for i, r in enumerate(self.patterned) if r.test is not None and (
             r.test.max_words is None or r.test.max_words > _LONG_LINE_WORDS)])
 
-    def first(self, view: _LineView) -> tuple[Rule, re.Match[str] | bool] | None:
+    def first(self, view: _LineView, cleaned: Cleaned) -> tuple[Rule, regex.Match[str] | bool] | None:
         """The earliest rule (in precedence order) that claims this line, with its match."""
         candidates: list[Rule] = list(self.phrases.get(view.normalised, ()))
         candidates += self.prefixes.get(view.normalised.split(" ", 1)[0], ())
         combined = self.long_lines if view.words > _LONG_LINE_WORDS else self.short_lines
         if combined is not None:
-            found = combined.fullmatch(view.stripped)
-            if found and found.lastgroup:
-                position = int(found.lastgroup[2:])
-                # The alternation reports the first pattern that matches; later ones are only
-                # needed when that one's guards reject the line.
-                candidates += self.patterned[position:]
-        best: tuple[Rule, re.Match[str] | bool] | None = None
+            try:
+                found = combined.fullmatch(view.stripped, timeout=MATCH_TIMEOUT)
+            except TimeoutError:
+                candidates += self.patterned  # find the slow rule one by one, each under its timeout
+            else:
+                if found and found.lastgroup:
+                    # The alternation reports the first pattern that matches; later ones are only
+                    # needed when that one's guards reject the line.
+                    candidates += self.patterned[int(found.lastgroup[2:]):]
+        best: tuple[Rule, regex.Match[str] | bool] | None = None
         for rule in candidates:
             if best is not None and self.order[rule.id] >= self.order[best[0].id]:
                 continue
-            assert rule.test is not None
-            if not rule.test.guards_pass(view.stripped, view.rank_top, view.rank_bottom):
-                continue
-            found_match = rule.test.match_text(view.stripped, view.normalised)
+            found_match = _matches(rule, view, cleaned)
             if found_match:
                 best = (rule, found_match)
         return best
 
 
-def _combine(rules: list[tuple[int, Rule]]) -> re.Pattern[str] | None:
+def _combine(rules: list[tuple[int, Rule]]) -> regex.Pattern[str] | None:
     """One alternation over many rule regexes; group `_rN` names the N-th patterned rule.
 
     Named groups inside rule patterns are renamed per rule so two rules may both capture
@@ -102,9 +104,9 @@ def _combine(rules: list[tuple[int, Rule]]) -> re.Pattern[str] | None:
         source = rule.test.pattern.pattern
         source = _GROUP_NAME.sub(lambda m, n=position: f"(?P<_r{n}_{m.group(1)}>", source)
         source = _GROUP_REF.sub(lambda m, n=position: f"(?P=_r{n}_{m.group(1)})", source)
-        flags = "i" if rule.test.pattern.flags & re.IGNORECASE else "-i"
+        flags = "i" if rule.test.pattern.flags & regex.IGNORECASE else "-i"
         branches.append(f"(?P<_r{position}>(?{flags}:{source}))")
-    return re.compile("|".join(branches))
+    return regex.compile("|".join(branches))
 
 
 class RuleFilter:
@@ -133,7 +135,7 @@ class RuleFilter:
         if index is None:
             index = self._indexes[key] = LineIndex(rules)
         for view in views:
-            hit = index.first(view)
+            hit = index.first(view, cleaned)
             if hit is not None and cleaned.claim(view.index, Claim(hit[0].id, hit[0].category)):
                 _extract(cleaned, hit[0], view.stripped, hit[1])
         for rule in rules:
@@ -154,11 +156,16 @@ def _views(cleaned: Cleaned) -> list[_LineView]:
             for rank, (i, text) in enumerate(nonblank)]
 
 
-def _matches(rule: Rule, view: _LineView) -> re.Match[str] | bool:
+def _matches(rule: Rule, view: _LineView, cleaned: Cleaned) -> regex.Match[str] | bool:
+    """Does this rule's line test accept the line? A pattern that times out counts as no."""
     assert rule.test is not None
     if not rule.test.guards_pass(view.stripped, view.rank_top, view.rank_bottom):
         return False
-    return rule.test.match_text(view.stripped, view.normalised)
+    try:
+        return rule.test.match_text(view.stripped, view.normalised)
+    except TimeoutError:
+        cleaned.rule_timeouts[rule.id] = cleaned.rule_timeouts.get(rule.id, 0) + 1
+        return False
 
 
 def _is_content(view: _LineView) -> bool:
@@ -171,7 +178,7 @@ def _apply_block(cleaned: Cleaned, rule: Rule, views: list[_LineView]) -> None:
     position = 0
     while position < len(views):
         header = views[position]
-        found = _matches(rule, header)
+        found = _matches(rule, header, cleaned)
         if not found:
             position += 1
             continue
@@ -182,7 +189,7 @@ def _apply_block(cleaned: Cleaned, rule: Rule, views: list[_LineView]) -> None:
             view = views[following]
             if cleaned.claims[view.index] is not None:
                 seen += 1
-            elif _is_item(rule, view):
+            elif _is_item(rule, view, cleaned):
                 items.append(view)
                 seen += 1
             else:
@@ -198,9 +205,13 @@ def _apply_block(cleaned: Cleaned, rule: Rule, views: list[_LineView]) -> None:
         position = following
 
 
-def _is_item(rule: Rule, view: _LineView) -> bool:
+def _is_item(rule: Rule, view: _LineView, cleaned: Cleaned) -> bool:
     if rule.item_pattern is not None:
-        return bool(rule.item_pattern.fullmatch(view.stripped))
+        try:
+            return bool(rule.item_pattern.fullmatch(view.stripped, timeout=MATCH_TIMEOUT))
+        except TimeoutError:
+            cleaned.rule_timeouts[rule.id] = cleaned.rule_timeouts.get(rule.id, 0) + 1
+            return False
     return view.words <= rule.item_max_words and not ends_like_sentence(view.stripped)
 
 
@@ -221,7 +232,7 @@ def _apply_repeat(cleaned: Cleaned, rule: Rule, views: list[_LineView]) -> None:
 
 def _apply_tail(cleaned: Cleaned, rule: Rule, views: list[_LineView]) -> None:
     for position, marker in enumerate(views):
-        found = _matches(rule, marker)
+        found = _matches(rule, marker, cleaned)
         if not found:
             continue
         rest = [v for v in views[position + 1:] if cleaned.claims[v.index] is None]
@@ -236,11 +247,11 @@ def _apply_tail(cleaned: Cleaned, rule: Rule, views: list[_LineView]) -> None:
             return
 
 
-def _extract(cleaned: Cleaned, rule: Rule, text: str, found: re.Match[str] | bool) -> None:
+def _extract(cleaned: Cleaned, rule: Rule, text: str, found: regex.Match[str] | bool) -> None:
     """Keep the facts a removed line carries (author, date, disclosure) in the metadata."""
     if rule.extract_line:
         cleaned.extract(rule.extract_line, text)
-    if not isinstance(found, re.Match):
+    if not isinstance(found, regex.Match):
         return
     # Alternatives in one pattern cannot reuse a group name, so `year2` counts as `year`.
     groups: dict[str, str] = {}

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cleaner.rules.model import KINDS, Example, LineTest, Rule, Scope, normalise_phrase, normalise_prefix
+import regex
+
+from cleaner.rules.model import KINDS, MATCH_TIMEOUT, Example, LineTest, Rule, Scope, normalise_phrase, normalise_prefix
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
 _SCOPE_KEYS = ("languages", "domains", "paths", "markers")
@@ -178,17 +180,37 @@ def _line_test(entry: dict[str, Any], where: str) -> LineTest:
     return LineTest(phrases=normalised_phrases, prefixes=normalised_prefixes, pattern=pattern, **bounds)
 
 
-def _compile(source: Any, entry: dict[str, Any], where: str, key: str) -> re.Pattern[str]:
+def _compile(source: Any, entry: dict[str, Any], where: str, key: str) -> regex.Pattern[str]:
     if not isinstance(source, str) or not source:
         raise RulePackError(f"{where}: {key} must be a non-empty string")
-    flags = 0 if entry.get("case_sensitive", False) else re.IGNORECASE
+    flags = regex.VERSION0 | (0 if entry.get("case_sensitive", False) else regex.IGNORECASE)
     try:
-        compiled = re.compile(source, flags)
-    except re.error as exc:
+        compiled = regex.compile(source, flags)
+    except (regex.error, ValueError) as exc:
         raise RulePackError(f"{where}: bad regex in {key}: {exc}") from None
     if compiled.fullmatch(""):
         raise RulePackError(f"{where}: {key} matches the empty line, so it would match everything")
+    _probe(compiled, where, key)
     return compiled
+
+
+def _probe(compiled: regex.Pattern[str], where: str, key: str) -> None:
+    """Reject a pattern that backtracks catastrophically on short repetitive lines.
+
+    Exponential backtracking shows on a line of one repeated character (or word) that almost
+    matches; probing with the pattern's own literal characters finds most such patterns at load
+    time. Matching at run time stays under MATCH_TIMEOUT for whatever this misses.
+    """
+    literals = [ch for ch in dict.fromkeys(regex.sub(r"\\.|\[[^]]*\]|\(\?\w*|[^\w ]", "", compiled.pattern)) if ch.strip()]
+    for ch in [*literals[:8], "a", "0"]:
+        for probe in (ch * 32 + "!", (ch + " ") * 16 + "!", (ch * 3 + ", ") * 10 + "!"):
+            try:
+                compiled.fullmatch(probe, timeout=MATCH_TIMEOUT / 2)
+                compiled.search(probe, timeout=MATCH_TIMEOUT / 2)
+            except TimeoutError:
+                raise RulePackError(f"{where}: {key} backtracks catastrophically (over {MATCH_TIMEOUT / 2:g} s "
+                                    f"on the {len(probe)}-character line {probe[:12]!r}...); "
+                                    "avoid nested repetition like (a|aa)+") from None
 
 
 def _examples(entry: dict[str, Any], where: str) -> tuple[Example, ...]:
