@@ -1,6 +1,8 @@
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cleaner.document import Claim, Cleaned, Document, Source
 from cleaner.filters.generic import GenericConfigError, classify, load_generic_config
@@ -179,3 +181,12 @@ def test_bad_config_names_file_and_key(tmp_path, settings, vocabulary, message):
     with pytest.raises(GenericConfigError) as error:
         load_generic_config(_config_dir(tmp_path, settings, vocabulary))
     assert message in str(error.value) and str(tmp_path) in str(error.value) and "\n" not in str(error.value)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.text(max_size=120), max_size=12), st.sampled_from(["de", "en", "und", "fr"]))
+def test_any_text_is_classified_without_error(lines, lang):
+    doc = cleaned("\n".join(lines), lang)
+    classify(doc, CONFIG)
+    for line, claim in zip(doc.lines, doc.claims):
+        assert claim is None or (claim.category == "generic" and not line.blank)

@@ -205,7 +205,7 @@ def features(text: str, stops: frozenset[str], vocabulary: Vocabulary) -> Featur
     tokens = stripped.split()
     words = [t for t in (tok.strip(_EDGE_PUNCT).lower() for tok in tokens if tok not in _SEPARATORS) if t]
     n = max(len(words), 1)
-    links = sum(bool(_LINK.match(tok.strip(_EDGE_PUNCT.replace("#", "").replace("@", "")))) for tok in tokens)
+    links = sum(bool(_LINK.match(tok.strip(_EDGE_PUNCT))) for tok in tokens)
     separators = sum(tok in _SEPARATORS for tok in tokens)
     lowered = stripped.lower()
     bare = _bare(stripped)

@@ -10,6 +10,7 @@ the only place where policy lives (rules/quality/default.toml, rules/quality/tra
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from collections import Counter
 from collections.abc import Callable
@@ -57,6 +58,7 @@ _TERMINAL = (".", "!", "?", "…", '"', "”", "“", "»", "«", "'", "’", ":
 _CLOSERS = "\"'”“»«’)]"
 _BULLETS = ("-", "*", "•", "‣", "·", "–", "—", "►", "▪", "◦", "●", "○", "■", "□", "→", "+")
 _ELLIPSIS = ("...", "…")
+_LETTER = re.compile(r"[^\W\d_]")
 
 
 class QualityConfigError(ValueError):
@@ -83,7 +85,7 @@ class _Text:
 
     lines: list[str]
     words: list[str]  # tokens with their surrounding punctuation stripped, lowercased
-    raw_tokens: int
+    ids: list[int]  # words as small integers (equal words, equal ids): n-grams hash faster
     text: str
     lang: str
 
@@ -93,7 +95,9 @@ def _prepare(cleaned: Cleaned) -> _Text:
     text = "\n".join(lines)
     tokens = text.split()
     words = [w for w in (t.strip(_PUNCT_EDGES).lower() for t in tokens) if w]
-    return _Text(lines, words, len(tokens), text, cleaned.lang)
+    vocabulary: dict[str, int] = {}
+    ids = [vocabulary.setdefault(w, len(vocabulary)) for w in words]
+    return _Text(lines, words, ids, text, cleaned.lang)
 
 
 def _word_count(t: _Text) -> float:
@@ -106,7 +110,7 @@ def _mean_word_length(t: _Text) -> float:
 
 def _alpha_words(t: _Text) -> float:
     """Share of words with at least one letter (Gopher: 80%); tables of numbers fail it."""
-    return sum(any(c.isalpha() for c in w) for w in t.words) / len(t.words) if t.words else 0.0
+    return sum(1 for w in t.words if _LETTER.search(w)) / len(t.words) if t.words else 0.0
 
 
 def _symbol_word_ratio(t: _Text) -> float:
@@ -153,9 +157,13 @@ def _top_ngram(t: _Text, n: int) -> float:
     total = sum(map(len, t.words))
     if total == 0 or len(t.words) < n:
         return 0.0
-    grams = Counter(tuple(t.words[i : i + n]) for i in range(len(t.words) - n + 1))
-    gram, count = max(grams.items(), key=lambda item: (item[1], item[0]))
-    return sum(map(len, gram)) * count / total if count > 1 else 0.0
+    grams = Counter(zip(*(t.ids[i:] for i in range(n))))
+    count = max(grams.values())
+    if count < 2:
+        return 0.0
+    # Ties go to the n-gram seen first, so the value never depends on hash order.
+    start = next(i for i, gram in enumerate(zip(*(t.ids[i:] for i in range(n)))) if grams[gram] == count)
+    return sum(map(len, t.words[start : start + n])) * count / total
 
 
 def _duplicate_ngram(t: _Text, n: int) -> float:
@@ -163,16 +171,17 @@ def _duplicate_ngram(t: _Text, n: int) -> float:
     total = sum(map(len, t.words))
     if total == 0:
         return 0.0
-    seen: set[tuple[str, ...]] = set()
+    grams = list(zip(*(t.ids[i:] for i in range(n))))
+    lengths = [len(w) for w in t.words]
+    seen: set[tuple[int, ...]] = set()
     repeated = 0
     i = 0
-    while i <= len(t.words) - n:
-        gram = tuple(t.words[i : i + n])
-        if gram in seen:
-            repeated += sum(map(len, gram))
+    while i < len(grams):
+        if grams[i] in seen:
+            repeated += sum(lengths[i : i + n])
             i += n
         else:
-            seen.add(gram)
+            seen.add(grams[i])
             i += 1
     return repeated / total
 
@@ -188,7 +197,7 @@ def stop_words(lang: str) -> frozenset[str] | None:
 
 def _stop_words(t: _Text) -> float | None:
     words = stop_words(t.lang)
-    return None if words is None else sum(w in words for w in t.words)
+    return None if words is None else sum(1 for w in t.words if w in words)
 
 
 _SCALAR: dict[str, Callable[[_Text], float | None]] = {
