@@ -120,6 +120,19 @@ def test_heading_date_list_and_table_inside_content_are_kept():
     assert removed == ["Teilen", "Facebook", "Twitter"]
 
 
+def test_title_above_a_share_bar_is_kept_but_a_masthead_above_navigation_is_not():
+    lead = (
+        "The council voted on Tuesday night to approve the plan for the harbour after a long debate "
+        "that lasted more than two years."
+    )
+    doc = cleaned(f"Council approves harbour plan\nShare\nTweet\nEmail\n{lead}\n", "en")
+    classify(doc, CONFIG)
+    assert doc.claims[0] is None and all(claim is not None for claim in doc.claims[1:4])
+    doc = cleaned(f"The Harbour Times\nHome | News | Sport\nSign in\nCouncil approves harbour plan\n{lead}\n", "en")
+    classify(doc, CONFIG)
+    assert [claim is not None for claim in doc.claims] == [True, True, True, False, False]
+
+
 def test_claims_carry_signal_features_and_score():
     text = "Startseite > Politik > Inland\nNewsletter\n" + "Der Bundestag hat die Reform der Schuldenbremse mit knapper Mehrheit beschlossen und damit den Weg frei gemacht.\n"
     doc = cleaned(text, "de")

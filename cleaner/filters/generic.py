@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from cleaner.document import Claim, Cleaned
-from cleaner.filters.quality import JUSTEXT_LANGUAGES, stop_words
+from cleaner.filters.quality import stop_words
 
 GOOD, NEAR, SHORT, BAD, HEADING = "good", "near", "short", "bad", "heading"
 
@@ -28,6 +28,7 @@ _SEPARATORS = frozenset({"|", ">", "»", "›", "/", "•", "·"})
 _NAVIGATION_ITEM_WORDS = 4  # menu items and crumbs are a few words each
 _DATE = re.compile(r"(?<!\d)(?:1[89]|20)\d\d(?!\d)|(?<!\d)\d{1,2}\.\d{1,2}\.(?:\d{2}|\d{4})?(?!\d)")
 _DATELINE_WORDS = 6
+_TITLE_GAP = 4  # share-bar lines allowed between a first-line title and the lead
 _LINK = re.compile(r"^(?:https?://|www\.)\S+$|^\S+@\S+\.\w+$|^@\w{2,}$|^#\w{2,}$", re.IGNORECASE)
 
 
@@ -60,6 +61,8 @@ class GenericConfig:
     prefix_max_words: int
     navigation_min_separators: int
     vocabularies: dict[str, Vocabulary]
+    fallback: Vocabulary  # all vocabularies at once, for documents of other or unknown language
+    fallback_stops: frozenset[str]  # the stop words of all those languages
 
 
 # (table, key) in settings.toml -> (GenericConfig field, type)
@@ -119,7 +122,10 @@ def load_generic_config(directory: str | Path | None = None) -> GenericConfig:
         if path.name != "settings.toml":
             vocabulary = _load_vocabulary(path)
             vocabularies[vocabulary.language] = vocabulary
-    return GenericConfig(vocabularies=vocabularies, **values)
+    fallback_stops = frozenset().union(*(stop_words(lang) or frozenset() for lang in vocabularies))
+    return GenericConfig(
+        vocabularies=vocabularies, fallback=_merged(vocabularies), fallback_stops=fallback_stops, **values
+    )
 
 
 def _load_vocabulary(path: Path) -> Vocabulary:
@@ -154,7 +160,7 @@ def _vocabulary(language: str, lists: dict[str, list[str]]) -> Vocabulary:
 
 
 def _merged(vocabularies: dict[str, Vocabulary]) -> Vocabulary:
-    """All languages at once, for documents whose language is unknown."""
+    """All languages at once, for documents of a language without a vocabulary."""
     lists: dict[str, list[str]] = {key: [] for key in _VOCABULARY_KEYS}
     for vocabulary in vocabularies.values():
         lists["lines"] += vocabulary.lines
@@ -180,7 +186,7 @@ class Features:
     hits: int  # boilerplate phrases plus link tokens
     separators: int
     table: bool
-    listed: bool  # the whole line is a boilerplate line or a list header
+    listed: bool  # the whole line is one of the vocabulary's boilerplate lines
     header: bool  # the line introduces a list of teaser links
     prefixed: bool  # starts with a caption or copyright label
     byline: bool  # starts with a byline label
@@ -270,10 +276,8 @@ def _content_score(f: Features, config: GenericConfig) -> float:
 
 def classify(cleaned: Cleaned, config: GenericConfig) -> None:
     """Claim the kept lines that look like boilerplate, each with its features and signal."""
-    vocabulary = config.vocabularies.get(cleaned.lang) or _merged(config.vocabularies)
-    stops = stop_words(cleaned.lang) or frozenset().union(
-        *(stop_words(lang) or frozenset() for lang in config.vocabularies if lang in JUSTEXT_LANGUAGES)
-    )
+    vocabulary = config.vocabularies.get(cleaned.lang, config.fallback)
+    stops = stop_words(cleaned.lang) or config.fallback_stops
     order = [i for i, line in enumerate(cleaned.lines) if not line.blank]
     feats: dict[int, Features] = {}
     cls: dict[int, str] = {}
@@ -291,6 +295,17 @@ def classify(cleaned: Cleaned, config: GenericConfig) -> None:
     for pos, i in enumerate(order[:-1]):
         if cls[i] in (SHORT, NEAR) and cls[order[pos + 1]] == GOOD:
             cls[i] = HEADING
+
+    # A dump's first line is its title slot: a short line there stays when content follows after
+    # no more than a share bar (a few vocabulary lines), as in "Title / Share / Tweet / Lead".
+    if order and cls[order[0]] in (SHORT, NEAR):
+        gap = 0
+        for j in order[1:]:
+            if cls[j] == GOOD:
+                cls[order[0]] = HEADING
+            if cls[j] != BAD or signal.get(j) != "vocabulary" or gap == _TITLE_GAP:
+                break
+            gap += 1
 
     # The teaser titles after a "Read more" header are boilerplate, up to the next decided line.
     for pos, i in enumerate(order):
@@ -311,13 +326,13 @@ def classify(cleaned: Cleaned, config: GenericConfig) -> None:
                 cls[i], signal[i] = BAD, "context"
 
     # Notice and promo clusters: everything above the last boilerplate line before the first
-    # content paragraph, and everything from the first boilerplate line after the last one.
+    # content paragraph but the title, and everything from the first boilerplate line after the last one.
     anchors = [i for i in order if cls[i] == GOOD and i in feats and feats[i].hits == 0]
     if anchors:
         top = [i for i in order if i < anchors[0] and cls[i] == BAD]
         bottom = [i for i in order if i > anchors[-1] and cls[i] == BAD]
         for i in order:
-            if cls[i] != BAD and ((top and i < top[-1]) or (bottom and i > bottom[0])):
+            if (cls[i] not in (BAD, HEADING) and top and i < top[-1]) or (cls[i] != BAD and bottom and i > bottom[0]):
                 cls[i], signal[i] = BAD, "edge"
 
     for i in order:
