@@ -115,6 +115,16 @@ def test_foreign_paragraph_removed_short_quote_left(detector):
     assert doc.claims[3] is None and doc.claims[0] is None
 
 
+def test_german_paragraph_quoting_english_titles_is_not_foreign(detector):
+    quoting = (
+        "Die Band spielte am Abend Songs wie „Yesterday“, „Let It Be“ und „Hey Jude“, bevor sie sich "
+        "nach einer langen Zugabe beim Publikum in der ausverkauften Halle verabschiedete."
+    )
+    doc = cleaned(f"{GERMAN}\n{quoting}\n{GERMAN}\n")
+    detect_document(doc, detector)
+    assert mark_foreign_paragraphs(doc, detector, policy="remove") == []
+
+
 def test_foreign_paragraph_keep_policy_only_reports(detector):
     doc = cleaned(f"{GERMAN}\n{ENGLISH}\n{GERMAN}\n")
     detect_document(doc, detector)

@@ -147,7 +147,7 @@ def _load_vocabulary(path: Path) -> Vocabulary:
 
 def _vocabulary(language: str, lists: dict[str, list[str]]) -> Vocabulary:
     phrases = sorted(set(lists["phrases"]), key=lambda p: (-len(p), p))
-    pattern = re.compile("|".join(rf"(?<!\w){re.escape(p)}(?!\w)" for p in phrases)) if phrases else None
+    pattern = re.compile(rf"(?<!\w)(?:{'|'.join(map(re.escape, phrases))})(?!\w)") if phrases else None
     return Vocabulary(
         language,
         frozenset(_bare(line) for line in lists["lines"]),
