@@ -143,7 +143,7 @@ def test_language_rejection():
     assert language_rejection(doc, {"de", "en"}).detail["lang"] == "und"
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(st.text(max_size=300))
 def test_any_text_gives_a_code_and_a_probability(text):
     for name in sorted(DETECTORS):
