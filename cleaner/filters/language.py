@@ -1,28 +1,205 @@
-"""Language tags, deterministic: langdetect is seeded so every run and worker agrees."""
+"""Language identification: per document, per paragraph, and the document-level language filter.
+
+Two detectors sit behind one small interface so the pipeline can pick the one that measures best
+(see benchmarks/language.py). Both read only a bounded sample of the text, because the cost of
+n-gram detectors grows with the input while their answer stops changing after a few hundred
+characters, and both are deterministic: langdetect samples n-grams at random, so it gets a
+private, seeded factory instead of the module-level one whose seed another import may change.
+"""
 
 from __future__ import annotations
 
-from langdetect import DetectorFactory, LangDetectException, detect_langs
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
 
-_SAMPLE_CHARS = 2000
+from cleaner.document import Claim, Cleaned, Rejection
+
+UNKNOWN = ("und", 0.0)
+DEFAULT_SAMPLE_CHARS = 2000
+DEFAULT_MIN_CHARS = 20
+
+
+class Detector(Protocol):
+    """Anything that names the language of a text: ('und', 0.0) when it cannot tell."""
+
+    name: str
+
+    def detect(self, text: str) -> tuple[str, float]: ...
+
+
+def sample(text: str, max_chars: int) -> str:
+    """The first `max_chars` characters of `text`, cut back to a word boundary.
+
+    Cutting inside a word would feed the detector a fragment n-gram it never saw in training.
+    """
+    text = text.strip()
+    if len(text) <= max_chars:
+        return text
+    cut = text[:max_chars]
+    space = cut.rfind(" ")
+    return cut[:space] if space > max_chars // 2 else cut
+
+
+def _letters(text: str) -> int:
+    return sum(ch.isalpha() for ch in text)
+
+
+@dataclass
+class _Bounds:
+    sample_chars: int = DEFAULT_SAMPLE_CHARS
+    min_chars: int = DEFAULT_MIN_CHARS  # fewer letters than this: too short to tell
+
+    def prepare(self, text: str) -> str | None:
+        """The sample to detect on, or None when the text is too short to be worth asking."""
+        text = sample(text, self.sample_chars)
+        return text if _letters(text) >= self.min_chars else None
 
 
 class LangdetectDetector:
+    """langdetect (a port of Google's language-detection) with a private, seeded factory.
+
+    Profiles are loaded in sorted file order: the library itself uses os.listdir order, which
+    fixes the index of each language and so can differ between file systems.
+    """
+
     name = "langdetect"
 
-    def __init__(self) -> None:
-        DetectorFactory.seed = 0
+    def __init__(
+        self,
+        languages: set[str] | None = None,
+        sample_chars: int = DEFAULT_SAMPLE_CHARS,
+        min_chars: int = DEFAULT_MIN_CHARS,
+        seed: int = 0,
+    ) -> None:
+        from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
+
+        profiles = sorted(Path(PROFILES_DIRECTORY).iterdir())
+        if languages is not None:
+            unknown = languages - {p.name for p in profiles}
+            if unknown:
+                raise ValueError(f"langdetect has no profile for: {', '.join(sorted(unknown))}")
+            profiles = [p for p in profiles if p.name in languages]
+        factory = DetectorFactory()
+        factory.load_json_profile([p.read_text(encoding="utf-8") for p in profiles])
+        factory.set_seed(seed)
+        self._factory = factory
+        self._bounds = _Bounds(sample_chars, min_chars)
 
     def detect(self, text: str) -> tuple[str, float]:
-        sample = text[:_SAMPLE_CHARS]
-        if len(sample.split()) < 3:
-            return "und", 0.0
+        from langdetect.lang_detect_exception import LangDetectException
+
+        prepared = self._bounds.prepare(text)
+        if prepared is None:
+            return UNKNOWN
+        detector = self._factory.create()
+        detector.append(prepared)
         try:
-            best = detect_langs(sample)[0]
+            best = detector.get_probabilities()
         except LangDetectException:
-            return "und", 0.0
-        return best.lang, round(best.prob, 4)
+            return UNKNOWN
+        if not best:
+            return UNKNOWN
+        return _code(best[0].lang), round(best[0].prob, 4)
 
 
-def make_detector(name: str) -> LangdetectDetector:
-    return LangdetectDetector()
+class Py3langidDetector:
+    """py3langid (langid.py with a numpy model shipped in the wheel), probabilities normalised."""
+
+    name = "py3langid"
+
+    def __init__(
+        self,
+        languages: set[str] | None = None,
+        sample_chars: int = DEFAULT_SAMPLE_CHARS,
+        min_chars: int = DEFAULT_MIN_CHARS,
+    ) -> None:
+        from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+        self._identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        if languages is not None:
+            self._identifier.set_languages(sorted(languages))
+        self._bounds = _Bounds(sample_chars, min_chars)
+
+    def detect(self, text: str) -> tuple[str, float]:
+        prepared = self._bounds.prepare(text)
+        if prepared is None:
+            return UNKNOWN
+        lang, prob = self._identifier.classify(prepared)
+        return _code(lang), round(float(prob), 4)
+
+
+def _code(lang: str) -> str:
+    """Plain ISO 639-1 codes: langdetect says 'zh-cn', the rest of the pipeline says 'zh'."""
+    return lang.split("-")[0].lower()
+
+
+DETECTORS = {"langdetect": LangdetectDetector, "py3langid": Py3langidDetector}
+DEFAULT_DETECTOR = "py3langid"
+
+
+def make_detector(name: str = DEFAULT_DETECTOR, **options: object) -> Detector:
+    """Build a detector by name; options go to its constructor (languages, sample_chars, ...)."""
+    try:
+        cls = DETECTORS[name]
+    except KeyError:
+        raise ValueError(f"unknown language detector {name!r}; choose one of {', '.join(sorted(DETECTORS))}") from None
+    return cls(**options)  # type: ignore[arg-type]
+
+
+def _kept_sample(cleaned: Cleaned, max_chars: int) -> str:
+    """Kept lines joined until the sample is long enough: no need to read a whole long article."""
+    parts: list[str] = []
+    size = 0
+    for line in cleaned.kept_lines():
+        parts.append(line.text.strip())
+        size += len(parts[-1]) + 1
+        if size >= max_chars:
+            break
+    return "\n".join(parts)
+
+
+def detect_document(cleaned: Cleaned, detector: Detector, max_chars: int = DEFAULT_SAMPLE_CHARS) -> None:
+    """Set the document's language from its kept text, so removed boilerplate cannot sway it."""
+    cleaned.lang, cleaned.lang_score = detector.detect(_kept_sample(cleaned, max_chars))
+
+
+def mark_foreign_paragraphs(
+    cleaned: Cleaned,
+    detector: Detector,
+    policy: str = "keep",
+    min_words: int = 10,
+    min_score: float = 0.99,
+) -> list[int]:
+    """Find kept lines written in another language than the document; return their indices.
+
+    Short lines are never judged: names, titles and quotes in another language are normal in
+    news text and a detector cannot tell a ten-word line reliably. With policy "remove" each
+    foreign line is claimed with category foreign_language; with "keep" nothing changes and
+    the caller may report the indices. Requires detect_document to have run first.
+    """
+    if policy not in ("keep", "remove"):
+        raise ValueError(f"foreign-paragraph policy must be 'keep' or 'remove', not {policy!r}")
+    if cleaned.lang == "und":
+        return []
+    foreign: list[int] = []
+    for index, (line, claim) in enumerate(zip(cleaned.lines, cleaned.claims)):
+        if claim is not None or line.blank or len(line.text.split()) < min_words:
+            continue
+        lang, score = detector.detect(line.text)
+        if lang in ("und", cleaned.lang) or score < min_score:
+            continue
+        foreign.append(index)
+        if policy == "remove":
+            cleaned.claim(
+                index, Claim(rule="language.foreign", category="foreign_language", detail={"lang": lang, "score": score})
+            )
+    return foreign
+
+
+def language_rejection(cleaned: Cleaned, allowed: set[str]) -> Rejection | None:
+    """Reject a document whose detected language is not allowed; 'und' is never allowed."""
+    if cleaned.lang in allowed:
+        return None
+    return Rejection("language", {"lang": cleaned.lang, "score": cleaned.lang_score, "allowed": sorted(allowed)})
+

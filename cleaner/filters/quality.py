@@ -1,0 +1,314 @@
+"""Document quality heuristics in the manner of Gopher (Rae et al. 2021), C4 and FineWeb.
+
+Each heuristic computes one number from the kept text and compares it with a threshold from a
+TOML preset; the first one that fails names the rejection (`quality.<heuristic>`), with the
+value and the threshold, so a dropped document always says why. A heuristic with no section in
+the preset, with `enabled = false`, or with neither `min` nor `max`, is off: the presets are
+the only place where policy lives (rules/quality/default.toml, rules/quality/training.toml).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from cleaner.document import Cleaned, Rejection
+
+
+
+def _rules_root() -> Path:
+    """rules/ in a source checkout; cleaner/_rules in an installed wheel (see pyproject)."""
+    packaged = Path(__file__).resolve().parents[1] / "_rules"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "rules"
+
+
+PRESETS_DIR = _rules_root() / "quality"
+
+# jusText names its stop lists by English language name; documents carry ISO 639-1 codes.
+JUSTEXT_LANGUAGES = {
+    "cs": "Czech",
+    "da": "Danish",
+    "de": "German",
+    "en": "English",
+    "es": "Spanish",
+    "fi": "Finnish",
+    "fr": "French",
+    "hu": "Hungarian",
+    "it": "Italian",
+    "nl": "Dutch",
+    "no": "Norwegian_Bokmal",
+    "pl": "Polish",
+    "pt": "Portuguese",
+    "ro": "Romanian",
+    "ru": "Russian",
+    "sk": "Slovak",
+    "sv": "Swedish",
+    "tr": "Turkish",
+    "uk": "Ukrainian",
+}
+
+_PUNCT_EDGES = "\"'“”„‚‘’«»‹›()[]{}<>.,;:!?¡¿…-–—*•·/\\|"
+_TERMINAL = (".", "!", "?", "…", '"', "”", "“", "»", "«", "'", "’", ":")
+_CLOSERS = "\"'”“»«’)]"
+_BULLETS = ("-", "*", "•", "‣", "·", "–", "—", "►", "▪", "◦", "●", "○", "■", "□", "→", "+")
+_ELLIPSIS = ("...", "…")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+class QualityConfigError(ValueError):
+    """A preset that cannot be used; the message names the file and the offending key."""
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """Thresholds of one heuristic. For the n-gram heuristics `max` maps n to a fraction."""
+
+    min: float | None = None
+    max: float | dict[int, float] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QualityConfig:
+    source: str  # the file it came from, for messages and provenance
+    bounds: dict[str, Bound]  # only the heuristics that are on, in evaluation order
+
+
+@dataclass(frozen=True, slots=True)
+class _Text:
+    """The kept text, tokenised once for all heuristics."""
+
+    lines: list[str]
+    words: list[str]  # tokens with their surrounding punctuation stripped, lowercased
+    ids: list[int]  # words as small integers (equal words, equal ids): n-grams hash faster
+    text: str
+    lang: str
+
+
+def _prepare(cleaned: Cleaned) -> _Text:
+    lines = [line.text.strip() for line in cleaned.kept_lines()]
+    text = "\n".join(lines)
+    tokens = text.split()
+    words = [w for w in (t.strip(_PUNCT_EDGES).lower() for t in tokens) if w]
+    vocabulary: dict[str, int] = {}
+    ids = [vocabulary.setdefault(w, len(vocabulary)) for w in words]
+    return _Text(lines, words, ids, text, cleaned.lang)
+
+
+def _word_count(t: _Text) -> float:
+    return len(t.words)
+
+
+def _mean_word_length(t: _Text) -> float:
+    return sum(map(len, t.words)) / len(t.words) if t.words else 0.0
+
+
+def _alpha_words(t: _Text) -> float:
+    """Share of words with at least one letter (Gopher: 80%); tables of numbers fail it."""
+    return sum(1 for w in t.words if _LETTER.search(w)) / len(t.words) if t.words else 0.0
+
+
+def _symbol_word_ratio(t: _Text) -> float:
+    symbols = t.text.count("#") + t.text.count("...") + t.text.count("…")
+    return symbols / len(t.words) if t.words else 0.0
+
+
+def _ellipsis_lines(t: _Text) -> float:
+    return sum(line.endswith(_ELLIPSIS) for line in t.lines) / len(t.lines) if t.lines else 0.0
+
+
+def _terminal_punctuation(t: _Text) -> float:
+    return sum(line.endswith(_TERMINAL) for line in t.lines) / len(t.lines) if t.lines else 0.0
+
+
+def _bullet_lines(t: _Text) -> float:
+    return sum(line.startswith(_BULLETS) for line in t.lines) / len(t.lines) if t.lines else 0.0
+
+
+def _duplicate_lines(t: _Text) -> float:
+    """Share of lines that repeat an earlier line of the document."""
+    return _repeats(t.lines)[0] / len(t.lines) if t.lines else 0.0
+
+
+def _duplicate_line_chars(t: _Text) -> float:
+    """Share of characters in lines that repeat an earlier line."""
+    total = sum(map(len, t.lines))
+    return _repeats(t.lines)[1] / total if total else 0.0
+
+
+def _repeats(lines: list[str]) -> tuple[int, int]:
+    seen: set[str] = set()
+    count = chars = 0
+    for line in lines:
+        if line in seen:
+            count += 1
+            chars += len(line)
+        seen.add(line)
+    return count, chars
+
+
+def _top_ngram(t: _Text, n: int) -> float:
+    """Characters covered by the most frequent word n-gram, over all word characters (Gopher)."""
+    total = sum(map(len, t.words))
+    if total == 0 or len(t.words) < n:
+        return 0.0
+    grams = Counter(zip(*(t.ids[i:] for i in range(n))))
+    count = max(grams.values())
+    if count < 2:
+        return 0.0
+    # Ties go to the n-gram seen first, so the value never depends on hash order.
+    start = next(i for i, gram in enumerate(zip(*(t.ids[i:] for i in range(n)))) if grams[gram] == count)
+    return sum(map(len, t.words[start : start + n])) * count / total
+
+
+def _duplicate_ngram(t: _Text, n: int) -> float:
+    """Characters inside repeated word n-grams, counting each position once (Gopher)."""
+    total = sum(map(len, t.words))
+    if total == 0:
+        return 0.0
+    grams = list(zip(*(t.ids[i:] for i in range(n))))
+    lengths = [len(w) for w in t.words]
+    seen: set[tuple[int, ...]] = set()
+    repeated = 0
+    i = 0
+    while i < len(grams):
+        if grams[i] in seen:
+            repeated += sum(lengths[i : i + n])
+            i += n
+        else:
+            seen.add(grams[i])
+            i += 1
+    return repeated / total
+
+
+@cache
+def stop_words(lang: str) -> frozenset[str] | None:
+    """jusText's stop list for an ISO code, or None when there is none (the check is skipped)."""
+    import justext
+
+    name = JUSTEXT_LANGUAGES.get(lang)
+    return frozenset(w.lower() for w in justext.get_stoplist(name)) if name else None
+
+
+def _stop_words(t: _Text) -> float | None:
+    words = stop_words(t.lang)
+    return None if words is None else sum(1 for w in t.words if w in words)
+
+
+_SCALAR: dict[str, Callable[[_Text], float | None]] = {
+    "word_count": _word_count,
+    "mean_word_length": _mean_word_length,
+    "alpha_words": _alpha_words,
+    "symbol_word_ratio": _symbol_word_ratio,
+    "ellipsis_lines": _ellipsis_lines,
+    "terminal_punctuation": _terminal_punctuation,
+    "bullet_lines": _bullet_lines,
+    "stop_words": _stop_words,
+    "duplicate_lines": _duplicate_lines,
+    "duplicate_line_chars": _duplicate_line_chars,
+}
+_NGRAM: dict[str, tuple[Callable[[_Text, int], float], range]] = {
+    "top_ngram": (_top_ngram, range(2, 5)),
+    "duplicate_ngram": (_duplicate_ngram, range(5, 11)),
+}
+HEURISTICS = tuple(_SCALAR) + tuple(_NGRAM)
+
+
+def judge(cleaned: Cleaned, config: QualityConfig) -> Rejection | None:
+    """The first heuristic the kept text fails, as a Rejection; None when it passes all."""
+    text = _prepare(cleaned)
+    for name, bound in config.bounds.items():
+        if name in _NGRAM:
+            compute, _ = _NGRAM[name]
+            assert isinstance(bound.max, dict)
+            for n, limit in sorted(bound.max.items()):
+                value = round(compute(text, n), 4)
+                if value > limit:
+                    return Rejection(f"quality.{name}", {"n": n, "value": value, "threshold": {"max": limit}})
+            continue
+        raw = _SCALAR[name](text)
+        if raw is None:
+            continue
+        value = round(raw, 4)
+        if (bound.min is not None and value < bound.min) or (
+            isinstance(bound.max, (int, float)) and value > bound.max
+        ):
+            threshold = {k: v for k, v in (("min", bound.min), ("max", bound.max)) if v is not None}
+            return Rejection(f"quality.{name}", {"value": value, "threshold": threshold})
+    return None
+
+
+def preset_path(name: str) -> Path:
+    """The file of a shipped preset ('default', 'training')."""
+    path = PRESETS_DIR / f"{name}.toml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in PRESETS_DIR.glob("*.toml")))
+        raise QualityConfigError(f"no quality preset named {name!r}; shipped presets: {known}")
+    return path
+
+
+def load_quality_config(path: str | Path) -> QualityConfig:
+    """Read and validate a preset; any problem raises QualityConfigError naming file and key."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise QualityConfigError(f"{path}: cannot read: {error.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise QualityConfigError(f"{path}: not valid TOML: {error}") from None
+    bounds: dict[str, Bound] = {}
+    for name, section in data.items():
+        if name not in HEURISTICS:
+            raise QualityConfigError(f"{path}: unknown heuristic [{name}]; known: {', '.join(HEURISTICS)}")
+        if not isinstance(section, dict):
+            raise QualityConfigError(f"{path}: {name} must be a table ([{name}])")
+        bound = _bound(path, name, section)
+        if bound is not None:
+            bounds[name] = bound
+    ordered = {name: bounds[name] for name in HEURISTICS if name in bounds}
+    return QualityConfig(str(path), ordered)
+
+
+def _bound(path: Path, name: str, section: dict[str, object]) -> Bound | None:
+    allowed = ("enabled", "max") if name in _NGRAM else ("enabled", "min", "max")
+    for key in section:
+        if key not in allowed:
+            raise QualityConfigError(f"{path}: [{name}] unknown key {key!r}; allowed: {', '.join(allowed)}")
+    enabled = section.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise QualityConfigError(f"{path}: [{name}] enabled must be true or false, got {enabled!r}")
+    if name in _NGRAM:
+        limits = section.get("max")
+        if limits is None:
+            return None
+        if not isinstance(limits, dict):
+            raise QualityConfigError(f"{path}: [{name}] max must be a table of n = fraction, got {limits!r}")
+        valid_n = _NGRAM[name][1]
+        parsed: dict[int, float] = {}
+        for key, value in limits.items():
+            if not (key.isdigit() and int(key) in valid_n):
+                raise QualityConfigError(
+                    f"{path}: [{name}] max.{key}: n must be one of {valid_n.start}..{valid_n.stop - 1}"
+                )
+            parsed[int(key)] = _number(path, f"[{name}] max.{key}", value)
+        return Bound(max=parsed) if enabled and parsed else None
+    low = section.get("min")
+    high = section.get("max")
+    low = None if low is None else _number(path, f"[{name}] min", low)
+    high = None if high is None else _number(path, f"[{name}] max", high)
+    if low is not None and high is not None and low > high:
+        raise QualityConfigError(f"{path}: [{name}] min {low} is greater than max {high}")
+    if not enabled or (low is None and high is None):
+        return None
+    return Bound(low, high)
+
+
+def _number(path: Path, key: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise QualityConfigError(f"{path}: {key} must be a finite number, got {value!r}")
+    return value
