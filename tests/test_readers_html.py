@@ -144,3 +144,24 @@ def test_page_without_text_is_a_read_error(tmp_path: Path) -> None:
 )
 def test_looks_like_html(value: str, expected: bool) -> None:
     assert looks_like_html(value) is expected
+
+
+def _outcome_in_worker(timeout: float) -> str:
+    try:
+        text, _ = extract_html(slow_page(3000), None, timeout=timeout)
+        return "finished" if text else "empty"
+    except ExtractionTimeout:
+        return "timed out"
+
+
+def _extracts_page(timeout: float) -> bool:
+    text, _ = extract_html(PAGE, None, timeout=timeout)
+    return text.startswith("Stadtrat beschließt neuen Radweg")
+
+
+def test_timeout_works_inside_multiprocessing_pool_workers() -> None:
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        assert pool.map(_outcome_in_worker, [0.05, 0.05]) == ["timed out", "timed out"]
+        assert pool.map(_extracts_page, [30.0]) == [True]

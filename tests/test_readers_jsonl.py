@@ -87,6 +87,9 @@ def test_custom_text_and_url_fields(tmp_path: Path) -> None:
     (doc,), errors = read_all(path, tmp_path, RecordFields(text_field="content", url_field="link"))
     assert errors == [] and doc.text == "Hallo" and doc.source.url == "https://x.example/"
     assert doc.meta["fields"] == {"url": "u"}
+    path = write_lines(tmp_path / "n.jsonl", [json.dumps({"text": "Hallo", "url": None})])
+    (doc,), _ = read_all(path, tmp_path)
+    assert doc.source.url is None and doc.meta["fields"] == {"url": None}
 
 
 ARTICLE_HTML = (

@@ -20,8 +20,10 @@ is a ``SIGALRM`` interval timer whose handler raises an exception derived from
 ``BaseException`` (so trafilatura's ``except Exception`` blocks cannot swallow it); a flag
 set by the handler is checked afterwards as a second line of defence. Outside the main thread
 signals are unavailable, so the extraction runs in a helper daemon thread and the caller stops
-waiting when the limit passes (the abandoned thread finishes in the background). Neither
-needs child processes, which daemonic pool workers are not allowed to start.
+waiting when the limit passes (the abandoned thread finishes in the background, using CPU
+until it does). Neither needs child processes, which daemonic pool workers are not allowed to
+start. The alarm timer is process-wide: callers must not use ITIMER_REAL/SIGALRM themselves
+around extraction (the previous handler is restored afterwards).
 """
 
 from __future__ import annotations
@@ -113,15 +115,19 @@ def _run_with_alarm(work: Callable[[], _T], timeout: float) -> _T:
         raise _Timeout
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, timeout)
     try:
-        result = work()
+        # The inner finally disarms the timer inside the outer try, so an alarm that lands
+        # while disarming is still caught here and never escapes as a bare _Timeout.
+        try:
+            signal.setitimer(signal.ITIMER_REAL, timeout)
+            result = work()
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
     except _Timeout:
         raise ExtractionTimeout from None
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-    if fired:
+    if fired:  # the library caught our exception and carried on
         raise ExtractionTimeout
     return result
 

@@ -40,7 +40,8 @@ def record_to_document(
     """Build the document of one record; raises ValueError with a one-line cause when unusable.
 
     ``where`` names the record for messages (``"a.jsonl:12"``). Every field not used as text,
-    id or URL is carried into ``meta["fields"]`` unchanged.
+    id or URL is carried into ``meta["fields"]`` unchanged (a URL field that is empty or not a
+    string stays there too).
     """
     if not isinstance(record, dict):
         raise ValueError(f"{where}: record is a JSON {type(record).__name__}, not an object")
@@ -51,9 +52,9 @@ def record_to_document(
     if not isinstance(value, str):
         kind = "null" if value is None else type(value).__name__
         raise ValueError(f"{where}: field {content_field!r} is {kind}, not a string")
-    used = {content_field, fields.id_field, fields.url_field}
     url = record.get(fields.url_field) if fields.url_field else None
     url = url if isinstance(url, str) and url else None
+    used = {content_field, fields.id_field} | ({fields.url_field} if url else set())
     meta: dict[str, Any] = {}
     if fields.id_field is not None and fields.id_field in record:
         meta["record_id"] = record[fields.id_field]

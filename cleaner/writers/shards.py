@@ -7,8 +7,8 @@ shard for shard, and a record's shard can be computed from its position. Without
 ``documents-00001.jsonl``, ... At least one file is always written, so an empty run still
 has an output to point at.
 
-Compressed output is deterministic: gzip with mtime 0 and no file name in the header,
-zstandard at a fixed level with content checksums and no threads.
+Compressed output is deterministic: gzip (level 6, as the gzip tool) with mtime 0 and no file
+name in the header; zstandard at a fixed level with content checksums and no threads.
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ class _JsonlShard:
         self._raw = open(path, "wb")
         self._stream: BinaryIO
         if compression == "gz":
-            self._stream = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0)  # type: ignore[assignment]
+            self._stream = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, compresslevel=6, mtime=0)  # type: ignore[assignment]
         elif compression == "zst":
             compressor = zstandard.ZstdCompressor(level=3, write_checksum=True)
             self._stream = compressor.stream_writer(self._raw, closefd=False)  # type: ignore[assignment]
