@@ -5,6 +5,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 import zstandard
 
 from cleaner.document import document_id
@@ -167,3 +169,33 @@ def test_missing_file_is_a_read_error(tmp_path: Path) -> None:
 )
 def test_strip_compression_suffix(name: str, expected: tuple[str, str | None]) -> None:
     assert strip_compression_suffix(name) == expected
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=600), suffix=st.sampled_from([".jsonl", ".jsonl.gz", ".jsonl.zst"]))
+def test_arbitrary_bytes_only_yield_documents_messages_or_read_error(tmp_path: Path, data: bytes, suffix: str) -> None:
+    path = tmp_path / f"fuzz{suffix}"
+    path.write_bytes(data)
+    errors: list[str] = []
+    try:
+        docs = list(read_jsonl(path, source_for(path, tmp_path, "jsonl"), errors.append, RecordFields(detect_html=False)))
+    except ReadError as exc:
+        assert str(exc).startswith(f"{path}: ") and "\n" not in str(exc)
+        return
+    assert all(isinstance(d.text, str) for d in docs)
+    assert all(e.startswith(f"fuzz{suffix}:") and "\n" not in e for e in errors)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cut=st.floats(min_value=0.0, max_value=1.0), codec=st.sampled_from(["gz", "zst"]))
+def test_compressed_file_cut_anywhere_is_complete_or_a_read_error(tmp_path: Path, cut: float, codec: str) -> None:
+    full = write_lines(tmp_path / f"cut.jsonl.{codec}", [json.dumps({"text": f"Zeile {i}"}) for i in range(300)])
+    data = full.read_bytes()
+    keep = int(len(data) * cut)
+    full.write_bytes(data[:keep])
+    try:
+        docs, errors = read_all(full, tmp_path)
+    except ReadError as exc:
+        assert keep < len(data) and "stream" in str(exc)
+        return
+    assert (keep, len(docs), errors) in ((len(data), 300, []), (0, 0, []))
