@@ -165,3 +165,8 @@ def test_timeout_works_inside_multiprocessing_pool_workers() -> None:
     with multiprocessing.get_context("fork").Pool(2) as pool:
         assert pool.map(_outcome_in_worker, [0.05, 0.05]) == ["timed out", "timed out"]
         assert pool.map(_extracts_page, [30.0]) == [True]
+
+
+def test_time_limit_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="extraction time limit must be positive, got 0"):
+        extract_html(PAGE, None, timeout=0)

@@ -101,6 +101,8 @@ def looks_like_html(value: str) -> bool:
 
 def run_with_timeout(work: Callable[[], _T], timeout: float) -> _T:
     """Run ``work()`` and return its result, or raise `ExtractionTimeout` after ``timeout`` s."""
+    if not timeout > 0:
+        raise ValueError(f"extraction time limit must be positive, got {timeout}")
     if threading.current_thread() is threading.main_thread():
         return _run_with_alarm(work, timeout)
     return _run_in_thread(work, timeout)
