@@ -1,0 +1,80 @@
+"""Parquet: one document per row, read batch by batch so memory stays bounded.
+
+A row whose text is null or not a string is reported through ``on_error`` as
+``"<file>: row <n>: <cause>"`` and skipped; a file that is not Parquet, or has no text
+column at all, raises `ReadError` since no row of it can be read.
+
+Values in the other columns are carried into ``meta["fields"]`` as JSON-compatible values
+(timestamps and dates as ISO 8601 strings, decimals as strings, binary as base64 with a
+``base64:`` prefix), because provenance is written as JSON.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import decimal
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from cleaner.document import Document, Source
+from cleaner.readers.errors import ReadError, one_line
+from cleaner.readers.records import OnError, RecordFields, record_to_document
+
+BATCH_ROWS = 1024
+
+
+def read_parquet(
+    path: Path,
+    source_base: Source,
+    on_error: OnError,
+    fields: RecordFields = RecordFields(),
+    *,
+    batch_rows: int = BATCH_ROWS,
+) -> Iterator[Document]:
+    """Yield one document per row of ``path``; the record index is the 0-based row number."""
+    base = replace(source_base, format="parquet")
+    try:
+        parquet = pq.ParquetFile(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise ReadError(f"{source_base.path}: not a readable Parquet file: {one_line(exc)}") from exc
+    with parquet:
+        content_field = fields.html_field or fields.text_field
+        if content_field not in parquet.schema_arrow.names:
+            columns = ", ".join(parquet.schema_arrow.names)
+            raise ReadError(f"{source_base.path}: no column {content_field!r} (columns: {columns})")
+        index = 0
+        try:
+            batches = parquet.iter_batches(batch_size=batch_rows)
+            for batch in batches:
+                for row in batch.to_pylist():
+                    where = f"{source_base.path}: row {index}"
+                    record = {key: _json_value(value) for key, value in row.items()}
+                    try:
+                        yield record_to_document(record, index, where, base, fields)
+                    except ValueError as exc:
+                        on_error(str(exc))
+                    index += 1
+        except (OSError, pa.ArrowException) as exc:
+            raise ReadError(f"{source_base.path}: corrupt Parquet data after row {index}: {one_line(exc)}") from exc
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _json_value(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_value(item) for item in value]
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return "base64:" + base64.b64encode(value).decode("ascii")
+    return value

@@ -1,0 +1,143 @@
+"""Splitting the output into numbered shards: JSONL (plain, gzip, zstd) or Parquet.
+
+``shard_size`` counts records, not bytes: a record count gives the same shard boundaries
+whatever the compression or format, so the JSONL and Parquet outputs of one run line up
+shard for shard, and a record's shard can be computed from its position. Without a
+``shard_size`` there is one file, ``documents.jsonl``; with one, ``documents-00000.jsonl``,
+``documents-00001.jsonl``, ... At least one file is always written, so an empty run still
+has an output to point at.
+
+Compressed output is deterministic: gzip (level 6, as the gzip tool) with mtime 0 and no file
+name in the header; zstandard at a fixed level with content checksums and no threads.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from pathlib import Path
+from types import TracebackType
+from typing import Any, BinaryIO, Protocol
+
+import zstandard
+
+from cleaner.writers.parquet import ParquetRecordWriter
+
+FORMATS = ("jsonl", "parquet")
+COMPRESSIONS = (None, "gz", "zst")
+
+
+class ShardedWriter:
+    """Writes records into ``directory`` as ``<stem>[-NNNNN].<format>[.gz|.zst]``.
+
+    ``close()`` (or leaving the ``with`` block) finishes the last shard; ``paths`` lists the
+    files written, in order.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        stem: str = "documents",
+        format: str = "jsonl",
+        compression: str | None = None,
+        shard_size: int | None = None,
+    ) -> None:
+        if format not in FORMATS:
+            raise ValueError(f"unknown output format {format!r} (choose from {', '.join(FORMATS)})")
+        if compression not in COMPRESSIONS:
+            raise ValueError(f"unknown compression {compression!r} (choose gz or zst)")
+        if format == "parquet" and compression is not None:
+            raise ValueError("Parquet output is compressed internally; use no --compression with it")
+        if shard_size is not None and shard_size < 1:
+            raise ValueError(f"shard size must be at least 1 record, got {shard_size}")
+        self.directory = Path(directory)
+        self.stem = stem
+        self.format = format
+        self.compression = compression
+        self.shard_size = shard_size
+        self.paths: list[Path] = []
+        self.count = 0
+        self._in_shard = 0
+        self._shard: _Shard | None = None
+
+    def write(self, record: dict[str, Any]) -> None:
+        if self._shard is None or (self.shard_size is not None and self._in_shard >= self.shard_size):
+            self._next_shard()
+        assert self._shard is not None
+        self._shard.write(record)
+        self._in_shard += 1
+        self.count += 1
+
+    def close(self) -> list[Path]:
+        if self._shard is None:
+            self._next_shard()
+        assert self._shard is not None
+        self._shard.close()
+        return self.paths
+
+    def __enter__(self) -> ShardedWriter:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def shard_name(self, number: int) -> str:
+        suffix = self.format + (f".{self.compression}" if self.compression else "")
+        if self.shard_size is None:
+            return f"{self.stem}.{suffix}"
+        return f"{self.stem}-{number:05d}.{suffix}"
+
+    def _next_shard(self) -> None:
+        if self._shard is not None:
+            self._shard.close()
+        path = self.directory / self.shard_name(len(self.paths))
+        self.paths.append(path)
+        self._in_shard = 0
+        if self.format == "parquet":
+            self._shard = _ParquetShard(path)
+        else:
+            self._shard = _JsonlShard(path, self.compression)
+
+
+class _Shard(Protocol):
+    def write(self, record: dict[str, Any]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class _ParquetShard:
+    def __init__(self, path: Path) -> None:
+        self._writer = ParquetRecordWriter(path)
+
+    def write(self, record: dict[str, Any]) -> None:
+        self._writer.write(record)
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+class _JsonlShard:
+    def __init__(self, path: Path, compression: str | None) -> None:
+        self._raw = open(path, "wb")
+        self._stream: BinaryIO
+        if compression == "gz":
+            self._stream = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, compresslevel=6, mtime=0)  # type: ignore[assignment]
+        elif compression == "zst":
+            compressor = zstandard.ZstdCompressor(level=3, write_checksum=True)
+            self._stream = compressor.stream_writer(self._raw, closefd=False)  # type: ignore[assignment]
+        else:
+            self._stream = self._raw
+        self._text = io.TextIOWrapper(self._stream, encoding="utf-8", newline="\n", write_through=False)
+
+    def write(self, record: dict[str, Any]) -> None:
+        self._text.write(json.dumps(record, ensure_ascii=False))
+        self._text.write("\n")
+
+    def close(self) -> None:
+        self._text.flush()
+        self._text.detach()
+        if self._stream is not self._raw:
+            self._stream.close()
+        self._raw.close()
