@@ -10,8 +10,12 @@ from pathlib import Path
 from typing import TextIO
 
 from cleaner import __version__
-from cleaner.pipeline import FORMATS, ON_ERROR, DocumentCleaner, InputFailure, Settings, run
-from cleaner.readers import read_input
+from cleaner.filters.generic import GenericConfigError
+from cleaner.filters.quality import QualityConfigError
+from cleaner.pipeline import FOREIGN_POLICIES, FORMATS, ON_ERROR, DocumentCleaner, InputFailure, Settings, run
+from cleaner.readers import INPUT_FORMATS, ReadOptions, read_input
+from cleaner.readers.records import RecordFields
+from cleaner.report import write_report
 from cleaner.readers.discover import InputError, discover
 from cleaner.rules.examples import check_examples, load_checked_rules
 from cleaner.rules.loader import RulePackError, RuleSet, default_rules_dir, load_rules
@@ -22,7 +26,17 @@ EXIT_INPUT = 1  # inputs were skipped (with --strict) or one failed (with --on-e
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
+# What --preset switches on; explicit flags still win.
+PRESETS = {
+    "default": {"quality": "default", "generic": False, "foreign_paragraphs": "keep"},
+    "training": {"quality": "training", "generic": True, "foreign_paragraphs": "remove"},
+}
+
 _CATEGORY_COLOURS = {"duplicate": "35", "recurring": "35", "ad": "31", "promo": "31", "job_listing": "31"}
+
+
+class UsageError(Exception):
+    """Options that parse but do not fit together."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args) or EXIT_OK)
-    except (RulePackError, InputError, OutputError, FileExistsError) as exc:
+    except (UsageError, RulePackError, InputError, OutputError, FileExistsError, QualityConfigError,
+            GenericConfigError) as exc:
         print(f"cleaner: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except InputFailure as exc:
@@ -53,10 +68,15 @@ def _parser() -> argparse.ArgumentParser:
     clean = commands.add_parser("clean", help="clean inputs into an output directory")
     clean.add_argument("inputs", nargs="+", metavar="INPUT", help="files, directories or globs")
     clean.add_argument("-o", "--output", required=True, type=Path, metavar="OUT")
-    clean.add_argument("--glob", default="*.txt", help="file pattern inside directories (default: *.txt)")
+    clean.add_argument("--glob", default="*.txt",
+                       help="file patterns inside directories, comma-separated (default: *.txt)")
     clean.add_argument("--format", default="jsonl", type=_formats,
                        help=f"comma-separated output formats: {', '.join(FORMATS)} (default: jsonl)")
+    clean.add_argument("--compress", choices=("gz", "zst"), help="compress JSONL output")
+    clean.add_argument("--shard-size", type=_positive, metavar="RECORDS",
+                       help="split documents/rejected output into numbered shards of this many records")
     clean.add_argument("--force", action="store_true", help="replace an OUT that cleaner did not write")
+    clean.add_argument("--report", action="store_true", help="also write OUT/report.html")
     clean.add_argument("--workers", type=_positive, default=os.cpu_count() or 1,
                        help="processes for the per-document phase (default: number of cores)")
     clean.add_argument("--on-error", choices=ON_ERROR, default="skip",
@@ -74,6 +94,11 @@ def _parser() -> argparse.ArgumentParser:
     _add_rule_options(explain)
     _add_langid_option(explain)
     explain.set_defaults(handler=_explain)
+
+    report = commands.add_parser("report", help="write OUT/report.html for a finished run")
+    report.add_argument("output", type=Path, metavar="OUT")
+    report.add_argument("--sample", type=_positive, default=200, help="documents shown in the document view")
+    report.set_defaults(handler=_report)
 
     rules = commands.add_parser("rules", help="inspect and test rule packs")
     rule_commands = rules.add_subparsers(dest="rules_command", required=True)
@@ -95,7 +120,56 @@ def _add_rule_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_langid_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--langid", default="langdetect", choices=("langdetect",), help="language detector")
+    """Options that change what happens to each document; shared by clean and explain."""
+    parser.add_argument("--input-format", choices=INPUT_FORMATS, help="read every input as this format "
+                        "(default: by extension; .gz/.zst are decompressed)")
+    parser.add_argument("--text-field", default="text", help="JSONL/Parquet field with the text (default: text)")
+    parser.add_argument("--id-field", help="JSONL/Parquet field with the record's own id")
+    parser.add_argument("--url-field", default="url", help="JSONL/Parquet field with the URL (default: url)")
+    parser.add_argument("--html-field", help="JSONL/Parquet field holding HTML to extract")
+    parser.add_argument("--html-timeout", type=float, default=30.0, metavar="SECONDS",
+                        help="time limit for extracting one HTML page (default: 30)")
+    parser.add_argument("--langid", default="py3langid", choices=("py3langid", "langdetect"),
+                        help="language detector (default: py3langid, see benchmarks/language.py)")
+    parser.add_argument("--lang", type=_languages, default=(), metavar="CODES",
+                        help="keep only documents in these languages, e.g. de,en; others go to rejected")
+    parser.add_argument("--preset", choices=tuple(PRESETS), default="default",
+                        help="default: lenient, for indexing; training: quality heuristics, generic "
+                             "boilerplate detection and foreign-paragraph removal on")
+    parser.add_argument("--quality", metavar="PRESET|FILE.toml", help="quality thresholds (default: from --preset)")
+    parser.add_argument("--generic", action=argparse.BooleanOptionalAction, default=None,
+                        help="generic (rule-free) boilerplate detection (default: from --preset)")
+    parser.add_argument("--foreign-paragraphs", choices=FOREIGN_POLICIES, default=None,
+                        help="paragraphs in another language than their document (default: from --preset)")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    if args.html_timeout <= 0:
+        raise UsageError("--html-timeout must be positive")
+    preset = PRESETS[args.preset]
+    fields = RecordFields(text_field=args.text_field, id_field=args.id_field, url_field=args.url_field,
+                          html_field=args.html_field, timeout=args.html_timeout)
+    return Settings(
+        glob=getattr(args, "glob", "*"),
+        read=ReadOptions(input_format=args.input_format, fields=fields, html_timeout=args.html_timeout),
+        formats=getattr(args, "format", ("jsonl",)),
+        compress=getattr(args, "compress", None),
+        shard_size=getattr(args, "shard_size", None),
+        langid=args.langid,
+        languages=args.lang,
+        foreign_paragraphs=args.foreign_paragraphs or preset["foreign_paragraphs"],
+        generic=preset["generic"] if args.generic is None else args.generic,
+        quality=args.quality or preset["quality"],
+        on_error=getattr(args, "on_error", "skip"),
+        workers=getattr(args, "workers", 1),
+    )
+
+
+def _languages(value: str) -> tuple[str, ...]:
+    codes = tuple(dict.fromkeys(part.strip().lower() for part in value.split(",") if part.strip()))
+    if not codes:
+        raise argparse.ArgumentTypeError("give language codes like de,en")
+    return codes
 
 
 def _positive(value: str) -> int:
@@ -119,9 +193,12 @@ def _rule_dirs(args: argparse.Namespace) -> list[Path]:
 
 def _clean(args: argparse.Namespace) -> int:
     ruleset = load_checked_rules(_rule_dirs(args))
-    settings = Settings(glob=args.glob, formats=args.format, langid=args.langid, on_error=args.on_error,
-                        workers=args.workers)
+    if args.compress and "jsonl" not in args.format:
+        raise UsageError("--compress applies to jsonl output; add jsonl to --format")
+    settings = _settings(args)
     stats = run(args.inputs, args.output, ruleset, settings, force=args.force).to_json()
+    if args.report:
+        write_report(args.output)
     for error in stats["errors"]:
         print(f"cleaner: warning: skipped {error['message']}", file=sys.stderr)
     docs, chars = stats["documents"], stats["characters"]
@@ -136,9 +213,10 @@ def _clean(args: argparse.Namespace) -> int:
 def _explain(args: argparse.Namespace) -> int:
     ruleset = load_checked_rules(_rule_dirs(args))
     files = discover([str(args.file)], "*")
-    cleaner = DocumentCleaner(ruleset, args.langid)
-    documents = (doc for item in files for doc in read_input(item, lambda m: print(f"cleaner: warning: {m}",
-                                                                                  file=sys.stderr)))
+    settings = _settings(args)
+    cleaner = DocumentCleaner(ruleset, settings)
+    documents = (doc for item in files for doc in read_input(item, settings.read, lambda m: print(
+        f"cleaner: warning: {m}", file=sys.stderr)))
     for document in documents:
         cleaned = cleaner.clean(document)
         verdicts = cleaned.verdicts()
@@ -175,6 +253,14 @@ def _print_explanation(lines, verdicts, colour: bool, out: TextIO) -> None:  # t
                 code = _CATEGORY_COLOURS.get(claim.category, "33")
                 row = f"{line.number:5d}  \x1b[{code}m{label}\x1b[0m  │ \x1b[9;2m{line.text}\x1b[0m"
         out.write(row + "\n")
+
+
+def _report(args: argparse.Namespace) -> int:
+    if not (args.output / "stats.json").is_file():
+        raise OutputError(f"{args.output}: not a finished cleaner run (no stats.json)")
+    path = write_report(args.output, sample=args.sample)
+    print(f"wrote {path}", file=sys.stderr)
+    return EXIT_OK
 
 
 def _rules_list(args: argparse.Namespace) -> int:

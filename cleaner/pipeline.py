@@ -22,17 +22,21 @@ from cleaner import __version__
 from cleaner.document import Cleaned, Document
 from cleaner.engines.local import map_tasks
 from cleaner.filters.boilerplate import RuleFilter
-from cleaner.filters.language import make_detector
-from cleaner.readers import ReadError, read_input
+from cleaner.filters.generic import GenericConfig, classify, load_generic_config
+from cleaner.filters.language import detect_document, language_rejection, make_detector, mark_foreign_paragraphs
+from cleaner.filters.quality import QualityConfig, judge, load_quality_config, preset_path
+from cleaner.readers import ReadError, ReadOptions, read_input
 from cleaner.readers.discover import InputFile, discover
 from cleaner.rules.loader import RuleSet
 from cleaner.spill import DocResult, TaskResult, read_result, write_result
 from cleaner.stats import RunStats
 from cleaner.writers.output_dir import GENERATOR, StagedOutput, check_output
 from cleaner.writers.record import build_record
+from cleaner.writers.shards import ShardedWriter
 
-FORMATS = ("jsonl", "txt")
+FORMATS = ("jsonl", "txt", "parquet")
 ON_ERROR = ("skip", "fail")
+FOREIGN_POLICIES = ("keep", "remove")
 
 
 class InputFailure(Exception):
@@ -44,41 +48,67 @@ class Settings:
     """How a run behaves. `to_json` holds the part that changes output, recorded with every record."""
 
     glob: str = "*.txt"
+    read: ReadOptions = field(default_factory=ReadOptions)
     formats: tuple[str, ...] = ("jsonl",)
-    langid: str = "langdetect"
+    compress: str | None = None
+    shard_size: int | None = None
+    langid: str = "py3langid"
+    languages: tuple[str, ...] = ()  # keep only documents in these languages; empty keeps all
+    foreign_paragraphs: str = "keep"
+    generic: bool = False
+    quality: str = "default"  # a shipped preset name or a path to a quality TOML file
     on_error: str = "skip"
     workers: int = 1
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["formats"] = list(self.formats)
+        data["languages"] = list(self.languages)
         for runtime_only in ("on_error", "workers"):
             data.pop(runtime_only)
         return data
 
+    def quality_config(self) -> QualityConfig:
+        path = Path(self.quality) if self.quality.endswith(".toml") else preset_path(self.quality)
+        return load_quality_config(path)
+
 
 class DocumentCleaner:
-    """Phase 1 for one document: strip boilerplate with the rules that apply, tag the language.
+    """Phase 1 for one document: every per-document stage, in the order their inputs need.
 
     Language packs need the language, and the language should be read from clean text, so
     language-neutral rules (site and common packs) run first, the language is detected on what
-    they keep, and then every applicable rule runs on the original text.
+    they keep, and then every applicable rule runs on the original text. The generic classifier
+    and the foreign-paragraph check follow (they need the language), then the document-level
+    judgements: the language filter and the quality heuristics.
     """
 
-    def __init__(self, ruleset: RuleSet, langid: str = "langdetect") -> None:
+    def __init__(self, ruleset: RuleSet, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
         self.rules = RuleFilter(ruleset)
-        self.detector = make_detector(langid)
+        self.detector = make_detector(self.settings.langid)
+        self.generic: GenericConfig | None = load_generic_config() if self.settings.generic else None
+        self.quality = self.settings.quality_config()
 
     def clean(self, document: Document) -> Cleaned:
         cleaned = Cleaned.start(document)
         neutral = self.rules.applicable(cleaned, None, with_language_rules=False)
         self.rules.apply(cleaned, neutral)
-        lang, score = self.detector.detect("\n".join(line.text for line in cleaned.kept_lines()))
+        detect_document(cleaned, self.detector)
+        lang, score = cleaned.lang, cleaned.lang_score
         full = self.rules.applicable(cleaned, None if lang == "und" else lang)
         if [r.id for r in full] != [r.id for r in neutral]:
             cleaned = Cleaned.start(document)
             self.rules.apply(cleaned, full)
-        cleaned.lang, cleaned.lang_score = lang, score
+            cleaned.lang, cleaned.lang_score = lang, score
+        if self.generic is not None:
+            classify(cleaned, self.generic)
+        if self.settings.foreign_paragraphs == "remove":
+            mark_foreign_paragraphs(cleaned, self.detector, "remove")
+        if self.settings.languages:
+            cleaned.rejection = language_rejection(cleaned, set(self.settings.languages))
+        if cleaned.rejection is None:
+            cleaned.rejection = judge(cleaned, self.quality)
         return cleaned
 
 
@@ -109,11 +139,12 @@ class TaskWorker:
 
     def __call__(self, task: Task) -> TaskSummary:
         if self._cleaner is None:
-            self._cleaner = DocumentCleaner(self.ruleset, self.settings.langid)
+            self._cleaner = DocumentCleaner(self.ruleset, self.settings)
         result = TaskResult(task.index)
         path = task.file.relative
         try:
-            for document in read_input(task.file, lambda message: result.errors.append((path, message))):
+            for document in read_input(task.file, self.settings.read,
+                                       lambda message: result.errors.append((path, message))):
                 result.documents.append(DocResult.from_cleaned(self._cleaner.clean(document)))
             result.bytes_read = task.file.path.stat().st_size
         except (OSError, ReadError) as exc:
@@ -178,7 +209,8 @@ def _write_outputs(staging: Path, tasks: list[Task], spill_dir: Path, ruleset: R
     inputs_seen: list[dict[str, Any]] = []
     added = added_timestamp()
     pipeline_meta = {"cleaner": __version__, "rules_digest": ruleset.digest, "settings": settings.to_json()}
-    jsonl = (staging / "documents.jsonl").open("w", encoding="utf-8") if "jsonl" in settings.formats else None
+    writers = _record_writers(staging, "documents", settings)
+    rejected = _record_writers(staging, "rejected", settings)
     try:
         for task in tasks:
             task_result = read_result(spill_dir, task.index)
@@ -188,21 +220,33 @@ def _write_outputs(staging: Path, tasks: list[Task], spill_dir: Path, ruleset: R
                 entry.update(sha256=source.sha256, size=source.size)
             for path, message in task_result.errors:
                 stats.error(path, message)
-                entry["error"] = message
+                entry.setdefault("errors", []).append(message)
             inputs_seen.append(entry)
             for result in task_result.documents:
                 cleaned = result.cleaned()
                 stats.add(cleaned)
                 record = build_record(cleaned, added, pipeline_meta)
-                if jsonl is not None:
-                    jsonl.write(json.dumps(record, ensure_ascii=False) + "\n")
-                if "txt" in settings.formats:
-                    _write_text(staging / "text", result.document.source.path, record["text"])
+                for writer in (rejected if cleaned.rejection is not None else writers):
+                    writer.write(record)
+                if "txt" in settings.formats and cleaned.rejection is None:
+                    _write_text(staging / "text", text_path(result.document), record["text"])
     finally:
-        if jsonl is not None:
-            jsonl.close()
+        for writer in (*writers, *rejected):
+            writer.close()
     _write_json(staging / "stats.json", stats.to_json())
     return inputs_seen
+
+
+def _record_writers(staging: Path, stem: str, settings: Settings) -> list[ShardedWriter]:
+    return [ShardedWriter(staging, stem=stem, format=kind, compression=settings.compress if kind == "jsonl" else None,
+                          shard_size=settings.shard_size)
+            for kind in settings.formats if kind in ("jsonl", "parquet")]
+
+
+def text_path(document: Document) -> str:
+    """Where a document's clean text goes under OUT/text: its input path, or one file per record."""
+    source = document.source
+    return source.path if source.record is None else f"{source.path}/{source.record:08d}.txt"
 
 
 def _write_text(root: Path, relative: str, text: str) -> None:

@@ -55,7 +55,7 @@ def test_blank_lines_around_removals_keep_paragraph_breaks(document_cleaner: Doc
 
 
 def test_all_lines_removed_gives_empty_text(document_cleaner: DocumentCleaner) -> None:
-    cleaned = clean_text(document_cleaner, "\n\nAnzeige\n\nAdvertisement\n\n")
+    cleaned = clean_text(document_cleaner, "\n\nadministrator\n\n12.11.2024 08:09\n\n")
     assert cleaned.clean_text() == ""
     assert_lossless(cleaned)
 

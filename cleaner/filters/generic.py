@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cleaner.rules.loader import default_rules_dir
 from cleaner.document import Claim, Cleaned
 from cleaner.filters.quality import stop_words
 
@@ -81,9 +82,7 @@ _VOCABULARY_KEYS = ("lines", "phrases", "prefixes", "byline_prefixes", "list_hea
 
 
 def default_directory() -> Path:
-    """rules/generic in a source checkout; cleaner/_rules/generic in an installed wheel."""
-    packaged = Path(__file__).resolve().parents[1] / "_rules" / "generic"
-    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "rules" / "generic"
+    return default_rules_dir() / "generic"
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -18,17 +18,12 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from cleaner.rules.loader import default_rules_dir
 from cleaner.document import Cleaned, Rejection
 
 
 
-def _rules_root() -> Path:
-    """rules/ in a source checkout; cleaner/_rules in an installed wheel (see pyproject)."""
-    packaged = Path(__file__).resolve().parents[1] / "_rules"
-    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "rules"
-
-
-PRESETS_DIR = _rules_root() / "quality"
+PRESETS_DIR = default_rules_dir() / "quality"
 
 # jusText names its stop lists by English language name; documents carry ISO 639-1 codes.
 JUSTEXT_LANGUAGES = {

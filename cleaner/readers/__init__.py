@@ -1,20 +1,82 @@
-"""Readers turn one input file into Documents; `read_input` picks the reader by file name."""
+"""Readers turn one input file into Documents; `read_input` picks the reader by file name.
+
+Formats are recognised by extension after any `.gz`/`.zst` suffix (`dump.jsonl.zst` is
+compressed JSONL), or forced with `ReadOptions.input_format`. The input's sha256 and size are of
+the bytes on disk, so provenance can always be checked against the file the user has.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 
-from cleaner.document import Document
+from cleaner.document import Document, Source, document_id
+from cleaner.readers.compression import open_binary, strip_compression_suffix
 from cleaner.readers.discover import InputFile
-from cleaner.readers.text import read_text
+from cleaner.readers.encoding import decode_bytes
+from cleaner.readers.errors import ReadError
+from cleaner.readers.html import DEFAULT_TIMEOUT, read_html
+from cleaner.readers.jsonl import read_jsonl
+from cleaner.readers.parquet import read_parquet
+from cleaner.readers.records import RecordFields
 
 ErrorCallback = Callable[[str], None]
+INPUT_FORMATS = ("txt", "html", "jsonl", "parquet")
+_EXTENSIONS = {".txt": "txt", ".text": "txt", ".md": "txt", ".html": "html", ".htm": "html",
+               ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+
+__all__ = ["INPUT_FORMATS", "ReadError", "ReadOptions", "format_of", "read_input"]
 
 
-class ReadError(Exception):
-    """An input (or one record of it) cannot be read; the message is one line naming it and the cause."""
+@dataclass(frozen=True, slots=True)
+class ReadOptions:
+    input_format: str | None = None  # None: by extension
+    fields: RecordFields = field(default_factory=RecordFields)
+    html_timeout: float = DEFAULT_TIMEOUT
 
 
-def read_input(item: InputFile, on_record_error: ErrorCallback) -> Iterator[Document]:
-    """Documents of one input file. Whole-file failures raise; bad records go to on_record_error."""
-    yield from read_text(item)
+def format_of(path: Path, forced: str | None = None) -> str:
+    if forced:
+        return forced
+    base, _ = strip_compression_suffix(path.name)
+    return _EXTENSIONS.get(Path(base).suffix.lower(), "txt")
+
+
+def read_input(item: InputFile, options: ReadOptions, on_record_error: ErrorCallback) -> Iterator[Document]:
+    """Documents of one input file. Whole-file failures raise ReadError or OSError; bad records
+    are reported to `on_record_error` and skipped."""
+    kind = format_of(item.path, options.input_format)
+    sha256, size = _digest(item.path)
+    base = Source(path=item.relative, root=item.source_name, sha256=sha256, size=size, format=kind)
+    if kind == "jsonl":
+        yield from read_jsonl(item.path, base, on_record_error, options.fields)
+    elif kind == "parquet":
+        yield from read_parquet(item.path, base, on_record_error, options.fields)
+    elif kind == "html":
+        yield from read_html(item.path, base, timeout=options.html_timeout)
+    else:
+        yield _read_text(item.path, base)
+
+
+def _read_text(path: Path, base: Source) -> Document:
+    """A plain-text file is one document, in whatever encoding it was written."""
+    with open_binary(path) as stream:
+        data = stream.read()
+    if b"\0" in data[:8192]:
+        raise ReadError(f"{base.path}: binary file (NUL bytes), not text")
+    text, encoding = decode_bytes(data)
+    source = Source(path=base.path, root=base.root, sha256=base.sha256, size=base.size, format="txt",
+                    encoding=encoding)
+    return Document(document_id(source), text, source)
+
+
+def _digest(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size

@@ -27,7 +27,10 @@ class InputFile:
 
 
 def discover(inputs: list[str], pattern: str = "*.txt") -> list[InputFile]:
-    """Expand files, directories (recursively, matching `pattern`) and shell globs."""
+    """Expand files, directories (recursively, matching `pattern`) and shell globs.
+
+    `pattern` may list several globs separated by commas (`*.txt,*.jsonl.gz`).
+    """
     found: list[InputFile] = []
     for argument in inputs:
         if any(ch in argument for ch in "*?["):
@@ -50,6 +53,7 @@ def discover(inputs: list[str], pattern: str = "*.txt") -> list[InputFile]:
 
 
 def _walk(root: Path, pattern: str) -> list[InputFile]:
+    patterns = [p.strip() for p in pattern.split(",") if p.strip()]
     files: list[InputFile] = []
     for directory, subdirs, names in os.walk(root, followlinks=False):
         subdirs.sort()
@@ -58,7 +62,7 @@ def _walk(root: Path, pattern: str) -> list[InputFile]:
             relative = path.relative_to(root).as_posix()
             if path.is_symlink() or not path.is_file():
                 continue
-            if Path(relative).match(pattern) or Path(name).match(pattern):
+            if any(Path(relative).match(p) or Path(name).match(p) for p in patterns):
                 files.append(InputFile(path, root, relative, _name(root)))
     files.sort(key=lambda f: f.relative)
     return files
