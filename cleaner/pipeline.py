@@ -160,9 +160,11 @@ class TaskWorker:
 
 
 def _one_line(exc: BaseException, item: InputFile) -> str:
+    """The failure as one line that names the input by the path it has in the output."""
     if isinstance(exc, OSError):
-        return f"{item.path}: {exc.strerror or type(exc).__name__}"
-    return str(exc).splitlines()[0] if str(exc) else f"{item.path}: {type(exc).__name__}"
+        return f"{item.relative}: {exc.strerror or type(exc).__name__}"
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    return message.replace(str(item.path), item.relative)
 
 
 def added_timestamp() -> str:
