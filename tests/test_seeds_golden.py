@@ -92,3 +92,11 @@ def test_clean_seed_untouched(records: dict[str, dict]) -> None:
 
 def test_all_seeds_german(records: dict[str, dict]) -> None:
     assert {r["lang"] for r in records.values()} == {"de"}
+
+
+@pytest.mark.parametrize("options", [["--generic"], ["--preset", "training"], ["--langid", "langdetect"]])
+def test_other_settings_do_not_make_seeds_worse(tmp_path: Path, options: list[str]) -> None:
+    out = tmp_path / "out"
+    assert run_cli("clean", SEEDS, "-o", out, "--format", "txt", "--workers", "1", *options) == 0
+    for name in SEED_NAMES:
+        assert (out / "text" / name).read_text(encoding="utf-8") == (GOLDEN / name).read_text(encoding="utf-8")

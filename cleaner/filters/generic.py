@@ -283,7 +283,7 @@ def classify(cleaned: Cleaned, config: GenericConfig) -> None:
     signal: dict[int, str] = {}
     for i in order:
         if cleaned.claims[i] is not None:
-            cls[i] = BAD  # an earlier stage removed it: boilerplate context for its neighbours
+            cls[i], signal[i] = BAD, "rule"  # an earlier stage removed it: context for its neighbours
             continue
         feats[i] = features(cleaned.lines[i].text, stops, vocabulary)
         cls[i], reason = _initial(feats[i], config)
@@ -296,13 +296,14 @@ def classify(cleaned: Cleaned, config: GenericConfig) -> None:
             cls[i] = HEADING
 
     # A dump's first line is its title slot: a short line there stays when content follows after
-    # no more than a share bar (a few vocabulary lines), as in "Title / Share / Tweet / Lead".
+    # no more than a share bar or lines the rules removed (a doubled title), as in
+    # "Title / Share / Tweet / Lead".
     if order and cls[order[0]] in (SHORT, NEAR):
         gap = 0
         for j in order[1:]:
             if cls[j] == GOOD:
                 cls[order[0]] = HEADING
-            if cls[j] != BAD or signal.get(j) != "vocabulary" or gap == _TITLE_GAP:
+            if cls[j] != BAD or signal.get(j) not in ("vocabulary", "rule") or gap == _TITLE_GAP:
                 break
             gap += 1
 
