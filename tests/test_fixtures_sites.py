@@ -27,6 +27,11 @@ HELDOUT = sorted(p for p in (FIXTURES / "heldout").glob("*.txt") if not p.name.e
 # Heldout dumps the shipped rules do not yet clean exactly; each reason names what is left in.
 # These are reported, not tuned away: the heldout set must stay unseen by the rule author.
 HELDOUT_MISSES: dict[str, str] = {
+    "de-finanzblick": "leaves the '|' breadcrumb, the 'DD.MM.YYYY | HH:MM' stamp, 'dpa-AFX', the 'Weitere News zu' "
+                      "teaser block, the investment disclaimer and the quote-source line",
+    "de-nordwelle": "leaves 'Bild vergrößern', the 'Dieses Thema im Programm:' note and the "
+                    "'Schlagwörter zu diesem Artikel' tag list",
+    "en-kxtv": "leaves 'Author: ... (KXTV)', 'WATCH:' and the app-download prompt",
     "de-tagesbote": "leaves 'Zur Merkliste hinzufügen', 'Exklusiv für Abonnenten' and the last read-also "
                     "title (a short line right above prose is taken for that prose's heading)",
     "en-byteledger": "leaves the affiliate disclosure ('When you purchase through links on our site...') "
