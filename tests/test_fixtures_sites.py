@@ -128,3 +128,74 @@ def test_overall_figures(cleaner: DocumentCleaner, split: str) -> None:
     print(f"\n{split}: boilerplate removed {removed}/{boilerplate} ({removed / boilerplate:.1%}), "
           f"content kept {kept}/{content} ({kept / content:.1%})")
     assert kept / content >= (1.0 if split == "tune" else 0.98)
+
+
+# Content that looks like boilerplate: each line sits between paragraphs of a real article and
+# must survive every shipped rule (a rule that fires on content is a bug).
+LOOKALIKES_DE = [
+    'Lesen Sie auch den Bericht unserer Kollegen aus Hamburg, der die Zahlen einordnet.',
+    'Mehr zum Thema Wohnungsbau erfahren Sie in unserem Dossier.',
+    'Anzeige erstattet hat die Mutter des Jungen bereits am Dienstag.',
+    'Werbung für Alkohol soll im Umfeld von Schulen verboten werden.',
+    'Der Newsletter der Stadt erreicht inzwischen 12.000 Haushalte.',
+    'Wir verwenden Cookies nur, wenn Sie zustimmen, versprach der Minister im Landtag.',
+    'Kommentare im Netz beschäftigen die Staatsanwaltschaft seit Wochen.',
+    'Die wichtigsten Punkte im Überblick:',
+    'Was Eltern jetzt wissen müssen',
+    'Teilen sich zwei Familien eine Wohnung, gilt eine Sonderregel.',
+    'Foto: Die Aufnahme zeigt den Moment, in dem die Brücke einstürzte, und ging um die Welt.',
+    'Von Montag an gilt auf der A1 ein Tempolimit.',
+    'Abonnieren kann man die Zeitung inzwischen auch für einen Monat.',
+    'Zum Thema Rente sagte der Kanzler nichts.',
+    'Weitere Informationen will die Polizei am Nachmittag bekanntgeben.',
+    'Datenschutz ist für viele Nutzer ein wichtiges Thema, zeigt eine Umfrage.',
+    'Jetzt testen die Stadtwerke ein neues Tarifmodell in drei Stadtteilen.',
+    'Stellenangebote in der Pflege bleiben oft monatelang unbesetzt, sagt die Agentur.',
+    'Quelle der Zahlen ist das Statistische Bundesamt, das sie am Freitag veröffentlichte.',
+    'Kommentar',
+    'Tipps der Polizei',
+]
+LOOKALIKES_EN = [
+    "Read more about the ruling in the court's 40-page opinion, published on Friday.",
+    'Advertising revenue fell 4% in the quarter, the company said.',
+    'Sign up sheets for the volunteer program filled within an hour.',
+    'The newsletter business has grown rapidly since 2020, with thousands of writers charging subscribers.',
+    'We use cookies, the banner said, a phrase the regulator called misleading.',
+    'Share prices fell 3% on Monday after the announcement.',
+    'Comments from the mayor drew criticism from both parties.',
+    'Related research shows that the effect persists for years.',
+    'By Monday, the storm had moved east.',
+    'Subscribe to the idea that less is more, and the house feels bigger.',
+    'Photo: The image shows the moment the bridge collapsed and went around the world.',
+    'What you need to know',
+    'Next steps for the council',
+    'Most read books of the year were thrillers, the library said.',
+    'Accept all the help you can get, she told the graduates.',
+    'Follow the money, the investigator said, and the story tells itself.',
+    'Trending topics on the platform included the election and the weather.',
+    'Updated figures from the census will be published in May.',
+    'Posted in Germany for three years, the officer returned in 2019.',
+    'Editing by hand took the team another two weeks.',
+]
+_PROSE = {
+    "de": ("Der Stadtrat hat am Donnerstag mit großer Mehrheit einen neuen Haushalt beschlossen, der deutlich "
+           "mehr Geld für Schulen vorsieht.",
+           "Die Opposition kündigte an, gegen einzelne Posten juristisch vorzugehen, und forderte eine neue "
+           "Debatte im Rat."),
+    "en": ("The city council on Thursday approved a new budget that sets aside significantly more money for "
+           "schools and parks.",
+           "The opposition said it would challenge several items in court and called for a fresh debate in "
+           "the chamber."),
+}
+
+
+@pytest.mark.parametrize(("lang", "line"), [("de", line) for line in LOOKALIKES_DE]
+                         + [("en", line) for line in LOOKALIKES_EN])
+def test_content_that_resembles_boilerplate_is_kept(cleaner: DocumentCleaner, tmp_path: Path,
+                                                     lang: str, line: str) -> None:
+    before, after = _PROSE[lang]
+    dump = tmp_path / "article.txt"
+    dump.write_text("\n".join([before] * 3 + [line] + [after] * 3) + "\n", encoding="utf-8")
+    cleaned = clean(cleaner, dump)
+    assert cleaned.lang == lang
+    assert cleaned.claims[3] is None, f"removed by {cleaned.claims[3]}"
