@@ -11,8 +11,10 @@ so the most specific explanation is the one recorded):
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import re
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -23,8 +25,10 @@ from cleaner.document import Claim, Cleaned
 from cleaner.rules.loader import RuleSet
 from cleaner.rules.model import MATCH_TIMEOUT, Rule, ends_like_sentence, normalise_phrase, word_count
 
-# A line longer than this many words is prose; only rules without a small max_words can match it.
-_LONG_LINE_WORDS = 40
+# Lower bounds of the word-count buckets lines are matched in (see LineIndex).
+_WORD_BUCKETS = (0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 18, 20, 25, 30, 40, 50, 60, 80, 100, 150)
+# Compiled indexes kept per worker, one per distinct set of applicable rules (scope).
+_INDEX_CACHE_SIZE = 64
 _HEADING_CONTENT_WORDS = 10
 _GROUP_NAME = re.compile(r"\(\?P<(\w+)>")
 _GROUP_REF = re.compile(r"\(\?P=(\w+)\)")
@@ -45,8 +49,11 @@ class _LineView:
 class LineIndex:
     """Every line rule of one scope, compiled into lookups that cost little per line.
 
-    Phrases become a dict lookup, prefixes a dict keyed by first word, and all regexes one
-    alternation per length class, so matching stays fast when packs hold hundreds of rules.
+    Phrases become a dict lookup and prefixes a dict keyed by first word. Regexes become one
+    alternation per (word-count bucket, near an edge or not): a line only meets the patterns
+    whose `max_words`/`min_words` admit its length and, away from the top and bottom of the
+    document, only patterns without position guards. Prose lines, the bulk of any corpus, are
+    long and in the middle, so they meet few patterns however large the packs grow.
     """
 
     def __init__(self, rules: Iterable[Rule]) -> None:
@@ -61,25 +68,41 @@ class LineIndex:
             for prefix in rule.test.prefixes:
                 self.prefixes.setdefault(prefix.split(" ", 1)[0], []).append(rule)
         self.patterned = [r for r in self.rules if r.test is not None and r.test.pattern is not None]
-        self.short_lines = _combine(list(enumerate(self.patterned)))
-        self.long_lines = _combine([(i, r) for i, r in enumerate(self.patterned) if r.test is not None and (
-            r.test.max_words is None or r.test.max_words > _LONG_LINE_WORDS)])
+        self.edge_top = max((r.test.within_top or 0 for r in self.patterned if r.test), default=0)
+        self.edge_bottom = max((r.test.within_bottom or 0 for r in self.patterned if r.test), default=0)
+        self._alternations: dict[tuple[int, bool], tuple[list[int], regex.Pattern[str] | None]] = {}
+
+    def _alternation(self, words: int, near_edge: bool) -> tuple[list[int], regex.Pattern[str] | None]:
+        bucket = bisect.bisect_right(_WORD_BUCKETS, words) - 1
+        key = (bucket, near_edge)
+        found = self._alternations.get(key)
+        if found is None:
+            low = _WORD_BUCKETS[bucket]
+            high = _WORD_BUCKETS[bucket + 1] - 1 if bucket + 1 < len(_WORD_BUCKETS) else None
+            positions = [i for i, r in enumerate(self.patterned) if r.test is not None
+                         and (r.test.max_words is None or r.test.max_words >= low)
+                         and (r.test.min_words is None or high is None or r.test.min_words <= high)
+                         and (near_edge or (r.test.within_top is None and r.test.within_bottom is None))]
+            found = self._alternations[key] = (positions, _combine([(i, self.patterned[i]) for i in positions]))
+        return found
 
     def first(self, view: _LineView, cleaned: Cleaned) -> tuple[Rule, regex.Match[str] | bool] | None:
         """The earliest rule (in precedence order) that claims this line, with its match."""
         candidates: list[Rule] = list(self.phrases.get(view.normalised, ()))
         candidates += self.prefixes.get(view.normalised.split(" ", 1)[0], ())
-        combined = self.long_lines if view.words > _LONG_LINE_WORDS else self.short_lines
+        near_edge = view.rank_top < self.edge_top or view.rank_bottom < self.edge_bottom
+        positions, combined = self._alternation(view.words, near_edge)
         if combined is not None:
             try:
                 found = combined.fullmatch(view.stripped, timeout=MATCH_TIMEOUT)
             except TimeoutError:
-                candidates += self.patterned  # find the slow rule one by one, each under its timeout
+                candidates += [self.patterned[i] for i in positions]  # find the slow rule, each under its timeout
             else:
                 if found and found.lastgroup:
                     # The alternation reports the first pattern that matches; later ones are only
                     # needed when that one's guards reject the line.
-                    candidates += self.patterned[int(found.lastgroup[2:]):]
+                    start = positions.index(int(found.lastgroup[2:]))
+                    candidates += [self.patterned[i] for i in positions[start:]]
         best: tuple[Rule, regex.Match[str] | bool] | None = None
         for rule in candidates:
             if best is not None and self.order[rule.id] >= self.order[best[0].id]:
@@ -114,7 +137,7 @@ class RuleFilter:
 
     def __init__(self, ruleset: RuleSet) -> None:
         self.ruleset = ruleset
-        self._indexes: dict[tuple[str, ...], LineIndex] = {}
+        self._indexes: OrderedDict[tuple[str, ...], LineIndex] = OrderedDict()
 
     def applicable(self, cleaned: Cleaned, lang: str | None, *, with_language_rules: bool = True) -> list[Rule]:
         """Rules whose scope selects this document; `lang=None` means the language is unknown."""
@@ -130,10 +153,7 @@ class RuleFilter:
         views = _views(cleaned)
         if not views:
             return
-        key = tuple(rule.id for rule in rules)
-        index = self._indexes.get(key)
-        if index is None:
-            index = self._indexes[key] = LineIndex(rules)
+        index = self._index(rules)
         for view in views:
             hit = index.first(view, cleaned)
             if hit is not None and cleaned.claim(view.index, Claim(hit[0].id, hit[0].category)):
@@ -147,6 +167,20 @@ class RuleFilter:
         for rule in rules:
             if rule.kind == "tail":
                 _apply_tail(cleaned, rule, views)
+
+
+    def _index(self, rules: list[Rule]) -> LineIndex:
+        """The compiled index for this scope, from a small LRU cache: corpora mixing many sites
+        would otherwise keep one index per site combination forever."""
+        key = tuple(rule.id for rule in rules)
+        index = self._indexes.get(key)
+        if index is None:
+            index = self._indexes[key] = LineIndex(rules)
+            if len(self._indexes) > _INDEX_CACHE_SIZE:
+                self._indexes.popitem(last=False)
+        else:
+            self._indexes.move_to_end(key)
+        return index
 
 
 def _views(cleaned: Cleaned) -> list[_LineView]:
@@ -195,9 +229,14 @@ def _apply_block(cleaned: Cleaned, rule: Rule, views: list[_LineView]) -> None:
             else:
                 break
             following += 1
-        # A short line directly above prose is that prose's heading, not a list item.
-        if items and following < len(views) and items[-1] is views[following - 1] and _is_content(views[following]):
+        # A short line directly above prose is that prose's heading, not a list item (unless the
+        # rule says exactly what its items look like).
+        if (rule.item_pattern is None and items and following < len(views)
+                and items[-1] is views[following - 1] and _is_content(views[following])):
             items.pop()
+        if len(items) < rule.min_items:
+            position += 1
+            continue
         if cleaned.claim(header.index, claim):
             _extract(cleaned, rule, header.stripped, found)
         for view in items:

@@ -15,26 +15,26 @@ Extraction settings, chosen for a corpus cleaner rather than for reading:
   ``|---|`` separator row is dropped; list items keep their ``- `` marker.
 
 Time limit: a pathological page (huge, deeply nested, regex-hostile) must not hang a run.
-In the main thread, which is where multiprocessing pool workers run their tasks, the limit
-is a ``SIGALRM`` interval timer whose handler raises an exception derived from
-``BaseException`` (so trafilatura's ``except Exception`` blocks cannot swallow it); a flag
-set by the handler is checked afterwards as a second line of defence. Outside the main thread
-signals are unavailable, so the extraction runs in a helper daemon thread and the caller stops
-waiting when the limit passes (the abandoned thread finishes in the background, using CPU
-until it does). Neither needs child processes, which daemonic pool workers are not allowed to
-start. The alarm timer is process-wide: callers must not use ITIMER_REAL/SIGALRM themselves
-around extraction (the previous handler is restored afterwards).
+Extraction runs in a child process of the calling process, started on first use and reused
+for every page; when a page overruns, the child is killed and a fresh one starts for the next
+page. Killing a process is the only way to stop lxml mid-parse that cannot leave a lock or
+half-built state behind (an alarm signal raising inside the library can, and the next page
+then deadlocks). The child is forked directly (os.fork), which also works inside daemonic
+multiprocessing workers, where multiprocessing refuses to start children.
 """
 
 from __future__ import annotations
 
+import atexit
+import os
 import re
 import signal
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
+from multiprocessing import Pipe
+from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import trafilatura
 
@@ -47,50 +47,10 @@ META_KEYS = ("title", "url", "date", "author", "sitename", "hostname")
 DEFAULT_TIMEOUT = 30.0
 
 _TABLE_SEPARATOR = re.compile(r"\|(?:\s*:?-+:?\s*\|)+")
-_T = TypeVar("_T")
-
-
-class _Timeout(BaseException):
-    """Raised by the alarm handler; a BaseException so library code cannot catch it."""
 
 
 class ExtractionTimeout(Exception):
     """The time limit passed; callers turn it into a `ReadError` naming the file."""
-
-
-def extract_html(html: str, url: str | None, timeout: float) -> tuple[str, dict[str, Any]]:
-    """Main text (one paragraph per line) and metadata of one page.
-
-    Raises `ExtractionTimeout` when extraction takes longer than ``timeout`` seconds and
-    `ValueError` when trafilatura finds no main text. Metadata holds only the keys in
-    `META_KEYS` that have a value.
-    """
-    result = run_with_timeout(lambda: _extract(html, url), timeout)
-    if result is None or not result.text:
-        raise ValueError("no main text found")
-    meta = {key: getattr(result, key) for key in META_KEYS if getattr(result, key, None)}
-    if url and "url" not in meta:
-        meta["url"] = url
-    return _plain_text(result.text), meta
-
-
-def read_html(path: Path, source_base: Source, *, timeout: float = DEFAULT_TIMEOUT) -> Iterator[Document]:
-    """Yield the one document of an HTML file (``.html``, ``.htm``, optionally ``.gz``/``.zst``).
-
-    ``source_base`` is the lead's Source for the file (path, root, sha256, size); this reader
-    fills in format, encoding and url. A page that fails or times out raises `ReadError`.
-    """
-    with open_binary(path) as stream:
-        data = stream.read()
-    html, encoding = decode_bytes(data)
-    try:
-        text, meta = extract_html(html, None, timeout)
-    except ExtractionTimeout:
-        raise ReadError(f"{source_base.path}: extraction timed out after {timeout:g}s") from None
-    except Exception as exc:  # trafilatura/lxml fail in many ways on broken pages
-        raise ReadError(f"{source_base.path}: extraction failed: {one_line(exc)}") from exc
-    source = replace(source_base, format="html", encoding=encoding, url=meta.get("url"))
-    yield Document(document_id(source), text, source, meta)
 
 
 def looks_like_html(value: str) -> bool:
@@ -99,58 +59,76 @@ def looks_like_html(value: str) -> bool:
     return head.startswith("<") and any(tag in head for tag in ("<html", "<body", "<p"))
 
 
-def run_with_timeout(work: Callable[[], _T], timeout: float) -> _T:
-    """Run ``work()`` and return its result, or raise `ExtractionTimeout` after ``timeout`` s."""
-    if not timeout > 0:
-        raise ValueError(f"extraction time limit must be positive, got {timeout}")
-    if threading.current_thread() is threading.main_thread():
-        return _run_with_alarm(work, timeout)
-    return _run_in_thread(work, timeout)
+class _Extractor:
+    """A forked child that extracts pages sent over a pipe; replaced whenever one overruns."""
 
+    def __init__(self) -> None:
+        self.pid: int | None = None
+        self.owner: int | None = None  # the process that forked the child
+        self.connection: Connection | None = None
 
-def _run_with_alarm(work: Callable[[], _T], timeout: float) -> _T:
-    fired = False
-
-    def on_alarm(signum: int, frame: object) -> None:
-        nonlocal fired
-        fired = True
-        raise _Timeout
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    try:
-        # The inner finally disarms the timer inside the outer try, so an alarm that lands
-        # while disarming is still caught here and never escapes as a bare _Timeout.
+    def extract(self, html: str, url: str | None, timeout: float) -> tuple[str | None, dict[str, Any]]:
+        if self.pid is None or self.owner != os.getpid():
+            self._start()
+        assert self.connection is not None
+        self.connection.send((html, url))
+        if not self.connection.poll(timeout):
+            self.stop()
+            raise ExtractionTimeout
         try:
-            signal.setitimer(signal.ITIMER_REAL, timeout)
-            result = work()
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-    except _Timeout:
-        raise ExtractionTimeout from None
-    finally:
-        signal.signal(signal.SIGALRM, previous)
-    if fired:  # the library caught our exception and carried on
-        raise ExtractionTimeout
-    return result
+            status, value = self.connection.recv()
+        except EOFError:  # the child died (out of memory, a crash in C code)
+            self.stop()
+            raise RuntimeError("extraction process died") from None
+        if status == "error":
+            raise RuntimeError(value)
+        return value  # type: ignore[no-any-return]
+
+    def _start(self) -> None:
+        parent, child = Pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child, measured through the parent
+            parent.close()
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+            _serve(child)
+            os._exit(0)
+        child.close()
+        self.pid, self.owner, self.connection = pid, os.getpid(), parent
+
+    def stop(self) -> None:
+        if self.pid is not None and self.owner == os.getpid():
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+        if self.connection is not None:
+            self.connection.close()
+        self.pid = self.owner = self.connection = None
 
 
-def _run_in_thread(work: Callable[[], _T], timeout: float) -> _T:
-    outcome: dict[str, Any] = {}
-
-    def target() -> None:
+def _serve(connection: Connection) -> None:
+    while True:
         try:
-            outcome["result"] = work()
-        except Exception as exc:
-            outcome["error"] = exc
+            html, url = connection.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            reply: tuple[str, Any] = ("ok", _extract_plain(html, url))
+        except Exception as exc:  # trafilatura/lxml fail in many ways on broken pages
+            reply = ("error", one_line(exc))
+        connection.send(reply)
 
-    thread = threading.Thread(target=target, name="html-extraction", daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
-        raise ExtractionTimeout
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["result"]
+
+_EXTRACTOR = _Extractor()
+atexit.register(_EXTRACTOR.stop)
+
+
+def _extract_plain(html: str, url: str | None) -> tuple[str | None, dict[str, Any]]:
+    result = _extract(html, url)
+    if result is None or not result.text:
+        return None, {}
+    return _plain_text(result.text), {key: getattr(result, key) for key in META_KEYS if getattr(result, key, None)}
 
 
 def _extract(html: str, url: str | None) -> Any:
@@ -178,3 +156,39 @@ def _plain_text(text: str) -> str:
         lines.append(line)
     return "\n".join(lines)
 
+
+
+def extract_html(html: str, url: str | None, timeout: float) -> tuple[str, dict[str, Any]]:
+    """Main text (one paragraph per line) and metadata of one page.
+
+    Raises `ExtractionTimeout` when extraction takes longer than ``timeout`` seconds and
+    `ValueError` when trafilatura finds no main text. Metadata holds only the keys in
+    `META_KEYS` that have a value.
+    """
+    if not timeout > 0:
+        raise ValueError(f"extraction time limit must be positive, got {timeout}")
+    text, meta = _EXTRACTOR.extract(html, url, timeout)
+    if text is None:
+        raise ValueError("no main text found")
+    if url and "url" not in meta:
+        meta["url"] = url
+    return text, meta
+
+
+def read_html(path: Path, source_base: Source, *, timeout: float = DEFAULT_TIMEOUT) -> Iterator[Document]:
+    """Yield the one document of an HTML file (``.html``, ``.htm``, optionally ``.gz``/``.zst``).
+
+    ``source_base`` is the lead's Source for the file (path, root, sha256, size); this reader
+    fills in format, encoding and url. A page that fails or times out raises `ReadError`.
+    """
+    with open_binary(path) as stream:
+        data = stream.read()
+    html, encoding = decode_bytes(data)
+    try:
+        text, meta = extract_html(html, None, timeout)
+    except ExtractionTimeout:
+        raise ReadError(f"{source_base.path}: extraction timed out after {timeout:g}s") from None
+    except Exception as exc:  # trafilatura/lxml fail in many ways on broken pages
+        raise ReadError(f"{source_base.path}: extraction failed: {one_line(exc)}") from exc
+    source = replace(source_base, format="html", encoding=encoding, url=meta.get("url"))
+    yield Document(document_id(source), text, source, meta)

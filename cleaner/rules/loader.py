@@ -26,7 +26,7 @@ _COMMON_KEYS = ("id", "category", "kind", "description", "remove", "keep", "case
                 *_SCOPE_KEYS)
 _KIND_KEYS = {
     "line": (*_MATCH_KEYS,),
-    "block": (*_MATCH_KEYS, "item_max_words", "max_items", "item_pattern"),
+    "block": (*_MATCH_KEYS, "item_max_words", "max_items", "min_items", "item_pattern"),
     "tail": (*_MATCH_KEYS, "tail_max_words", "tail_max_lines", "tail_max_chars"),
     "repeat": ("window", "min_chars", "max_words"),
 }
@@ -147,7 +147,7 @@ def _build_rule(entry: Any, index: int, name: str, path: Path, text: str,
     _check_keys(entry, (*_COMMON_KEYS, *_KIND_KEYS[kind]), where)
     scope = Scope(**{key: _string_list(entry, key, where) or defaults[key] for key in _SCOPE_KEYS})
     options: dict[str, Any] = {}
-    for key in ("item_max_words", "max_items", "tail_max_words", "tail_max_lines", "tail_max_chars",
+    for key in ("item_max_words", "max_items", "min_items", "tail_max_words", "tail_max_lines", "tail_max_chars",
                 "window", "min_chars"):
         if key in entry:
             options[key] = _positive_int(entry, key, where)

@@ -23,8 +23,8 @@ MATCH_TIMEOUT = 0.1
 
 # Leading list markers and trailing punctuation do not change what a boilerplate line says:
 # "- Lesen Sie auch:" and "Lesen Sie auch" are the same teaser header.
-_BULLET = re.compile(r"^(?:[-–—•*·>»›▸►]+\s*)+")
-_TRAILING = re.compile(r"[\s.:;,!?…›»>|/\-–—]+$")
+_BULLET = re.compile(r"^(?:[-–—•*·>»›▸►←‹<]+\s*)+")
+_TRAILING = re.compile(r"[\s.:;,!?…›»>|/\-–—→]+$")
 _SPACES = re.compile(r"\s+")
 # A sentence (content) ends with terminal punctuation, possibly followed by a closing quote.
 _SENTENCE_END = re.compile(r"[.!?…:;][\"'“”„‚‘’»«)\]]*\s*$")
@@ -154,6 +154,7 @@ class Rule:
     # block
     item_max_words: int = 12
     max_items: int = 30
+    min_items: int = 0  # a header with fewer items than this is left alone (it may be a heading)
     item_pattern: regex.Pattern[str] | None = None
     # tail
     tail_max_words: int = 80
