@@ -8,9 +8,10 @@ import numpy as np
 from datasketch import MinHash
 from hypothesis import given, settings as hsettings, strategies as st
 
-from cleaner.dedup import DedupSettings, fingerprint
+from cleaner.dedup import DedupSettings, fingerprint, fingerprint_many
 from cleaner.dedup.minhash import band_hashes, shingle_hash, shingle_sets, signatures
-from cleaner.dedup.normalize import normalize_text, normalize_words
+from cleaner.dedup.normalize import normalize_text
+from cleaner.dedup.tokens import paragraph_words, word_hash
 from cleaner.dedup.settings import candidate_probability, derive_bands
 
 TEXTS = [
@@ -30,28 +31,41 @@ def test_normalisation_rules() -> None:
     assert normalize_text("*** --- ***") == ""
 
 
+def _words(texts: list[str]) -> list[list[str]]:
+    return [normalize_text(t).split() for t in texts]
+
+
 @given(st.lists(st.text(), max_size=8))
-@hsettings(max_examples=200, deadline=None)
-def test_normalisation_keeps_one_entry_per_text(texts: list[str]) -> None:
-    out = normalize_words(texts)
-    assert len(out) == len(texts)
-    assert out == [normalize_words([t])[0] for t in texts]
+@hsettings(max_examples=300, deadline=None)
+def test_vectorised_word_hashes_equal_whole_text_normalisation(texts: list[str]) -> None:
+    hashes, counts = paragraph_words(texts)
+    words = _words(texts)
+    assert counts.tolist() == [len(w) for w in words]
+    assert hashes.tolist() == [word_hash(w) for ws in words for w in ws]
     fp = fingerprint(texts, DedupSettings())
     assert len(fp) == len(texts)
 
 
+def test_word_hashes_of_tricky_whitespace_and_expansions() -> None:
+    texts = ["foo\xa0bar\u2009baz", "x\x1cy\x85z", "\ufdfa", "\ud800 lone surrogate", "Ⅻ ⑴ ㏂"]
+    hashes, counts = paragraph_words(texts)
+    words = _words(texts)
+    assert counts.tolist() == [3, 3, 4, 2, 3] == [len(w) for w in words]
+    assert hashes.tolist() == [word_hash(w) for ws in words for w in ws]
+
+
 def test_vectorised_shingles_match_scalar_definition() -> None:
-    words = normalize_words(TEXTS)
-    shingles, offsets = shingle_sets(words, 5)
+    words = _words(TEXTS)
+    shingles, offsets = shingle_sets(*paragraph_words(TEXTS), 5)
     for i, w in enumerate(words):
         expected = sorted({shingle_hash(tuple(w[j : j + 5])) for j in range(len(w) - 4)})
         assert shingles[offsets[i] : offsets[i + 1]].tolist() == expected
 
 
 def test_signatures_equal_datasketch() -> None:
-    words = normalize_words(TEXTS)
+    words = _words(TEXTS)
     for num_perm, seed in [(128, 1), (64, 7)]:
-        shingles, offsets = shingle_sets(words, 3)
+        shingles, offsets = shingle_sets(*paragraph_words(TEXTS), 3)
         ours = signatures(shingles, offsets, num_perm, seed)
         for i, w in enumerate(words):
             reference = MinHash(num_perm=num_perm, seed=seed, hashfunc=shingle_hash)
@@ -97,3 +111,11 @@ def test_fingerprint_is_picklable_and_marks_short_paragraphs() -> None:
     # long means >= 9 five-word shingles, i.e. at least 13 words
     assert fp.long.tolist() == [True, True, False, False, False, True]
     assert fp.bands.shape == (3, 16)
+
+
+def test_batched_fingerprints_equal_single_ones() -> None:
+    settings = DedupSettings()
+    documents = [TEXTS, [], TEXTS[3:], [TEXTS[5]] * 3, TEXTS[::-1]]
+    for single, batched in zip([fingerprint(d, settings) for d in documents], fingerprint_many(documents, settings)):
+        for name in ("exact", "words", "offsets", "shingles", "bands"):
+            assert np.array_equal(getattr(single, name), getattr(batched, name)), name

@@ -4,6 +4,7 @@ and whole duplicate documents, resolved in input order with a pointer for every 
 Two phases, so the expensive part runs in parallel:
 
     fp = fingerprint(texts, settings)           # phase 1, any process, any order
+                                                # (fingerprint_many: several documents per call)
     dedup = Deduplicator(settings, state)       # phase 2, in input order
     dedup.add(doc_id, path, paragraph_refs, fp)
     decisions = dedup.resolve()                 # {doc_id: DocumentDecision} for docs that lose something
@@ -15,7 +16,7 @@ Normalisation (normalize.py), shingles and signatures (minhash.py), the decision
 """
 
 from cleaner.dedup.engine import Deduplicator, DocumentDecision, ParagraphRef
-from cleaner.dedup.fingerprint import DocFingerprint, fingerprint
+from cleaner.dedup.fingerprint import DocFingerprint, fingerprint, fingerprint_many
 from cleaner.dedup.settings import DedupSettings
 from cleaner.dedup.state import DedupState, StateError
 
@@ -28,4 +29,5 @@ __all__ = [
     "ParagraphRef",
     "StateError",
     "fingerprint",
+    "fingerprint_many",
 ]

@@ -6,14 +6,13 @@ can be computed in any process, in any order, and give the same decisions.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from cleaner.dedup.minhash import band_hashes, shingle_sets, signatures
-from cleaner.dedup.normalize import normalize_words
+from cleaner.dedup.minhash import band_hashes, exact_hashes, shingle_sets, signatures
+from cleaner.dedup.tokens import paragraph_words
 from cleaner.dedup.settings import DedupSettings
 
 
@@ -44,25 +43,46 @@ class DocFingerprint:
         return self.offsets[1:] > self.offsets[:-1]
 
 
-def exact_hash(normalized: str) -> int:
-    return int.from_bytes(hashlib.blake2b(normalized.encode("utf-8"), digest_size=8).digest(), "little")
-
-
 def fingerprint(texts: Sequence[str], settings: DedupSettings) -> DocFingerprint:
-    """Normalise, hash and sign the paragraphs of one document (or any batch of paragraphs)."""
+    """Normalise, hash and sign the paragraphs of one document."""
+    return fingerprint_many([texts], settings)[0]
+
+
+def fingerprint_many(documents: Sequence[Sequence[str]], settings: DedupSettings) -> list[DocFingerprint]:
+    """Fingerprints of several documents computed in one vectorised pass.
+
+    Identical to calling fingerprint() per document; batching a few dozen documents per call
+    amortises numpy's per-call overhead, which dominates for short documents.
+    """
     assert settings.bands is not None and settings.rows is not None
-    words = normalize_words(texts)
-    exact = np.array([exact_hash(" ".join(w)) for w in words], dtype=np.uint64)
-    counts = np.array([len(w) for w in words], dtype=np.int32)
-    shingles, offsets = shingle_sets(words, settings.ngram)
+    texts = [text for document in documents for text in document]
+    tokens, counts = paragraph_words(texts)
+    exact = exact_hashes(tokens, counts)
+    shingles, offsets = shingle_sets(tokens, counts, settings.ngram)
     sizes = np.diff(offsets)
     long = sizes >= settings.min_shingles
-    keep = np.repeat(long, sizes)
-    kept_sizes = np.where(long, sizes, 0)
-    long_offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-    np.cumsum(kept_sizes, out=long_offsets[1:])
-    long_shingles = shingles[keep]
-    dense = np.concatenate(([0], np.cumsum(sizes[long]))).astype(np.int64)
-    signature = signatures(long_shingles, dense, settings.num_perm, settings.seed)
-    bands = band_hashes(signature, settings.bands, settings.rows)
-    return DocFingerprint(exact, counts, long_offsets, long_shingles, bands)
+    long_shingles = shingles[np.repeat(long, sizes)]
+    dense = np.zeros(int(long.sum()) + 1, dtype=np.int64)
+    np.cumsum(sizes[long], out=dense[1:])
+    bands = band_hashes(signatures(long_shingles, dense, settings.num_perm, settings.seed), settings.bands, settings.rows)
+    words = counts.astype(np.int32)
+    long_before = np.concatenate(([0], np.cumsum(long)))
+    out = []
+    first = 0
+    for document in documents:
+        last = first + len(document)
+        doc_long = long[first:last]
+        doc_offsets = np.zeros(len(document) + 1, dtype=np.int64)
+        np.cumsum(np.where(doc_long, sizes[first:last], 0), out=doc_offsets[1:])
+        lo, hi = long_before[first], long_before[last]
+        out.append(
+            DocFingerprint(
+                exact[first:last].copy(),
+                words[first:last].copy(),
+                doc_offsets,
+                long_shingles[dense[lo] : dense[hi]].copy(),
+                bands[lo:hi].copy(),
+            )
+        )
+        first = last
+    return out

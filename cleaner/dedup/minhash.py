@@ -1,7 +1,6 @@
 """Shingle hashes, MinHash signatures and LSH band hashes, vectorised with numpy.
 
-A word is hashed once (32-bit blake2b, memoised per process); a shingle's hash combines the
-hashes of its `ngram` words with 64-bit multiply-xor steps and a final MurmurHash3 mixer,
+Words are hashed in tokens.py (64-bit blake2b of each normalised word); a shingle's hash combines the hashes of its `ngram` words with 64-bit multiply-xor steps and a final MurmurHash3 mixer,
 folded to 32 bits, computed for a whole batch of paragraphs at once. `shingle_hash` is the
 scalar definition of the same function, used as datasketch's `hashfunc` in the tests.
 
@@ -21,18 +20,14 @@ from functools import lru_cache
 import numpy as np
 from datasketch import MinHash
 
+from cleaner.dedup.tokens import word_hash
+
 _MASK64 = (1 << 64) - 1
 _MIX = 0x9E3779B97F4A7C15  # odd 64-bit multiplier (golden ratio) for combining word hashes
 _BAND_SEED = 0x2545F4914F6CDD1D
 _EMPTY = np.uint32(0xFFFFFFFF)
-_WORD_CACHE_LIMIT = 1 << 20
-_word_cache: dict[str, int] = {}
 # Shingles per block when applying the permutations: bounds the num_perm x block temporary.
 _BLOCK = 8192
-
-
-def word_hash(word: str) -> int:
-    return int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=4).digest(), "little")
 
 
 def _fmix64_int(h: int) -> int:
@@ -67,30 +62,24 @@ def _fmix32(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> np.uint32(16))
 
 
-def word_hashes(words: list[str]) -> np.ndarray:
-    """uint64 array of the 32-bit word hashes, memoised so each distinct word is hashed once."""
-    if len(_word_cache) > _WORD_CACHE_LIMIT:
-        _word_cache.clear()
-    values = list(map(_word_cache.get, words))
-    if None in values:
-        for i, value in enumerate(values):
-            if value is None:
-                word = words[i]
-                value = _word_cache.get(word)
-                if value is None:
-                    value = _word_cache[word] = word_hash(word)
-                values[i] = value
-    return np.array(values, dtype=np.uint64)
+def exact_hashes(tokens: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """64-bit hash of each paragraph's normalised word sequence (via its 64-bit word hashes)."""
+    out = np.empty(len(counts), dtype=np.uint64)
+    data = tokens.tobytes()
+    position = 0
+    for i, count in enumerate(counts.tolist()):
+        end = position + count * 8
+        out[i] = int.from_bytes(hashlib.blake2b(data[position:end], digest_size=8).digest(), "little")
+        position = end
+    return out
 
 
-def shingle_sets(paragraph_words: Sequence[list[str]], ngram: int) -> tuple[np.ndarray, np.ndarray]:
+def shingle_sets(tokens: np.ndarray, counts: np.ndarray, ngram: int) -> tuple[np.ndarray, np.ndarray]:
     """Sorted unique shingle hashes of every paragraph, concatenated, with offsets (n + 1).
 
-    A paragraph with fewer than `ngram` words has no shingles.
+    `tokens` are the concatenated word hashes and `counts` the words per paragraph (as from
+    paragraph_words). A paragraph with fewer than `ngram` words has no shingles.
     """
-    counts = np.fromiter((len(w) for w in paragraph_words), dtype=np.int64, count=len(paragraph_words))
-    flat = [word for words in paragraph_words for word in words]
-    tokens = word_hashes(flat)
     total = len(tokens)
     starts = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, out=starts[1:])
@@ -107,7 +96,9 @@ def shingle_sets(paragraph_words: Sequence[list[str]], ngram: int) -> tuple[np.n
     owner = np.repeat(np.arange(len(counts), dtype=np.uint64), n_shingles)
     local = np.arange(len(owner), dtype=np.int64) - np.repeat(np.cumsum(n_shingles) - n_shingles, n_shingles)
     positions = np.repeat(starts[:-1], n_shingles) + local
-    keys = np.unique((owner << np.uint64(32)) | h[positions])
+    keys = np.sort((owner << np.uint64(32)) | h[positions])
+    if len(keys) > 1:
+        keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
     per_paragraph = np.bincount((keys >> np.uint64(32)).astype(np.int64), minlength=len(counts))
     offsets = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(per_paragraph, out=offsets[1:])
@@ -130,6 +121,7 @@ def signatures(shingles: np.ndarray, offsets: np.ndarray, num_perm: int, seed: i
     n = len(offsets) - 1
     out = np.full((n, num_perm), _EMPTY, dtype=np.uint32)
     mixed = _fmix32(shingles.astype(np.uint32))
+    buffer = np.empty((min(len(shingles), _BLOCK), num_perm), dtype=np.uint32)
     first = 0
     while first < n:
         # A block of whole paragraphs holding about _BLOCK shingles (at least one paragraph).
@@ -137,7 +129,10 @@ def signatures(shingles: np.ndarray, offsets: np.ndarray, num_perm: int, seed: i
         last = max(last, first + 1)
         lo, hi = int(offsets[first]), int(offsets[last])
         if hi > lo:
-            values = mixed[lo:hi, None] * a[None, :] + b[None, :]
+            if hi - lo > len(buffer):
+                buffer = np.empty((hi - lo, num_perm), dtype=np.uint32)
+            values = np.multiply(mixed[lo:hi, None], a[None, :], out=buffer[: hi - lo])
+            np.add(values, b[None, :], out=values)
             local = offsets[first:last] - lo
             nonempty = offsets[first + 1 : last + 1] > offsets[first:last]
             reduced = np.minimum.reduceat(values, local[nonempty], axis=0)
