@@ -39,6 +39,13 @@ class Column:
             return np.zeros(self._shape, dtype=self._dtype)
         return np.concatenate(self._chunks)
 
+    def take(self) -> np.ndarray:
+        """The whole column as one array, releasing the chunks (the column is empty after)."""
+        out = self.concat()
+        self._chunks = []
+        self.rows = 0
+        return out
+
     def column(self, index: int) -> np.ndarray:
         """One column of a 2-D column, without materialising the others."""
         self._flush()

@@ -121,14 +121,13 @@ class Deduplicator:
             "end": Column(np.int64),
             "exact": Column(np.uint64),
             "words": Column(np.int32),
-            "long": Column(np.int64),
+            "long": Column(np.bool_),
         }
-        self._long_offset = Column(np.int64)
         self._long_count = Column(np.int32)
         assert settings.bands is not None
         self._long_bands = Column(np.uint64, settings.bands)
         self._decisions: dict[str, DocumentDecision] | None = None
-        self._next_state: DedupState | None = None
+        self._resolved: tuple | None = None  # what state() needs, kept from resolve()
         self.stats: dict[str, Any] = {}
 
     def add(self, doc_id: str, path: str, paragraphs: Sequence[ParagraphRef], fp: DocFingerprint) -> None:
@@ -157,14 +156,11 @@ class Deduplicator:
         cols["exact"].append(fp.exact)
         cols["words"].append(fp.words)
         long = fp.long
-        n_long = int(long.sum())
-        first_long = self._n_prior_long + self._long_bands.rows
-        long_index = np.full(n, -1, dtype=np.int64)
-        long_index[long] = np.arange(first_long, first_long + n_long)
-        cols["long"].append(long_index)
-        if n_long:
-            base = self._store.append(fp.shingles)
-            self._long_offset.append(base + fp.offsets[:-1][long])
+        cols["long"].append(long)
+        if long.any():
+            # The store holds long paragraphs' shingles back to back in paragraph order, so
+            # offsets are the running sum of the counts.
+            self._store.append(fp.shingles)
             self._long_count.append(np.diff(fp.offsets)[long])
             self._long_bands.append(fp.bands)
 
@@ -177,15 +173,15 @@ class Deduplicator:
     def state(self) -> DedupState:
         """The state to save for the next run: earlier runs plus everything this run indexed."""
         self.resolve()
-        assert self._next_state is not None
-        return self._next_state
+        assert self._resolved is not None
+        return self._build_state(*self._resolved)
 
     # -- resolution steps ---------------------------------------------------------------
 
     def _resolve(self) -> dict[str, DocumentDecision]:
         s = self.settings
         prior = self._prior.arrays
-        run = {name: col.concat() for name, col in self._cols.items()}
+        run = {name: col.take() for name, col in self._cols.items()}
         n_prior, n_run = len(prior["para_doc"]), len(run["doc"])
         recurring, recurring_docs, table = self._recurring(run)
         active = (run["words"] > 0) & ~recurring
@@ -193,21 +189,19 @@ class Deduplicator:
         exact = np.concatenate([prior["para_exact"], run["exact"]])
         uf = _UnionFind(np.concatenate([prior["para_rep"], np.arange(n_prior, n_prior + n_run, dtype=np.int64)]))
         leaders = self._link_exact(uf, exact, n_prior, active_ids)
-        long_offsets = np.concatenate([self._prior_long_offsets(), self._long_offset.concat()])
-        long_counts = np.concatenate([np.diff(prior["long_offsets"]).astype(np.int32), self._long_count.concat()])
+        long_counts = np.concatenate([np.diff(prior["long_offsets"]).astype(np.int32), self._long_count.take()])
+        long_offsets = np.zeros(len(long_counts) + 1, dtype=np.int64)
+        np.cumsum(long_counts, out=long_offsets[1:])
+        run["long"] = np.where(run["long"], self._n_prior_long + np.cumsum(run["long"]) - 1, -1)
         long_of = np.concatenate([prior["para_long"], run["long"]])
         pairs = self._candidates(long_of, leaders, n_prior)
         verified = self._verify(uf, pairs, long_of, long_offsets, long_counts)
         roots = uf.roots()
         decisions = self._decide(run, prior, n_prior, roots, exact, active, recurring, recurring_docs, long_of, long_offsets, long_counts)
-        self._next_state = self._build_state(run, prior, n_prior, roots, active, table)
+        self._resolved = (run, prior, n_prior, roots, active, table, long_offsets)
         self.stats.update(candidate_pairs=len(pairs), verified_pairs=verified, rejected_pairs=len(pairs) - verified)
         self._cluster_stats(roots, n_prior, active_ids)
         return decisions
-
-    def _prior_long_offsets(self) -> np.ndarray:
-        # The prior shingles were copied to the start of the store, so their offsets hold.
-        return self._prior.arrays["long_offsets"][:-1]
 
     def _recurring(self, run: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
         """Mask of this run's recurring paragraphs, their document counts, and the updated table."""
@@ -392,7 +386,7 @@ class Deduplicator:
             "sizes": {str(int(v)): int(c) for v, c in zip(size_values, size_counts)},
         }
 
-    def _build_state(self, run, prior, n_prior, roots, active, table) -> DedupState:
+    def _build_state(self, run, prior, n_prior, roots, active, table, long_offsets) -> DedupState:
         kept = np.flatnonzero(active)
         renumber = np.full(len(roots), -1, dtype=np.int64)
         renumber[:n_prior] = np.arange(n_prior)
@@ -401,9 +395,6 @@ class Deduplicator:
         names = {"para_doc": "doc", "para_first": "first", "para_last": "last", "para_start": "start", "para_end": "end", "para_exact": "exact", "para_long": "long"}
         arrays = {name: np.concatenate([prior[name], run[col][kept]]) for name, col in names.items()}
         arrays["para_rep"] = renumber[roots[every]]
-        long_counts = np.concatenate([np.diff(prior["long_offsets"]), self._long_count.concat()])
-        long_offsets = np.zeros(len(long_counts) + 1, dtype=np.int64)
-        np.cumsum(long_counts, out=long_offsets[1:])
         arrays["long_offsets"] = long_offsets
         arrays["long_bands"] = np.concatenate([prior["long_bands"], self._long_bands.concat()])
         arrays["recurring_hash"], arrays["recurring_docs"] = table
