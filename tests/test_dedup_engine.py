@@ -166,3 +166,17 @@ def test_add_checks_its_input() -> None:
     dedup.add("x", "x.txt", paragraph_refs, fingerprint(texts, settings))
     with pytest.raises(ValueError, match="added to dedup twice"):
         dedup.add("x", "y.txt", paragraph_refs, fingerprint(texts, settings))
+
+
+@pytest.mark.parametrize("cap", [1, 64])
+def test_many_near_copies_form_one_cluster(monkeypatch: pytest.MonkeyPatch, cap: int) -> None:
+    """Copies sharing LSH buckets; with cap 1 each is paired only with its predecessor."""
+    import cleaner.dedup.engine as engine
+
+    monkeypatch.setattr(engine, "BUCKET_PAIRS_CAP", cap)
+    copies = [mutate(A, [10 + 30 * i], "v") for i in range(6)]
+    decisions, dedup = run([("first", [A])] + [(f"c{i}", [OTHER[: 20 * (i + 1)], text]) for i, text in enumerate(copies)])
+    for i in range(6):
+        rule, detail = removed(decisions, f"c{i}")[1]
+        assert (rule, detail["duplicate_of"]["id"], detail["jaccard"]) == ("dedup.near", "first", round(191 / 201, 4))
+    assert dedup.stats["clusters"] == {"count": 1, "sizes": {"7": 1}}

@@ -204,28 +204,25 @@ class Deduplicator:
         return decisions
 
     def _recurring(self, run: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
-        """Mask of this run's recurring paragraphs, their document counts, and the updated table."""
+        """Mask of this run's recurring paragraphs, their document counts, and the updated
+        table of documents per short text (earlier runs' counts plus this run's)."""
         s = self.settings
-        words = run["words"]
-        short = (words > 0) & (words <= s.recurring_max_words)
-        pairs = np.unique(np.stack([run["exact"][short], run["doc"][short].astype(np.uint64)], axis=1), axis=0)
-        hashes, run_counts = np.unique(pairs[:, 0], return_counts=True)
+        short = (run["words"] > 0) & (run["words"] <= s.recurring_max_words)
+        texts, docs = run["exact"][short], run["doc"][short]
+        order = np.lexsort((docs, texts))
+        texts, docs = texts[order], docs[order]
+        distinct = np.ones(len(texts), dtype=bool)
+        distinct[1:] = (texts[1:] != texts[:-1]) | (docs[1:] != docs[:-1])
+        hashes, run_docs = np.unique(texts[distinct], return_counts=True)
         old_hash, old_docs = self._prior.arrays["recurring_hash"], self._prior.arrays["recurring_docs"]
-        at = np.searchsorted(old_hash, hashes)
-        at_valid = np.minimum(at, max(len(old_hash) - 1, 0))
-        found = (at < len(old_hash)) & (old_hash[at_valid] == hashes) if len(old_hash) else np.zeros(len(hashes), bool)
-        totals = run_counts.astype(np.int32) + np.where(found, old_docs[at_valid] if len(old_hash) else 0, 0).astype(np.int32)
-        over = totals >= s.recurring_min_docs
-        position = np.searchsorted(hashes, run["exact"])
-        position = np.minimum(position, max(len(hashes) - 1, 0))
-        recurring = short & (hashes[position] == run["exact"]) & over[position] if len(hashes) else np.zeros(len(words), bool)
-        counts = np.where(recurring, totals[position] if len(hashes) else 0, 0).astype(np.int32)
-        keep_old = ~np.isin(old_hash, hashes)
-        merged_hash = np.concatenate([old_hash[keep_old], hashes])
-        merged_docs = np.concatenate([old_docs[keep_old], totals])
+        totals = (run_docs + _lookup(old_hash, old_docs, hashes)).astype(np.int32)
+        documents = np.where(short, _lookup(hashes, totals, run["exact"]), 0).astype(np.int32)
+        recurring = documents >= s.recurring_min_docs
+        merged_hash = np.concatenate([old_hash[~np.isin(old_hash, hashes)], hashes])
+        merged_docs = np.concatenate([old_docs[~np.isin(old_hash, hashes)], totals])
         order = np.argsort(merged_hash, kind="stable")
-        self.stats["recurring_texts"] = int(over.sum())
-        return recurring, counts, (merged_hash[order], merged_docs[order])
+        self.stats["recurring_texts"] = int((totals >= s.recurring_min_docs).sum())
+        return recurring, documents, (merged_hash[order], merged_docs[order])
 
     def _link_exact(self, uf: _UnionFind, exact: np.ndarray, n_prior: int, active_ids: np.ndarray) -> np.ndarray:
         """Link this run's paragraphs to the earliest paragraph with the same text.
@@ -248,34 +245,35 @@ class Deduplicator:
         return leaders
 
     def _candidates(self, long_of: np.ndarray, leaders: np.ndarray, n_prior: int) -> np.ndarray:
-        """Sorted unique (a, b) pairs, a < b, sharing an LSH band, at least one from this run."""
+        """Sorted unique (a, b) pairs, a < b, sharing an LSH band, b from this run."""
         s = self.settings
         assert s.bands is not None
         holders = np.flatnonzero((long_of >= 0) & leaders)  # ascending paragraph numbers
         slots = long_of[holders]
-        run_from = self._n_prior_long
+        size = len(long_of)
         found: list[np.ndarray] = []
         for band in range(s.bands):
             values = np.concatenate([self._prior.arrays["long_bands"][:, band], self._long_bands.column(band)])[slots]
-            order = np.argsort(values, kind="stable")
+            order = np.argsort(values, kind="stable")  # equal hashes stay in paragraph order
             ordered = values[order]
-            same = ordered[1:] == ordered[:-1]
-            if not same.any():
+            starts = np.ones(len(ordered), dtype=bool)
+            starts[1:] = ordered[1:] != ordered[:-1]
+            if starts.all():
                 continue
             members = holders[order]
-            edges = np.flatnonzero(np.diff(np.concatenate(([False], same, [False])).astype(np.int8)))
-            for lo, hi in zip(edges[0::2], edges[1::2] + 1):
-                bucket = members[lo:hi]
-                if bucket[-1] < n_prior:
-                    continue
-                for j in range(1, len(bucket)):
-                    earlier = bucket[max(0, j - BUCKET_PAIRS_CAP) : j]
-                    found.append(np.stack([earlier, np.full(len(earlier), bucket[j])], axis=1))
-            del values, order, ordered
+            index = np.arange(len(ordered))
+            bucket_start = np.maximum.accumulate(np.where(starts, index, 0))
+            later = np.flatnonzero(~starts)
+            earlier = np.minimum(later - bucket_start[later], BUCKET_PAIRS_CAP)
+            offsets = np.arange(int(earlier.sum())) - np.repeat(np.cumsum(earlier) - earlier, earlier)
+            left = members[np.repeat(later - earlier, earlier) + offsets]
+            right = members[np.repeat(later, earlier)]
+            keep = right >= n_prior
+            found.append(left[keep] * size + right[keep])
         if not found:
             return np.zeros((0, 2), dtype=np.int64)
-        pairs = np.unique(np.concatenate(found), axis=0)
-        return pairs[pairs[:, 1] >= n_prior]
+        keys = np.unique(np.concatenate(found))
+        return np.stack([keys // size, keys % size], axis=1)
 
     def _shingles(self, paragraph: int, long_of: np.ndarray, offsets: np.ndarray, counts: np.ndarray) -> np.ndarray:
         slot = int(long_of[paragraph])
@@ -406,6 +404,14 @@ class Deduplicator:
             arrays=arrays,
             shingles=self._store,
         )
+
+
+def _lookup(keys: np.ndarray, values: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """values at the position of each query in the sorted unique keys, 0 where absent."""
+    if not len(keys):
+        return np.zeros(len(queries), dtype=values.dtype)
+    at = np.minimum(np.searchsorted(keys, queries), len(keys) - 1)
+    return np.where(keys[at] == queries, values[at], 0)
 
 
 def _jaccard(x: np.ndarray, y: np.ndarray) -> float:
