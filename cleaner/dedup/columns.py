@@ -1,7 +1,7 @@
-"""Append-only numpy columns that grow without copying the whole column.
+"""Append-only numpy columns that grow in fixed-size chunks.
 
-Small per-document arrays are buffered and merged into chunks of about CHUNK rows, so the
-per-array overhead of numpy objects does not dominate the memory of a large index.
+Rows are copied into preallocated chunks of CHUNK rows, so a large index neither keeps one
+small numpy object per document nor copies the whole column when it grows.
 """
 
 from __future__ import annotations
@@ -14,41 +14,42 @@ CHUNK = 1 << 16
 class Column:
     def __init__(self, dtype: type, width: int | None = None) -> None:
         self._dtype = dtype
-        self._shape: tuple[int, ...] = (0,) if width is None else (0, width)
+        self._row_shape: tuple[int, ...] = () if width is None else (width,)
         self._chunks: list[np.ndarray] = []
-        self._pending: list[np.ndarray] = []
-        self._pending_rows = 0
+        self._fill = CHUNK  # rows used in the last chunk; CHUNK means "allocate a new one"
         self.rows = 0
 
     def append(self, values: np.ndarray) -> None:
-        self._pending.append(np.asarray(values, dtype=self._dtype))
-        self._pending_rows += len(values)
+        values = np.asarray(values, dtype=self._dtype)
+        done = 0
+        while done < len(values):
+            if self._fill == CHUNK:
+                self._chunks.append(np.empty((CHUNK, *self._row_shape), dtype=self._dtype))
+                self._fill = 0
+            take = min(CHUNK - self._fill, len(values) - done)
+            self._chunks[-1][self._fill : self._fill + take] = values[done : done + take]
+            self._fill += take
+            done += take
         self.rows += len(values)
-        if self._pending_rows >= CHUNK:
-            self._flush()
 
-    def _flush(self) -> None:
-        if self._pending:
-            self._chunks.append(np.concatenate(self._pending))
-            self._pending = []
-            self._pending_rows = 0
+    def _parts(self) -> list[np.ndarray]:
+        if not self._chunks:
+            return []
+        return self._chunks[:-1] + [self._chunks[-1][: self._fill]]
 
     def concat(self) -> np.ndarray:
-        self._flush()
-        if not self._chunks:
-            return np.zeros(self._shape, dtype=self._dtype)
-        return np.concatenate(self._chunks)
+        parts = self._parts()
+        return np.concatenate(parts) if parts else np.zeros((0, *self._row_shape), dtype=self._dtype)
 
     def take(self) -> np.ndarray:
         """The whole column as one array, releasing the chunks (the column is empty after)."""
         out = self.concat()
         self._chunks = []
+        self._fill = CHUNK
         self.rows = 0
         return out
 
     def column(self, index: int) -> np.ndarray:
         """One column of a 2-D column, without materialising the others."""
-        self._flush()
-        if not self._chunks:
-            return np.zeros(0, dtype=self._dtype)
-        return np.concatenate([chunk[:, index] for chunk in self._chunks])
+        parts = self._parts()
+        return np.concatenate([part[:, index] for part in parts]) if parts else np.zeros(0, dtype=self._dtype)

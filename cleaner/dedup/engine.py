@@ -42,7 +42,7 @@ from cleaner.dedup.fingerprint import DocFingerprint
 from cleaner.dedup.minhash import signatures
 from cleaner.dedup.settings import DedupSettings
 from cleaner.dedup.state import DedupState, StateError
-from cleaner.dedup.store import ShingleStore
+from cleaner.dedup.store import SpillFile
 
 # Candidates from one LSH bucket: every member is paired with at most this many earlier
 # members of the bucket. Buckets are made of distinct texts (exact copies are linked by hash
@@ -103,15 +103,27 @@ class Deduplicator:
         if state is not None and state.settings != settings:
             raise StateError("dedup state was built with other settings; use the same settings or a fresh state")
         self.settings = settings
-        self._prior = state if state is not None else DedupState(settings)
-        self._store = ShingleStore(tmpdir)
-        for chunk in self._prior.shingles.chunks():
-            self._store.append(np.frombuffer(chunk, dtype="<u4"))
+        prior = state if state is not None else DedupState(settings)
+        assert settings.bands is not None
+        # Earlier runs' shingles and band hashes go to the spill files first, so the files
+        # hold every long paragraph in order; only the small per-paragraph arrays stay here.
+        self._store = SpillFile("<u4", 1, tmpdir)
+        for chunk in prior.shingles.chunks():
+            self._store.append_bytes(chunk)
+        self._bands = SpillFile("<u8", settings.bands, tmpdir)
+        self._bands.append(prior.arrays["long_bands"])
+        self._prior = DedupState(
+            settings,
+            inputs=set(prior.inputs),
+            doc_ids=prior.doc_ids,
+            doc_paths=prior.doc_paths,
+            arrays={k: v for k, v in prior.arrays.items() if k != "long_bands"},
+        )
         self._doc_ids = list(self._prior.doc_ids)
         self._doc_paths = list(self._prior.doc_paths)
         self._seen = set(self._doc_ids)
         self._first_run_doc = len(self._doc_ids)
-        self._n_prior_long = len(self._prior.arrays["long_bands"])
+        self._n_prior_long = self._bands.size
         self._cols = {
             "doc": Column(np.int32),
             "line_index": Column(np.int32),
@@ -124,8 +136,6 @@ class Deduplicator:
             "long": Column(np.bool_),
         }
         self._long_count = Column(np.int32)
-        assert settings.bands is not None
-        self._long_bands = Column(np.uint64, settings.bands)
         self._decisions: dict[str, DocumentDecision] | None = None
         self._resolved: tuple | None = None  # what state() needs, kept from resolve()
         self.stats: dict[str, Any] = {}
@@ -162,7 +172,7 @@ class Deduplicator:
             # offsets are the running sum of the counts.
             self._store.append(fp.shingles)
             self._long_count.append(np.diff(fp.offsets)[long])
-            self._long_bands.append(fp.bands)
+            self._bands.append(fp.bands)
 
     def resolve(self) -> dict[str, DocumentDecision]:
         """Decisions for the documents of this run that lose something, keyed by document id."""
@@ -179,7 +189,6 @@ class Deduplicator:
     # -- resolution steps ---------------------------------------------------------------
 
     def _resolve(self) -> dict[str, DocumentDecision]:
-        s = self.settings
         prior = self._prior.arrays
         run = {name: col.take() for name, col in self._cols.items()}
         n_prior, n_run = len(prior["para_doc"]), len(run["doc"])
@@ -195,11 +204,11 @@ class Deduplicator:
         run["long"] = np.where(run["long"], self._n_prior_long + np.cumsum(run["long"]) - 1, -1)
         long_of = np.concatenate([prior["para_long"], run["long"]])
         pairs = self._candidates(long_of, leaders, n_prior)
-        verified = self._verify(uf, pairs, long_of, long_offsets, long_counts)
+        checked, linked = self._verify(uf, pairs, long_of, long_offsets, long_counts)
         roots = uf.roots()
         decisions = self._decide(run, prior, n_prior, roots, exact, active, recurring, recurring_docs, long_of, long_offsets, long_counts)
         self._resolved = (run, prior, n_prior, roots, active, table, long_offsets)
-        self.stats.update(candidate_pairs=len(pairs), verified_pairs=verified, rejected_pairs=len(pairs) - verified)
+        self.stats.update(candidate_pairs=len(pairs), candidate_pairs_checked=checked, candidate_pairs_linked=linked)
         self._cluster_stats(roots, n_prior, active_ids)
         return decisions
 
@@ -231,12 +240,14 @@ class Deduplicator:
         copies follow their leader. Earlier runs' copies are already linked to their leader,
         which is a root, so one vectorised assignment suffices.
         """
-        ids = np.concatenate([np.arange(n_prior, dtype=np.int64), active_ids])
-        keys = exact[ids]
-        order = np.lexsort((ids, keys))
-        sorted_keys, sorted_ids = keys[order], ids[order]
-        starts = np.ones(len(ids), dtype=bool)
+        ids = np.concatenate([np.arange(n_prior, dtype=np.int64), active_ids])  # ascending
+        order = np.argsort(exact[ids], kind="stable")  # by text, then paragraph number
+        sorted_ids = ids[order]
+        del ids, order
+        sorted_keys = exact[sorted_ids]
+        starts = np.ones(len(sorted_ids), dtype=bool)
         starts[1:] = sorted_keys[1:] != sorted_keys[:-1]
+        del sorted_keys
         group_leader = sorted_ids[np.flatnonzero(starts)[np.cumsum(starts) - 1]]
         copies = (sorted_ids != group_leader) & (sorted_ids >= n_prior)
         uf.parent[sorted_ids[copies]] = uf.parent[group_leader[copies]]
@@ -253,7 +264,7 @@ class Deduplicator:
         size = len(long_of)
         found: list[np.ndarray] = []
         for band in range(s.bands):
-            values = np.concatenate([self._prior.arrays["long_bands"][:, band], self._long_bands.column(band)])[slots]
+            values = self._bands.column(band)[slots]
             order = np.argsort(values, kind="stable")  # equal hashes stay in paragraph order
             ordered = values[order]
             starts = np.ones(len(ordered), dtype=bool)
@@ -279,17 +290,22 @@ class Deduplicator:
         slot = int(long_of[paragraph])
         return self._store.read(int(offsets[slot]), int(counts[slot]))
 
-    def _verify(self, uf: _UnionFind, pairs: np.ndarray, long_of: np.ndarray, offsets: np.ndarray, counts: np.ndarray) -> int:
+    def _verify(self, uf: _UnionFind, pairs: np.ndarray, long_of: np.ndarray, offsets: np.ndarray, counts: np.ndarray) -> tuple[int, int]:
+        """Link candidate pairs whose exact Jaccard reaches the threshold, in sorted pair order.
+
+        Pairs already in one cluster are skipped: linking them again would change nothing.
+        Returns (pairs whose Jaccard was computed, pairs linked).
+        """
         threshold = self.settings.threshold
-        verified = 0
+        checked = linked = 0
         for a, b in pairs.tolist():
             if uf.find(a) == uf.find(b):
-                verified += 1
                 continue
+            checked += 1
             if _jaccard(self._shingles(a, long_of, offsets, counts), self._shingles(b, long_of, offsets, counts)) >= threshold:
                 uf.union(a, b)
-                verified += 1
-        return verified
+                linked += 1
+        return checked, linked
 
     def _decide(self, run, prior, n_prior, roots, exact, active, recurring, recurring_docs, long_of, offsets, counts) -> dict[str, DocumentDecision]:
         s = self.settings
@@ -394,7 +410,7 @@ class Deduplicator:
         arrays = {name: np.concatenate([prior[name], run[col][kept]]) for name, col in names.items()}
         arrays["para_rep"] = renumber[roots[every]]
         arrays["long_offsets"] = long_offsets
-        arrays["long_bands"] = np.concatenate([prior["long_bands"], self._long_bands.concat()])
+        arrays["long_bands"] = self._bands.read(0, self._bands.size)
         arrays["recurring_hash"], arrays["recurring_docs"] = table
         return DedupState(
             settings=self.settings,

@@ -5,8 +5,8 @@ prices and counters do not hide a duplicate), punctuation and symbols removed (a
 is neither a word character nor whitespace, and "_"), whitespace collapsed. The result is a
 sequence of words; exact hashes, shingles and word counts all derive from it.
 
-`normalize_text` applies the rules to a whole text. `normalize_token` applies the same rules
-to one whitespace-free token; since none of the steps joins characters across whitespace,
+`normalize_text` applies the rules to a whole text. `normalize_tokens` applies the same rules
+to whitespace-free tokens; since none of the steps joins characters across whitespace,
 normalising token by token gives the same words (tested), and it lets the hashing code
 memoise per distinct token instead of running the slow Unicode steps over every byte.
 """
@@ -30,7 +30,11 @@ def normalize_text(text: str) -> str:
     return " ".join(_fold(text).split())
 
 
-def normalize_token(token: str) -> list[str]:
-    """The normalised words of one whitespace-free token: usually one, none for pure
-    punctuation, several when NFKC expands a character into text with spaces (e.g. U+FDFA)."""
-    return _fold(token).split()
+def normalize_tokens(tokens: list[str]) -> list[list[str]]:
+    """The normalised words of each whitespace-free token: usually one, none for pure
+    punctuation, several when NFKC expands a character into text with spaces (e.g. U+FDFA).
+
+    The tokens are folded in one pass over their newline-joined text; no step changes or
+    moves a newline, and tokens contain no ASCII whitespace, so the lines map back 1:1.
+    """
+    return [line.split() for line in _fold("\n".join(tokens)).split("\n")]

@@ -17,13 +17,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from cleaner.dedup.normalize import normalize_token
+from cleaner.dedup.normalize import normalize_tokens
 
 _ASCII_SPACE = np.zeros(256, dtype=bool)
 _ASCII_SPACE[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
 _RAW_MULT = np.uint64(0x100000001B3)  # FNV-style odd multiplier for the raw-token polynomial
 _PENDING_LIMIT = 1 << 15  # new entries collected before merging into the main table
-_TABLE_LIMIT = 1 << 21  # distinct raw tokens remembered before starting afresh
+_TABLE_LIMIT = 1 << 20  # distinct raw tokens remembered before starting afresh
 
 
 def word_hash(word: str) -> int:
@@ -53,6 +53,7 @@ class _Table:
         self.pool = np.zeros(1 << 16, dtype=np.uint64)
         self.pool_size = 0
         self.pending: dict[int, tuple[int, int]] = {}
+        self.words: dict[str, int] = {}  # normalised word -> hash (many raw tokens share a word)
 
     def lookup(self, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(found mask, starts, counts) for each raw hash; starts/counts valid where found."""
@@ -61,16 +62,23 @@ class _Table:
         at = np.minimum(np.searchsorted(self.keys, raw), len(self.keys) - 1)
         return self.keys[at] == raw, self.starts[at], self.counts[at]
 
-    def get_or_add(self, raw: int, token: bytes) -> tuple[int, int]:
-        entry = self.pending.get(raw)
-        if entry is None:
-            hashes = [word_hash(w) for w in normalize_token(token.decode("utf-8", "surrogatepass"))]
+    def add_tokens(self, raws: list[int], tokens: list[str]) -> None:
+        """Normalise and hash tokens not in the table yet (all at once: one Unicode pass)."""
+        for raw, words in zip(raws, normalize_tokens(tokens)):
+            if raw in self.pending:
+                continue
+            hashes = [self.word(w) for w in words]
             if self.pool_size + len(hashes) > len(self.pool):
                 self.pool = np.concatenate([self.pool, np.zeros(len(self.pool) + len(hashes), dtype=np.uint64)])
             self.pool[self.pool_size : self.pool_size + len(hashes)] = hashes
-            entry = self.pending[raw] = (self.pool_size, len(hashes))
+            self.pending[raw] = (self.pool_size, len(hashes))
             self.pool_size += len(hashes)
-        return entry
+
+    def word(self, word: str) -> int:
+        value = self.words.get(word)
+        if value is None:
+            value = self.words[word] = word_hash(word)
+        return value
 
     def settle(self) -> None:
         """Merge recent additions into the sorted array; forget everything if it grew too big."""
@@ -111,9 +119,17 @@ def paragraph_words(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     raw = _fmix64(np.add.reduceat(contribution, first_byte) ^ lengths.astype(np.uint64))
     found, where, count = _table.lookup(raw)
     if not found.all():
-        raw_bytes = data.tobytes()
-        for i in np.flatnonzero(~found).tolist():
-            where[i], count[i] = _table.get_or_add(int(raw[i]), raw_bytes[starts[i] : ends[i]])
+        missing = list(zip(np.flatnonzero(~found).tolist(), raw[~found].tolist()))
+        pending = _table.pending
+        new = {}
+        for i, key in missing:
+            if key not in pending and key not in new:
+                new[key] = i
+        if new:
+            raw_bytes = data.tobytes()
+            _table.add_tokens(list(new), [raw_bytes[starts[i] : ends[i]].decode("utf-8", "surrogatepass") for i in new.values()])
+        for i, key in missing:
+            where[i], count[i] = pending[key]
     # Expand each token to its words (usually exactly one); read the pool before settle().
     total = int(count.sum())
     first_word = np.cumsum(count) - count
