@@ -21,9 +21,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
+import threading
 import time
 from multiprocessing import Pool
 from pathlib import Path
@@ -47,7 +47,12 @@ def _rss_bytes() -> int:
 
 
 def _peak_bytes() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    """Peak RSS of this process image (VmHWM; ru_maxrss would include the parent's RSS at fork)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def _read_batches(path: Path, limit: int | None = None):
@@ -81,6 +86,14 @@ def _refs(lengths: list[int]) -> list[ParagraphRef]:
     return out
 
 
+def _bounded(batches, window: threading.BoundedSemaphore):
+    """Feed the pool only while fewer than `window` batches are in flight, so results cannot
+    pile up in this process when adding is slower than fingerprinting."""
+    for batch in batches:
+        window.acquire()
+        yield batch
+
+
 def run_ours(corpus: Path, workers: int, out: Path) -> dict:
     """Phase 1 in a process pool, phase 2 here; returns figures, writes removals to `out`."""
     started = time.perf_counter()
@@ -89,7 +102,9 @@ def run_ours(corpus: Path, workers: int, out: Path) -> dict:
     dedup = Deduplicator(SETTINGS)
     doc_start: dict[str, int] = {}
     total = 0
-    for results in pool.imap(_phase1, _read_batches(corpus)):
+    window = threading.BoundedSemaphore(4 * workers)
+    for results in pool.imap(_phase1, _bounded(_read_batches(corpus), window)):
+        window.release()
         for doc_id, lengths, fp in results:
             doc_start[doc_id] = total
             total += len(lengths)

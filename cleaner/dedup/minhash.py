@@ -121,7 +121,9 @@ def signatures(shingles: np.ndarray, offsets: np.ndarray, num_perm: int, seed: i
     n = len(offsets) - 1
     out = np.full((n, num_perm), _EMPTY, dtype=np.uint32)
     mixed = _fmix32(shingles.astype(np.uint32))
-    buffer = np.empty((min(len(shingles), _BLOCK), num_perm), dtype=np.uint32)
+    # Layout perms x shingles: the min-reduction then runs along contiguous rows, which is
+    # several times faster than reducing across rows of a shingles x perms block.
+    buffer = np.empty((num_perm, min(len(shingles), _BLOCK)), dtype=np.uint32)
     first = 0
     while first < n:
         # A block of whole paragraphs holding about _BLOCK shingles (at least one paragraph).
@@ -129,14 +131,13 @@ def signatures(shingles: np.ndarray, offsets: np.ndarray, num_perm: int, seed: i
         last = max(last, first + 1)
         lo, hi = int(offsets[first]), int(offsets[last])
         if hi > lo:
-            if hi - lo > len(buffer):
-                buffer = np.empty((hi - lo, num_perm), dtype=np.uint32)
-            values = np.multiply(mixed[lo:hi, None], a[None, :], out=buffer[: hi - lo])
-            np.add(values, b[None, :], out=values)
+            if hi - lo > buffer.shape[1]:
+                buffer = np.empty((num_perm, hi - lo), dtype=np.uint32)
+            values = np.multiply(a[:, None], mixed[None, lo:hi], out=buffer[:, : hi - lo])
+            np.add(values, b[:, None], out=values)
             local = offsets[first:last] - lo
             nonempty = offsets[first + 1 : last + 1] > offsets[first:last]
-            reduced = np.minimum.reduceat(values, local[nonempty], axis=0)
-            out[first:last][nonempty] = reduced
+            out[first:last][nonempty] = np.minimum.reduceat(values, local[nonempty], axis=1).T
         first = last
     return out
 
