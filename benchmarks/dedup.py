@@ -226,11 +226,23 @@ def score(flat: list[str], planted, runs: list[dict[str, np.ndarray]], limit: in
             long_cache[i] = len(shingles(flat[i])) >= SETTINGS.min_shingles
         return long_cache[i]
 
+    def similar(a: int, b: int) -> bool:
+        return a < limit and b < limit and is_long(a) and is_long(b) and jaccard(flat[a], flat[b]) >= SETTINGS.threshold
+
     edges = [(s, c) for c, s, j in planted if j >= SETTINGS.threshold and c < limit and is_long(c) and is_long(s)]
     for r in runs:
+        edges.extend((s, c) for c, s in zip(r["removed"].tolist(), r["target"].tolist()) if similar(c, s))
+    truth = _components(edges)
+    # A removal may rest on a link to another copy rather than to the kept paragraph (a chain):
+    # check each not-yet-explained removal against the other members its system grouped it with.
+    for r in runs:
+        groups: dict[int, list[int]] = {}
         for c, s in zip(r["removed"].tolist(), r["target"].tolist()):
-            if c < limit and s < limit and is_long(c) and is_long(s) and jaccard(flat[c], flat[s]) >= SETTINGS.threshold:
-                edges.append((s, c))
+            groups.setdefault(s, [s]).append(c)
+        for members in groups.values():
+            for c in members[1:]:
+                if c not in truth:
+                    edges.extend((m, c) for m in members if m != c and similar(m, c))
     truth = _components(edges)
     out = []
     for r in runs:

@@ -163,6 +163,8 @@ def test_add_checks_its_input() -> None:
     paragraph_refs, texts = refs(f"{A}\n{OTHER}")
     with pytest.raises(ValueError, match="x.txt: 2 paragraphs but a fingerprint of 1"):
         dedup.add("x", "x.txt", paragraph_refs, fingerprint(texts[:1], settings))
+    with pytest.raises(ValueError, match="x.txt: fingerprint has 32 LSH bands, the settings 16"):
+        dedup.add("x", "x.txt", paragraph_refs, fingerprint(texts, DedupSettings(bands=32, rows=4)))
     dedup.add("x", "x.txt", paragraph_refs, fingerprint(texts, settings))
     with pytest.raises(ValueError, match="added to dedup twice"):
         dedup.add("x", "y.txt", paragraph_refs, fingerprint(texts, settings))

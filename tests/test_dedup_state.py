@@ -115,3 +115,23 @@ def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path: Path) -> None:
         state.save(directory)
     assert (directory / FILENAME).read_bytes() == before
     assert [p.name for p in directory.iterdir()] == [FILENAME]
+
+
+def test_run_without_new_documents_keeps_the_state(tmp_path: Path) -> None:
+    directory = _run1(tmp_path)
+    settings = DedupSettings()
+    state = DedupState.load(directory, settings)
+    dedup = Deduplicator(settings, state)
+    assert dedup.resolve() == {}
+    dedup.state().save(tmp_path / "again")
+    again = DedupState.load(tmp_path / "again", settings)
+    assert again.doc_ids == state.doc_ids and again.inputs == state.inputs
+    for name, values in state.arrays.items():
+        assert np.array_equal(again.arrays[name], values), name
+
+
+def test_empty_first_run(tmp_path: Path) -> None:
+    dedup = Deduplicator(DedupSettings())
+    assert dedup.resolve() == {}
+    dedup.state().save(tmp_path)
+    assert DedupState.load(tmp_path, DedupSettings()).paragraphs == 0

@@ -148,6 +148,8 @@ class Deduplicator:
             raise ValueError(f"{path}: document id {doc_id} added to dedup twice")
         if len(paragraphs) != len(fp):
             raise ValueError(f"{path}: {len(paragraphs)} paragraphs but a fingerprint of {len(fp)}")
+        if fp.bands.shape[1] != self.settings.bands:
+            raise ValueError(f"{path}: fingerprint has {fp.bands.shape[1]} LSH bands, the settings {self.settings.bands}")
         indices = [p.line_index for p in paragraphs]
         if any(b <= a for a, b in zip(indices, indices[1:])):
             raise ValueError(f"{path}: dedup paragraphs must be given in line order")

@@ -23,7 +23,7 @@ _ASCII_SPACE = np.zeros(256, dtype=bool)
 _ASCII_SPACE[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
 _RAW_MULT = np.uint64(0x100000001B3)  # FNV-style odd multiplier for the raw-token polynomial
 _PENDING_LIMIT = 1 << 15  # new entries collected before merging into the main table
-_TABLE_LIMIT = 1 << 20  # distinct raw tokens remembered before starting afresh
+_TABLE_LIMIT = 1 << 19  # distinct raw tokens remembered before starting afresh (bounds worker memory)
 
 
 def word_hash(word: str) -> int:
