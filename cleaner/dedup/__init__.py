@@ -15,8 +15,9 @@ Normalisation (normalize.py), shingles and signatures (minhash.py), the decision
 (engine.py) and the saved state (state.py) each document their part of the semantics.
 """
 
-from cleaner.dedup.engine import Deduplicator, DocumentDecision, ParagraphRef
+from cleaner.dedup.engine import Deduplicator
 from cleaner.dedup.fingerprint import DocFingerprint, fingerprint, fingerprint_many
+from cleaner.dedup.records import DocumentDecision, ParagraphRef
 from cleaner.dedup.settings import DedupSettings
 from cleaner.dedup.state import DedupState, StateError
 

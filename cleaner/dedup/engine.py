@@ -31,69 +31,24 @@ smallest number.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from cleaner.document import Claim, Rejection
 from cleaner.dedup.columns import Column
+from cleaner.dedup.records import DocumentDecision, ParagraphRef
 from cleaner.dedup.fingerprint import DocFingerprint
 from cleaner.dedup.minhash import signatures
 from cleaner.dedup.settings import DedupSettings
 from cleaner.dedup.state import DedupState, StateError
 from cleaner.dedup.store import SpillFile
+from cleaner.dedup.unionfind import UnionFind
 
 # Candidates from one LSH bucket: every member is paired with at most this many earlier
 # members of the bucket. Buckets are made of distinct texts (exact copies are linked by hash
 # first), so real buckets are small; the cap only bounds pathological template text.
 BUCKET_PAIRS_CAP = 64
-
-
-@dataclass(frozen=True, slots=True)
-class ParagraphRef:
-    """Where a paragraph sits in its document."""
-
-    line_index: int  # 0-based index into Cleaned.lines
-    first_line: int  # 1-based line numbers
-    last_line: int
-    start: int  # character offsets in the source text
-    end: int
-
-
-@dataclass(frozen=True)
-class DocumentDecision:
-    removals: list[tuple[int, Claim]]  # (line_index, claim), in line order
-    rejection: Rejection | None
-
-
-class _UnionFind:
-    """Union-find whose root is always the smallest member, i.e. the earliest paragraph."""
-
-    def __init__(self, parent: np.ndarray) -> None:
-        self.parent = parent
-
-    def find(self, x: int) -> int:
-        parent = self.parent
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = int(parent[x])
-        return x
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra < rb:
-            self.parent[rb] = ra
-        elif rb < ra:
-            self.parent[ra] = rb
-
-    def roots(self) -> np.ndarray:
-        root = self.parent.copy()
-        while True:
-            nxt = root[root]
-            if np.array_equal(nxt, root):
-                return root
-            root = nxt
 
 
 class Deduplicator:
@@ -198,7 +153,7 @@ class Deduplicator:
         active = (run["words"] > 0) & ~recurring
         active_ids = n_prior + np.flatnonzero(active)
         exact = np.concatenate([prior["para_exact"], run["exact"]])
-        uf = _UnionFind(np.concatenate([prior["para_rep"], np.arange(n_prior, n_prior + n_run, dtype=np.int64)]))
+        uf = UnionFind(np.concatenate([prior["para_rep"], np.arange(n_prior, n_prior + n_run, dtype=np.int64)]))
         leaders = self._link_exact(uf, exact, n_prior, active_ids)
         long_counts = np.concatenate([np.diff(prior["long_offsets"]).astype(np.int32), self._long_count.take()])
         long_offsets = np.zeros(len(long_counts) + 1, dtype=np.int64)
@@ -235,7 +190,7 @@ class Deduplicator:
         self.stats["recurring_texts"] = int((totals >= s.recurring_min_docs).sum())
         return recurring, documents, (merged_hash[order], merged_docs[order])
 
-    def _link_exact(self, uf: _UnionFind, exact: np.ndarray, n_prior: int, active_ids: np.ndarray) -> np.ndarray:
+    def _link_exact(self, uf: UnionFind, exact: np.ndarray, n_prior: int, active_ids: np.ndarray) -> np.ndarray:
         """Link this run's paragraphs to the earliest paragraph with the same text.
 
         Returns the mask (over all paragraphs) of exact-group leaders: only they need LSH,
@@ -292,7 +247,7 @@ class Deduplicator:
         slot = int(long_of[paragraph])
         return self._store.read(int(offsets[slot]), int(counts[slot]))
 
-    def _verify(self, uf: _UnionFind, pairs: np.ndarray, long_of: np.ndarray, offsets: np.ndarray, counts: np.ndarray) -> tuple[int, int]:
+    def _verify(self, uf: UnionFind, pairs: np.ndarray, long_of: np.ndarray, offsets: np.ndarray, counts: np.ndarray) -> tuple[int, int]:
         """Link candidate pairs whose exact Jaccard reaches the threshold, in sorted pair order.
 
         Pairs already in one cluster are skipped: linking them again would change nothing.
