@@ -325,7 +325,8 @@ def main() -> None:
     print(f"end to end, {args.workers} workers: {ours['seconds']:.1f} s wall (phase 1 + add {ours['phase1_seconds']:.1f} s, "
           f"resolve {ours['resolve_seconds']:.1f} s); datasketch extrapolated: {base_e2e_per_mb * mb:.0f} s CPU")
     print(f"index memory: {per_para_add:.0f} bytes/paragraph after add, {per_para_peak:.0f} peak through resolve "
-          f"(shingle sets spill to a temporary file, not counted as RSS)")
+          f"(shingle sets and band hashes live in temporary files: "
+          f"{ours['stats']['spill_bytes'] / ours['paragraphs']:.0f} bytes/paragraph on disk, not RSS)")
     print(f"load average while running: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print("dedup stats:", json.dumps(ours["stats"], sort_keys=True))
 

@@ -165,7 +165,12 @@ class Deduplicator:
         roots = uf.roots()
         decisions = self._decide(run, prior, n_prior, roots, exact, active, recurring, recurring_docs, long_of, long_offsets, long_counts)
         self._resolved = (run, prior, n_prior, roots, active, table, long_offsets)
-        self.stats.update(candidate_pairs=len(pairs), candidate_pairs_checked=checked, candidate_pairs_linked=linked)
+        self.stats.update(
+            candidate_pairs=len(pairs),
+            candidate_pairs_checked=checked,
+            candidate_pairs_linked=linked,
+            spill_bytes=self._store.size * 4 + self._bands.size * 8 * (self.settings.bands or 0),
+        )
         self._cluster_stats(roots, n_prior, active_ids)
         return decisions
 
