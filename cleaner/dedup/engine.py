@@ -1,0 +1,399 @@
+"""Phase 2 of deduplication: resolve duplicates across the whole corpus in input order.
+
+Decisions, in the order they are applied:
+
+1. Paragraphs whose normalised text is empty (only punctuation or symbols) are ignored.
+2. Recurring boilerplate: a short paragraph (<= recurring_max_words normalised words) whose
+   normalised text occurs in >= recurring_min_docs distinct documents (this run plus earlier
+   runs in the state) is removed from every document of this run, the first one included:
+   rule "dedup.recurring", detail {"documents": n}. Earlier runs' output is not rewritten.
+3. Every other paragraph joins a cluster: paragraphs with the same normalised text (exact
+   hash) are linked; paragraphs with >= min_shingles shingles are also linked when MinHash LSH
+   proposes them as candidates and the exact Jaccard of their shingle sets is >= threshold.
+   Clusters are connected components (union-find), so A~B and B~C put A, B, C together even
+   when A and C are not similar themselves.
+4. In each cluster the earliest paragraph in input order (earlier runs first, then document
+   ordinal, then position in the document) is kept; every other member is removed with a
+   pointer to it and the estimated and exact Jaccard similarity to it: rule "dedup.exact" when
+   the normalised texts are equal, "dedup.near" otherwise. This covers repeats inside one
+   document too.
+5. A document whose paragraphs (recurring ones excepted) are, by characters, at least
+   duplicate_document_fraction duplicates of ONE earlier document is rejected whole:
+   Rejection("duplicate_document", {"duplicate_of": {"id", "path"}, "fraction"}). Its
+   remaining paragraphs stay the kept representatives of their clusters (the rejected
+   document is still written to the rejected output with its provenance).
+
+Nothing depends on worker count or timing: paragraphs are numbered in the order `add` is
+called, candidate pairs are sorted before verification, and every cluster resolves to its
+smallest number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from cleaner.document import Claim, Rejection
+from cleaner.dedup.columns import Column
+from cleaner.dedup.records import DocumentDecision, ParagraphRef
+from cleaner.dedup.fingerprint import DocFingerprint
+from cleaner.dedup.minhash import signatures
+from cleaner.dedup.settings import DedupSettings
+from cleaner.dedup.state import DedupState, StateError
+from cleaner.dedup.store import SpillFile
+from cleaner.dedup.unionfind import UnionFind
+
+# Candidates from one LSH bucket: every member is paired with at most this many earlier
+# members of the bucket. Buckets are made of distinct texts (exact copies are linked by hash
+# first), so real buckets are small; the cap only bounds pathological template text.
+BUCKET_PAIRS_CAP = 64
+
+
+class Deduplicator:
+    """Collects fingerprints in input order, then resolves duplicates once."""
+
+    def __init__(self, settings: DedupSettings, state: DedupState | None = None, tmpdir: str | None = None) -> None:
+        if state is not None and state.settings != settings:
+            raise StateError("dedup state was built with other settings; use the same settings or a fresh state")
+        self.settings = settings
+        prior = state if state is not None else DedupState(settings)
+        assert settings.bands is not None
+        # Earlier runs' shingles and band hashes go to the spill files first, so the files
+        # hold every long paragraph in order; only the small per-paragraph arrays stay here.
+        self._store = SpillFile("<u4", 1, tmpdir)
+        for chunk in prior.shingles.chunks():
+            self._store.append_bytes(chunk)
+        self._bands = SpillFile("<u8", settings.bands, tmpdir)
+        self._bands.append(prior.arrays["long_bands"])
+        self._prior = DedupState(
+            settings,
+            inputs=set(prior.inputs),
+            doc_ids=prior.doc_ids,
+            doc_paths=prior.doc_paths,
+            arrays={k: v for k, v in prior.arrays.items() if k != "long_bands"},
+        )
+        self._doc_ids = list(self._prior.doc_ids)
+        self._doc_paths = list(self._prior.doc_paths)
+        self._seen = set(self._doc_ids)
+        self._first_run_doc = len(self._doc_ids)
+        self._n_prior_long = self._bands.size
+        self._cols = {
+            "doc": Column(np.int32),
+            "line_index": Column(np.int32),
+            "first": Column(np.int32),
+            "last": Column(np.int32),
+            "start": Column(np.int64),
+            "end": Column(np.int64),
+            "exact": Column(np.uint64),
+            "words": Column(np.int32),
+            "long": Column(np.bool_),
+        }
+        self._long_count = Column(np.int32)
+        self._decisions: dict[str, DocumentDecision] | None = None
+        self._resolved: tuple | None = None  # what state() needs, kept from resolve()
+        self.stats: dict[str, Any] = {}
+
+    def add(self, doc_id: str, path: str, paragraphs: Sequence[ParagraphRef], fp: DocFingerprint) -> None:
+        """Register one document's paragraphs; call in input order."""
+        if self._decisions is not None:
+            raise RuntimeError("Deduplicator.add() after resolve()")
+        if doc_id in self._seen:
+            raise ValueError(f"{path}: document id {doc_id} added to dedup twice")
+        if len(paragraphs) != len(fp):
+            raise ValueError(f"{path}: {len(paragraphs)} paragraphs but a fingerprint of {len(fp)}")
+        if fp.bands.shape[1] != self.settings.bands:
+            raise ValueError(f"{path}: fingerprint has {fp.bands.shape[1]} LSH bands, the settings {self.settings.bands}")
+        indices = [p.line_index for p in paragraphs]
+        if any(b <= a for a, b in zip(indices, indices[1:])):
+            raise ValueError(f"{path}: dedup paragraphs must be given in line order")
+        ordinal = len(self._doc_ids)
+        self._seen.add(doc_id)
+        self._doc_ids.append(doc_id)
+        self._doc_paths.append(path)
+        n = len(paragraphs)
+        cols = self._cols
+        cols["doc"].append(np.full(n, ordinal, dtype=np.int32))
+        cols["line_index"].append(np.array(indices, dtype=np.int32))
+        cols["first"].append(np.array([p.first_line for p in paragraphs], dtype=np.int32))
+        cols["last"].append(np.array([p.last_line for p in paragraphs], dtype=np.int32))
+        cols["start"].append(np.array([p.start for p in paragraphs], dtype=np.int64))
+        cols["end"].append(np.array([p.end for p in paragraphs], dtype=np.int64))
+        cols["exact"].append(fp.exact)
+        cols["words"].append(fp.words)
+        long = fp.long
+        cols["long"].append(long)
+        if long.any():
+            # The store holds long paragraphs' shingles back to back in paragraph order, so
+            # offsets are the running sum of the counts.
+            self._store.append(fp.shingles)
+            self._long_count.append(np.diff(fp.offsets)[long])
+            self._bands.append(fp.bands)
+
+    def resolve(self) -> dict[str, DocumentDecision]:
+        """Decisions for the documents of this run that lose something, keyed by document id."""
+        if self._decisions is None:
+            self._decisions = self._resolve()
+        return self._decisions
+
+    def state(self) -> DedupState:
+        """The state to save for the next run: earlier runs plus everything this run indexed."""
+        self.resolve()
+        assert self._resolved is not None
+        return self._build_state(*self._resolved)
+
+    # -- resolution steps ---------------------------------------------------------------
+
+    def _resolve(self) -> dict[str, DocumentDecision]:
+        prior = self._prior.arrays
+        run = {name: col.take() for name, col in self._cols.items()}
+        n_prior, n_run = len(prior["para_doc"]), len(run["doc"])
+        recurring, recurring_docs, table = self._recurring(run)
+        active = (run["words"] > 0) & ~recurring
+        active_ids = n_prior + np.flatnonzero(active)
+        exact = np.concatenate([prior["para_exact"], run["exact"]])
+        uf = UnionFind(np.concatenate([prior["para_rep"], np.arange(n_prior, n_prior + n_run, dtype=np.int64)]))
+        leaders = self._link_exact(uf, exact, n_prior, active_ids)
+        long_counts = np.concatenate([np.diff(prior["long_offsets"]).astype(np.int32), self._long_count.take()])
+        long_offsets = np.zeros(len(long_counts) + 1, dtype=np.int64)
+        np.cumsum(long_counts, out=long_offsets[1:])
+        run["long"] = np.where(run["long"], self._n_prior_long + np.cumsum(run["long"]) - 1, -1)
+        long_of = np.concatenate([prior["para_long"], run["long"]])
+        pairs = self._candidates(long_of, leaders, n_prior)
+        checked, linked = self._verify(uf, pairs, long_of, long_offsets, long_counts)
+        roots = uf.roots()
+        decisions = self._decide(run, prior, n_prior, roots, exact, active, recurring, recurring_docs, long_of, long_offsets, long_counts)
+        self._resolved = (run, prior, n_prior, roots, active, table, long_offsets)
+        self.stats.update(
+            candidate_pairs=len(pairs),
+            candidate_pairs_checked=checked,
+            candidate_pairs_linked=linked,
+            spill_bytes=self._store.size * 4 + self._bands.size * 8 * (self.settings.bands or 0),
+        )
+        self._cluster_stats(roots, n_prior, active_ids)
+        return decisions
+
+    def _recurring(self, run: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """Mask of this run's recurring paragraphs, their document counts, and the updated
+        table of documents per short text (earlier runs' counts plus this run's)."""
+        s = self.settings
+        short = (run["words"] > 0) & (run["words"] <= s.recurring_max_words)
+        texts, docs = run["exact"][short], run["doc"][short]
+        order = np.lexsort((docs, texts))
+        texts, docs = texts[order], docs[order]
+        distinct = np.ones(len(texts), dtype=bool)
+        distinct[1:] = (texts[1:] != texts[:-1]) | (docs[1:] != docs[:-1])
+        hashes, run_docs = np.unique(texts[distinct], return_counts=True)
+        old_hash, old_docs = self._prior.arrays["recurring_hash"], self._prior.arrays["recurring_docs"]
+        totals = (run_docs + _lookup(old_hash, old_docs, hashes)).astype(np.int32)
+        documents = np.where(short, _lookup(hashes, totals, run["exact"]), 0).astype(np.int32)
+        recurring = documents >= s.recurring_min_docs
+        merged_hash = np.concatenate([old_hash[~np.isin(old_hash, hashes)], hashes])
+        merged_docs = np.concatenate([old_docs[~np.isin(old_hash, hashes)], totals])
+        order = np.argsort(merged_hash, kind="stable")
+        self.stats["recurring_texts"] = int((totals >= s.recurring_min_docs).sum())
+        return recurring, documents, (merged_hash[order], merged_docs[order])
+
+    def _link_exact(self, uf: UnionFind, exact: np.ndarray, n_prior: int, active_ids: np.ndarray) -> np.ndarray:
+        """Link this run's paragraphs to the earliest paragraph with the same text.
+
+        Returns the mask (over all paragraphs) of exact-group leaders: only they need LSH,
+        copies follow their leader. Earlier runs' copies are already linked to their leader,
+        which is a root, so one vectorised assignment suffices.
+        """
+        ids = np.concatenate([np.arange(n_prior, dtype=np.int64), active_ids])  # ascending
+        order = np.argsort(exact[ids], kind="stable")  # by text, then paragraph number
+        sorted_ids = ids[order]
+        del ids, order
+        sorted_keys = exact[sorted_ids]
+        starts = np.ones(len(sorted_ids), dtype=bool)
+        starts[1:] = sorted_keys[1:] != sorted_keys[:-1]
+        del sorted_keys
+        group_leader = sorted_ids[np.flatnonzero(starts)[np.cumsum(starts) - 1]]
+        copies = (sorted_ids != group_leader) & (sorted_ids >= n_prior)
+        uf.parent[sorted_ids[copies]] = uf.parent[group_leader[copies]]
+        leaders = np.zeros(len(exact), dtype=bool)
+        leaders[sorted_ids[starts]] = True
+        return leaders
+
+    def _candidates(self, long_of: np.ndarray, leaders: np.ndarray, n_prior: int) -> np.ndarray:
+        """Sorted unique (a, b) pairs, a < b, sharing an LSH band, b from this run."""
+        s = self.settings
+        assert s.bands is not None
+        holders = np.flatnonzero((long_of >= 0) & leaders)  # ascending paragraph numbers
+        slots = long_of[holders]
+        size = len(long_of)
+        found: list[np.ndarray] = []
+        for band in range(s.bands):
+            values = self._bands.column(band)[slots]
+            order = np.argsort(values, kind="stable")  # equal hashes stay in paragraph order
+            ordered = values[order]
+            starts = np.ones(len(ordered), dtype=bool)
+            starts[1:] = ordered[1:] != ordered[:-1]
+            if starts.all():
+                continue
+            members = holders[order]
+            index = np.arange(len(ordered))
+            bucket_start = np.maximum.accumulate(np.where(starts, index, 0))
+            later = np.flatnonzero(~starts)
+            earlier = np.minimum(later - bucket_start[later], BUCKET_PAIRS_CAP)
+            offsets = np.arange(int(earlier.sum())) - np.repeat(np.cumsum(earlier) - earlier, earlier)
+            left = members[np.repeat(later - earlier, earlier) + offsets]
+            right = members[np.repeat(later, earlier)]
+            keep = right >= n_prior
+            found.append(left[keep] * size + right[keep])
+        if not found:
+            return np.zeros((0, 2), dtype=np.int64)
+        keys = np.unique(np.concatenate(found))
+        return np.stack([keys // size, keys % size], axis=1)
+
+    def _shingles(self, paragraph: int, long_of: np.ndarray, offsets: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        slot = int(long_of[paragraph])
+        return self._store.read(int(offsets[slot]), int(counts[slot]))
+
+    def _verify(self, uf: UnionFind, pairs: np.ndarray, long_of: np.ndarray, offsets: np.ndarray, counts: np.ndarray) -> tuple[int, int]:
+        """Link candidate pairs whose exact Jaccard reaches the threshold, in sorted pair order.
+
+        Pairs already in one cluster are skipped: linking them again would change nothing.
+        Returns (pairs whose Jaccard was computed, pairs linked).
+        """
+        threshold = self.settings.threshold
+        checked = linked = 0
+        for a, b in pairs.tolist():
+            if uf.find(a) == uf.find(b):
+                continue
+            checked += 1
+            if _jaccard(self._shingles(a, long_of, offsets, counts), self._shingles(b, long_of, offsets, counts)) >= threshold:
+                uf.union(a, b)
+                linked += 1
+        return checked, linked
+
+    def _decide(self, run, prior, n_prior, roots, exact, active, recurring, recurring_docs, long_of, offsets, counts) -> dict[str, DocumentDecision]:
+        s = self.settings
+        first_doc = self._first_run_doc
+        n_docs = len(self._doc_ids) - first_doc
+        removals: list[list[tuple[int, Claim]]] = [[] for _ in range(n_docs)]
+        doc_rel = run["doc"] - first_doc
+        chars = run["end"] - run["start"]
+        counted = np.bincount(doc_rel[~recurring], weights=chars[~recurring], minlength=n_docs)
+        copied: list[dict[int, int]] = [{} for _ in range(n_docs)]
+        removed_chars = {"exact": 0, "near": 0, "recurring": 0}
+        removed_count = {"exact": 0, "near": 0, "recurring": 0}
+        for i in np.flatnonzero(recurring).tolist():
+            claim = Claim("dedup.recurring", "recurring", {"documents": int(recurring_docs[i])})
+            removals[doc_rel[i]].append((int(run["line_index"][i]), claim))
+            removed_chars["recurring"] += int(chars[i])
+            removed_count["recurring"] += 1
+        ids = n_prior + np.flatnonzero(active)
+        dup_ids = ids[roots[ids] != ids]
+        for g in dup_ids.tolist():
+            i = g - n_prior
+            r = int(roots[g])
+            if r < n_prior:
+                target = (int(prior["para_doc"][r]), prior["para_first"][r], prior["para_last"][r], prior["para_start"][r], prior["para_end"][r])
+            else:
+                k = r - n_prior
+                target = (int(run["doc"][k]), run["first"][k], run["last"][k], run["start"][k], run["end"][k])
+            if exact[g] == exact[r]:
+                kind, estimate, jaccard = "exact", 1.0, 1.0
+            else:
+                kind = "near"
+                x = self._shingles(g, long_of, offsets, counts)
+                y = self._shingles(r, long_of, offsets, counts)
+                jaccard = _jaccard(x, y)
+                sig = signatures(np.concatenate([x, y]), np.array([0, len(x), len(x) + len(y)]), s.num_perm, s.seed)
+                estimate = float(np.count_nonzero(sig[0] == sig[1])) / s.num_perm
+            target_doc = target[0]
+            detail = {
+                "duplicate_of": {
+                    "id": self._doc_ids[target_doc],
+                    "path": self._doc_paths[target_doc],
+                    "lines": [int(target[1]), int(target[2])],
+                    "chars": [int(target[3]), int(target[4])],
+                },
+                "jaccard_estimate": round(estimate, 4),
+                "jaccard": round(jaccard, 4),
+            }
+            own = int(doc_rel[i])
+            removals[own].append((int(run["line_index"][i]), Claim(f"dedup.{kind}", "duplicate", detail)))
+            removed_chars[kind] += int(chars[i])
+            removed_count[kind] += 1
+            if target_doc != own + first_doc:
+                copied[own][target_doc] = copied[own].get(target_doc, 0) + int(chars[i])
+        decisions: dict[str, DocumentDecision] = {}
+        rejected = 0
+        for own in range(n_docs):
+            rejection = None
+            if copied[own] and counted[own] > 0:
+                target_doc, amount = min(copied[own].items(), key=lambda item: (-item[1], item[0]))
+                fraction = amount / counted[own]
+                if fraction >= s.duplicate_document_fraction:
+                    rejection = Rejection(
+                        "duplicate_document",
+                        {
+                            "duplicate_of": {"id": self._doc_ids[target_doc], "path": self._doc_paths[target_doc]},
+                            "fraction": round(float(fraction), 4),
+                        },
+                    )
+                    rejected += 1
+            if removals[own] or rejection is not None:
+                decisions[self._doc_ids[first_doc + own]] = DocumentDecision(sorted(removals[own], key=lambda r: r[0]), rejection)
+        self.stats.update(
+            documents=n_docs,
+            paragraphs=len(run["doc"]),
+            duplicate_paragraphs={"exact": removed_count["exact"], "near": removed_count["near"]},
+            duplicate_chars={"exact": removed_chars["exact"], "near": removed_chars["near"]},
+            recurring_lines=removed_count["recurring"],
+            recurring_chars=removed_chars["recurring"],
+            duplicate_documents=rejected,
+        )
+        return decisions
+
+    def _cluster_stats(self, roots: np.ndarray, n_prior: int, active_ids: np.ndarray) -> None:
+        touched = np.unique(roots[active_ids[roots[active_ids] != active_ids]])
+        members = np.concatenate([np.arange(n_prior), active_ids])
+        member_roots = roots[members]
+        in_touched = np.isin(member_roots, touched)
+        _, sizes = np.unique(member_roots[in_touched], return_counts=True)
+        size_values, size_counts = np.unique(sizes, return_counts=True)
+        self.stats["clusters"] = {
+            "count": int(len(touched)),
+            "sizes": {str(int(v)): int(c) for v, c in zip(size_values, size_counts)},
+        }
+
+    def _build_state(self, run, prior, n_prior, roots, active, table, long_offsets) -> DedupState:
+        kept = np.flatnonzero(active)
+        renumber = np.full(len(roots), -1, dtype=np.int64)
+        renumber[:n_prior] = np.arange(n_prior)
+        renumber[n_prior + kept] = n_prior + np.arange(len(kept))
+        every = np.concatenate([np.arange(n_prior), n_prior + kept])
+        names = {"para_doc": "doc", "para_first": "first", "para_last": "last", "para_start": "start", "para_end": "end", "para_exact": "exact", "para_long": "long"}
+        arrays = {name: np.concatenate([prior[name], run[col][kept]]) for name, col in names.items()}
+        arrays["para_rep"] = renumber[roots[every]]
+        arrays["long_offsets"] = long_offsets
+        arrays["long_bands"] = self._bands.read(0, self._bands.size)
+        arrays["recurring_hash"], arrays["recurring_docs"] = table
+        return DedupState(
+            settings=self.settings,
+            inputs=set(self._prior.inputs),
+            doc_ids=list(self._doc_ids),
+            doc_paths=list(self._doc_paths),
+            arrays=arrays,
+            shingles=self._store,
+        )
+
+
+def _lookup(keys: np.ndarray, values: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """values at the position of each query in the sorted unique keys, 0 where absent."""
+    if not len(keys):
+        return np.zeros(len(queries), dtype=values.dtype)
+    at = np.minimum(np.searchsorted(keys, queries), len(keys) - 1)
+    return np.where(keys[at] == queries, values[at], 0)
+
+
+def _jaccard(x: np.ndarray, y: np.ndarray) -> float:
+    if not len(x) and not len(y):
+        return 1.0
+    inter = len(np.intersect1d(x, y, assume_unique=True))
+    return inter / (len(x) + len(y) - inter)

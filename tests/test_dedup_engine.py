@@ -1,0 +1,184 @@
+"""Dedup decisions: keep-first, clusters, recurring lines, duplicate documents, determinism."""
+
+from __future__ import annotations
+
+from concurrent.futures import ProcessPoolExecutor
+
+import pytest
+
+from cleaner.dedup import DedupSettings, Deduplicator, fingerprint
+from cleaner.document import Claim, Rejection
+
+from dedup_support import mutate, refs, removed, run, words
+
+# 200 distinct words: 196 five-word shingles; k separated changed words give
+# J = (196 - 5k) / (196 + 5k): k=2 -> 0.903, k=3 -> 0.858, k=5 -> 0.774, k=10 -> 0.593.
+A = " ".join(words(1, 200))
+B = mutate(A, [20, 80, 140], "b")  # J(A, B) = 0.858
+C = mutate(B, [50, 110], "c")  # J(B, C) = 0.903, J(A, C) = 0.774
+OTHER = " ".join(words(2, 120))
+THIRD = " ".join(words(3, 120))
+
+
+def test_first_occurrence_kept_later_copies_point_at_it() -> None:
+    decisions, _ = run([("d1", [OTHER, A]), ("d2", [THIRD, A.upper() + " !!"])])
+    assert "d1" not in decisions
+    rule, detail = removed(decisions, "d2")[1]
+    assert rule == "dedup.exact"
+    assert detail == {
+        "duplicate_of": {"id": "d1", "path": "d1.txt", "lines": [2, 2], "chars": [len(OTHER) + 1, len(OTHER) + 1 + len(A)]},
+        "jaccard_estimate": 1.0,
+        "jaccard": 1.0,
+    }
+    assert decisions["d2"].rejection is None
+
+
+def test_near_duplicate_removed_with_both_similarities() -> None:
+    decisions, _ = run([("d1", [A]), ("d2", [OTHER, B])])
+    rule, detail = removed(decisions, "d2")[1]
+    assert rule == "dedup.near"
+    assert detail["jaccard"] == round(181 / 211, 4)
+    assert abs(detail["jaccard_estimate"] - detail["jaccard"]) < 0.15
+    assert isinstance(decisions["d2"].removals[0][1], Claim)
+    assert decisions["d2"].removals[0][1].category == "duplicate"
+
+
+def test_below_threshold_is_kept() -> None:
+    decisions, _ = run([("d1", [A]), ("d2", [mutate(A, [10, 40, 70, 100, 130], "z")])])
+    assert decisions == {}
+
+
+def test_cluster_transitivity_points_at_earliest() -> None:
+    decisions, dedup = run([("a", [A, OTHER]), ("b", [THIRD, B]), ("c", [C])])
+    b_rule, b_detail = removed(decisions, "b")[1]
+    c_rule, c_detail = removed(decisions, "c")[0]
+    assert b_rule == c_rule == "dedup.near"
+    assert b_detail["duplicate_of"]["id"] == c_detail["duplicate_of"]["id"] == "a"
+    assert c_detail["jaccard"] == round(171 / 221, 4)  # C is not itself similar to A
+    assert dedup.stats["clusters"] == {"count": 1, "sizes": {"3": 1}}
+
+
+def test_repeat_inside_one_document() -> None:
+    decisions, _ = run([("d", [A, OTHER, "Kurzer Satz hier.", THIRD, A, "kurzer satz HIER"])])
+    got = removed(decisions, "d")
+    assert sorted(got) == [4, 5]
+    assert got[4][1]["duplicate_of"]["lines"] == [1, 1]
+    assert got[5][1]["duplicate_of"]["lines"] == [3, 3]
+    assert decisions["d"].rejection is None
+
+
+def test_short_paragraphs_are_compared_exactly_only() -> None:
+    short = "eins zwei drei vier fünf sechs sieben acht neun zehn elf zwölf"  # 12 words, 8 shingles
+    variant = short.replace("zwölf", "dreizehn")
+    decisions, _ = run([("d1", [short, OTHER]), ("d2", [variant, THIRD])])
+    assert decisions == {}
+    settings = DedupSettings(min_shingles=3, recurring_max_words=5, threshold=0.5)
+    decisions, _ = run([("d1", [short, OTHER]), ("d2", [variant, THIRD])], settings)
+    assert removed(decisions, "d2")[0][0] == "dedup.near"
+
+
+def test_recurring_short_line_removed_everywhere_including_first() -> None:
+    line = "Mehr zum Thema: Newsletter abonnieren"
+    decisions, dedup = run([("d1", [A, line]), ("d2", [OTHER, line]), ("d3", [line, THIRD]), ("d4", [words(9, 3)[0]])])
+    for doc_id, index in [("d1", 1), ("d2", 1), ("d3", 0)]:
+        assert removed(decisions, doc_id) == {index: ("dedup.recurring", {"documents": 3})}
+        assert decisions[doc_id].removals[0][1].category == "recurring"
+    assert dedup.stats["recurring_lines"] == 3
+
+
+def test_short_line_in_two_documents_is_keep_first() -> None:
+    line = "Mehr zum Thema: Newsletter abonnieren"
+    decisions, _ = run([("d1", [A, line]), ("d2", [OTHER, line])])
+    assert removed(decisions, "d2")[1][0] == "dedup.exact"
+
+
+def test_long_paragraph_in_many_documents_is_keep_first() -> None:
+    decisions, _ = run([(f"d{i}", [words(10 + i, 40)[0] + " " + THIRD, A]) for i in range(4)])
+    assert "d0" not in decisions
+    for i in range(1, 4):
+        rule, detail = removed(decisions, f"d{i}")[1]
+        assert (rule, detail["duplicate_of"]["id"]) == ("dedup.exact", "d0")
+
+
+def test_whole_document_duplicate_dropped_with_pointer() -> None:
+    original = [A, OTHER, THIRD]
+    decisions, dedup = run([("orig", original), ("other", [" ".join(words(5, 50))]), ("copy", [*original, "Gesehen am Montag"])])
+    rejection = decisions["copy"].rejection
+    assert isinstance(rejection, Rejection)
+    assert rejection.reason == "duplicate_document"
+    assert rejection.detail["duplicate_of"] == {"id": "orig", "path": "orig.txt"}
+    assert rejection.detail["fraction"] >= 0.8
+    assert dedup.stats["duplicate_documents"] == 1
+
+
+def test_half_duplicated_document_is_kept() -> None:
+    decisions, _ = run([("orig", [A]), ("mixed", [OTHER + " " + THIRD, A])])
+    assert removed(decisions, "mixed")[1][0] == "dedup.exact"
+    assert decisions["mixed"].rejection is None
+
+
+def test_document_mostly_copied_from_two_sources_is_kept() -> None:
+    decisions, _ = run([("s1", [A]), ("s2", [THIRD + " " + OTHER]), ("mix", [A, THIRD + " " + OTHER])])
+    assert decisions["mix"].rejection is None
+    assert len(decisions["mix"].removals) == 2
+
+
+def test_punctuation_only_lines_are_ignored() -> None:
+    decisions, _ = run([(f"d{i}", ["* * *", words(20 + i, 30)[5]]) for i in range(4)])
+    assert decisions == {}
+
+
+def _fingerprints(docs, settings, reverse: bool, workers: int):
+    order = list(reversed(docs)) if reverse else list(docs)
+    with ProcessPoolExecutor(workers) as pool:
+        futures = {doc_id: pool.submit(fingerprint, refs("\n".join(p))[1], settings) for doc_id, p in order}
+    return {doc_id: future.result() for doc_id, future in futures.items()}
+
+
+def test_result_independent_of_how_fingerprints_were_computed() -> None:
+    settings = DedupSettings()
+    docs = [
+        ("a", [A, "Teilen auf Facebook"]),
+        ("b", [THIRD, B, "Teilen auf Facebook"]),
+        ("c", [C, OTHER, "Teilen auf Facebook"]),
+        ("d", [OTHER, A]),
+        ("e", [B, C, mutate(C, [5], "e")]),
+    ]
+    results = []
+    for reverse, workers in [(False, 1), (True, 2), (True, 1)]:
+        fps = _fingerprints(docs, settings, reverse, workers)
+        dedup = Deduplicator(settings)
+        for doc_id, paragraphs in docs:  # always added in input order
+            dedup.add(doc_id, f"{doc_id}.txt", refs("\n".join(paragraphs))[0], fps[doc_id])
+        results.append((dedup.resolve(), dedup.stats))
+    expected, _ = run(docs, settings)
+    for decisions, stats in results:
+        assert decisions == expected
+        assert stats == results[0][1]
+
+
+def test_add_checks_its_input() -> None:
+    settings = DedupSettings()
+    dedup = Deduplicator(settings)
+    paragraph_refs, texts = refs(f"{A}\n{OTHER}")
+    with pytest.raises(ValueError, match="x.txt: 2 paragraphs but a fingerprint of 1"):
+        dedup.add("x", "x.txt", paragraph_refs, fingerprint(texts[:1], settings))
+    with pytest.raises(ValueError, match="x.txt: fingerprint has 32 LSH bands, the settings 16"):
+        dedup.add("x", "x.txt", paragraph_refs, fingerprint(texts, DedupSettings(bands=32, rows=4)))
+    dedup.add("x", "x.txt", paragraph_refs, fingerprint(texts, settings))
+    with pytest.raises(ValueError, match="added to dedup twice"):
+        dedup.add("x", "y.txt", paragraph_refs, fingerprint(texts, settings))
+
+
+@pytest.mark.parametrize("cap", [1, 64])
+def test_many_near_copies_form_one_cluster(monkeypatch: pytest.MonkeyPatch, cap: int) -> None:
+    """Copies sharing LSH buckets; with cap 1 each is paired only with its predecessor."""
+    import cleaner.dedup.engine as engine
+
+    monkeypatch.setattr(engine, "BUCKET_PAIRS_CAP", cap)
+    copies = [mutate(A, [10 + 30 * i], "v") for i in range(6)]
+    decisions, dedup = run([("first", [A])] + [(f"c{i}", [OTHER[: 20 * (i + 1)], text]) for i, text in enumerate(copies)])
+    for i in range(6):
+        rule, detail = removed(decisions, f"c{i}")[1]
+        assert (rule, detail["duplicate_of"]["id"], detail["jaccard"]) == ("dedup.near", "first", round(191 / 201, 4))
+    assert dedup.stats["clusters"] == {"count": 1, "sizes": {"7": 1}}
