@@ -71,16 +71,18 @@ def test_malformed_lines_reported_with_line_number_and_skipped(tmp_path: Path) -
         json.dumps({"text": "gut zwei"}),
     ]
     path = write_lines(tmp_path / "bad.jsonl", lines)
-    path.write_bytes(path.read_bytes() + b'{"text": "\xff\xfe broken"}\n')
+    path.write_bytes(path.read_bytes() + b'{"text": "Gr\xfc\xdfe aus M\xfcnchen"}\n')
     docs, errors = read_all(path, tmp_path)
-    assert [(d.text, d.source.record) for d in docs] == [("gut eins", 0), ("gut zwei", 7)]
+    assert [(d.text, d.source.record) for d in docs[:2]] == [("gut eins", 0), ("gut zwei", 7)]
+    latin = docs[2]  # not UTF-8: decoded like a text file, not dropped, with the encoding recorded
+    assert latin.text == "Grüße aus München" and latin.source.record == 8
+    assert latin.source.encoding not in (None, "utf-8") and docs[0].source.encoding is None
     assert errors == [
         "bad.jsonl:2: invalid JSON: Expecting property name enclosed in double quotes at column 2",
         "bad.jsonl:4: missing field 'text'",
         "bad.jsonl:5: field 'text' is int, not a string",
         "bad.jsonl:6: field 'text' is null, not a string",
         "bad.jsonl:7: record is a JSON list, not an object",
-        "bad.jsonl:9: not UTF-8 (invalid start byte at byte 10)",
     ]
 
 

@@ -7,6 +7,7 @@ the bytes on disk, so provenance can always be checked against the file the user
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from cleaner.readers.records import RecordFields
 
 ErrorCallback = Callable[[str], None]
 INPUT_FORMATS = ("txt", "html", "jsonl", "parquet")
+_WIDE_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _EXTENSIONS = {".txt": "txt", ".text": "txt", ".md": "txt", ".html": "html", ".htm": "html",
                ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 
@@ -61,11 +63,17 @@ def read_input(item: InputFile, options: ReadOptions, on_record_error: ErrorCall
 
 
 def _read_text(path: Path, base: Source) -> Document:
-    """A plain-text file is one document, in whatever encoding it was written."""
+    """A plain-text file is one document, in whatever encoding it was written.
+
+    A NUL byte anywhere means binary (an image, an archive, a database page) rather than text,
+    except in UTF-16/32 files, which say so with a byte order mark. The whole file is checked,
+    not just its head: a NUL deep in a text file is a sign of corruption that should be seen.
+    """
     with open_binary(path) as stream:
         data = stream.read()
-    if b"\0" in data[:8192]:
-        raise ReadError(f"{base.path}: binary file (NUL bytes), not text")
+    nul = data.find(b"\0")
+    if nul >= 0 and not data.startswith(_WIDE_BOMS):
+        raise ReadError(f"{base.path}: binary file (NUL byte at offset {nul}), not text")
     text, encoding = decode_bytes(data)
     source = Source(path=base.path, root=base.root, sha256=base.sha256, size=base.size, format="txt",
                     encoding=encoding)

@@ -2,14 +2,21 @@
 
 Order is the order of the arguments, then sorted relative paths inside each directory, so the
 same inputs always produce the same document order (dedup keeps the first occurrence, so order
-is part of the output's meaning). Symbolic links are not followed: a link could loop or point
-outside the input root, and a cleaner must never read or count what the user did not give it.
+is part of the output's meaning).
+
+Symbolic links found inside a directory or by a glob are not followed: a link could loop or
+point outside the input root, and a cleaner must never read or count what the user did not give
+it. Shell globs are therefore expanded here, not with `glob.glob`, whose ``**`` descends into
+linked directories (and round a link to ``..`` until the path is too long). A link given
+directly as an INPUT argument is the user's explicit choice and is followed. Only regular files
+are read: a FIFO or device inside a tree is passed over (reading one could block forever), and
+one given as an argument is refused.
 """
 
 from __future__ import annotations
 
-import glob as globlib
 import os
+from fnmatch import fnmatchcase
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,11 +41,11 @@ def discover(inputs: list[str], pattern: str = "*.txt") -> list[InputFile]:
     found: list[InputFile] = []
     for argument in inputs:
         if any(ch in argument for ch in "*?["):
-            matches = sorted(globlib.glob(argument, recursive=True))
+            base = Path(_glob_base(argument))
+            matches = _expand_glob(base, Path(argument).parts[len(base.parts) if str(base) != "." else 0:])
             if not matches:
                 raise InputError(f"{argument}: no input matches this pattern")
-            base = Path(_glob_base(argument))
-            found += [_file(Path(m), base) for m in matches if Path(m).is_file() and not Path(m).is_symlink()]
+            found += [_file(m, base) for m in matches]
             continue
         path = Path(argument)
         if path.is_symlink() and not path.exists():
@@ -47,9 +54,43 @@ def discover(inputs: list[str], pattern: str = "*.txt") -> list[InputFile]:
             found += _walk(path, pattern)
         elif path.is_file():
             found.append(_file(path, path.parent))
+        elif path.exists():
+            raise InputError(f"{argument}: not a regular file or directory")
         else:
             raise InputError(f"{argument}: no such file or directory")
     return found
+
+
+def _expand_glob(base: Path, parts: tuple[str, ...]) -> list[Path]:
+    """Regular files under `base` matching the glob components `parts`, without following links.
+
+    Semantics follow the shell and `glob.glob(recursive=True)`: ``*``, ``?`` and ``[...]``
+    match within one path component, ``**`` matches any number of directories, and names
+    starting with a dot match only a component that starts with a dot.
+    """
+    matches: list[Path] = []
+    for directory, subdirs, names in os.walk(base, followlinks=False):
+        subdirs.sort()
+        relative = Path(directory).relative_to(base).parts
+        for name in names:
+            path = Path(directory, name)
+            if _glob_match(parts, (*relative, name)) and not path.is_symlink() and path.is_file():
+                matches.append(path)
+    return sorted(matches, key=str)
+
+
+def _glob_match(pattern: tuple[str, ...], parts: tuple[str, ...]) -> bool:
+    if not pattern:
+        return not parts
+    head, rest = pattern[0], pattern[1:]
+    if head == "**":
+        return any(_glob_match(rest, parts[i:]) for i in range(len(parts) + 1)
+                   if not any(part.startswith(".") for part in parts[:i]))
+    if not parts:
+        return False
+    if parts[0].startswith(".") and not head.startswith("."):
+        return False
+    return fnmatchcase(parts[0], head) and _glob_match(rest, parts[1:])
 
 
 def _walk(root: Path, pattern: str) -> list[InputFile]:

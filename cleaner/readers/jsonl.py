@@ -4,6 +4,10 @@ A corpus dump with one broken line out of millions should not stop a run, nor sh
 line vanish silently: each bad line goes to ``on_error`` as ``"<file>:<line>: <cause>"``.
 The record index is the 0-based physical line number (blank and bad lines count), so a
 record can always be found again in the file from its provenance.
+
+JSON is UTF-8 by definition, but dumps nobody has read mix in Latin-1 or cp1252 lines; dropping
+those would lose every record with an accented letter. A line that is not UTF-8 is decoded like
+a text file (`decode_bytes`) and the encoding used is recorded in that record's source.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from pathlib import Path
 
 from cleaner.document import Document, Source
 from cleaner.readers.compression import open_binary
+from cleaner.readers.encoding import decode_bytes
 from cleaner.readers.records import OnError, RecordFields, record_to_document
 
 
@@ -36,17 +41,18 @@ def read_jsonl(
             if not raw.strip():
                 continue
             where = f"{source_base.path}:{number}"
+            record_base = base
             try:
                 line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                on_error(f"{where}: not UTF-8 ({exc.reason} at byte {exc.start})")
-                continue
+            except UnicodeDecodeError:
+                line, encoding = decode_bytes(raw)
+                record_base = replace(base, encoding=encoding)
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
                 on_error(f"{where}: invalid JSON: {exc.msg} at column {exc.colno}")
                 continue
             try:
-                yield record_to_document(record, number - 1, where, base, fields)
+                yield record_to_document(record, number - 1, where, record_base, fields)
             except ValueError as exc:
                 on_error(str(exc))

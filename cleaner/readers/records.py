@@ -6,6 +6,7 @@ an id or a URL, and when a value is HTML to extract is the same for both and liv
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -15,6 +16,8 @@ from cleaner.readers.errors import one_line
 from cleaner.readers.html import DEFAULT_TIMEOUT, ExtractionTimeout, extract_html, looks_like_html
 
 OnError = Callable[[str], None]
+REPLACEMENT = "\ufffd"
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,7 @@ def record_to_document(
     """
     if not isinstance(record, dict):
         raise ValueError(f"{where}: record is a JSON {type(record).__name__}, not an object")
+    record, surrogates = replace_lone_surrogates(record)
     content_field = fields.html_field or fields.text_field
     if content_field not in record:
         raise ValueError(f"{where}: missing field {content_field!r}")
@@ -70,5 +74,39 @@ def record_to_document(
         meta["html_field"] = content_field
         url = url or page_meta.get("url")
     meta["fields"] = {key: val for key, val in record.items() if key not in used}
+    if surrogates:
+        meta["replaced_surrogates"] = surrogates
     source = replace(source_base, record=index, url=url)
     return Document(document_id(source), text, source, meta)
+
+
+def replace_lone_surrogates(value: Any) -> tuple[Any, int]:
+    """Replace unpaired UTF-16 surrogates in every string of a JSON value with U+FFFD.
+
+    JSON may escape a lone surrogate (``"\\ud800"``, typically half of an emoji cut by a
+    truncating scraper) and ``json.loads`` returns it as is, but such a string cannot be
+    written as UTF-8, so one bad character would otherwise stop the whole run at write time.
+    The replacement is counted in ``meta["replaced_surrogates"]``, so the text is marked as
+    not being exactly the JSON string. Returns the cleaned value and the number replaced.
+    """
+    if isinstance(value, str):
+        cleaned, count = _LONE_SURROGATE.subn(REPLACEMENT, value)
+        return cleaned, count
+    if isinstance(value, list):
+        total = 0
+        items = []
+        for item in value:
+            item, count = replace_lone_surrogates(item)
+            items.append(item)
+            total += count
+        return items, total
+    if isinstance(value, dict):
+        total = 0
+        result = {}
+        for key, item in value.items():
+            key, key_count = replace_lone_surrogates(key)
+            item, count = replace_lone_surrogates(item)
+            result[key] = item
+            total += key_count + count
+        return result, total
+    return value, 0
