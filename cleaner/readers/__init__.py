@@ -49,6 +49,8 @@ def format_of(path: Path, forced: str | None = None) -> str:
 def read_input(item: InputFile, options: ReadOptions, on_record_error: ErrorCallback) -> Iterator[Document]:
     """Documents of one input file. Whole-file failures raise ReadError or OSError; bad records
     are reported to `on_record_error` and skipped."""
+    if item.error is not None:
+        raise ReadError(item.error)
     kind = format_of(item.path, options.input_format)
     sha256, size = _digest(item.path)
     base = Source(path=item.relative, root=item.source_name, sha256=sha256, size=size, format=kind)

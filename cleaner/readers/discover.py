@@ -31,6 +31,7 @@ class InputFile:
     root: Path  # the input root it was found under
     relative: str  # posix path relative to the root: the name it has in provenance and in text/
     source_name: str  # the corpus name: the root folder's name
+    error: str | None = None  # set when the entry could not even be listed (an unreadable directory)
 
 
 def discover(inputs: list[str], pattern: str = "*.txt") -> list[InputFile]:
@@ -42,10 +43,10 @@ def discover(inputs: list[str], pattern: str = "*.txt") -> list[InputFile]:
     for argument in inputs:
         if any(ch in argument for ch in "*?["):
             base = Path(_glob_base(argument))
-            matches = _expand_glob(base, Path(argument).parts[len(base.parts) if str(base) != "." else 0:])
+            matches = _expand_glob(base, Path(argument).parts[len(base.parts):])
             if not matches:
                 raise InputError(f"{argument}: no input matches this pattern")
-            found += [_file(m, base) for m in matches]
+            found += matches
             continue
         path = Path(argument)
         if path.is_symlink() and not path.exists():
@@ -61,22 +62,23 @@ def discover(inputs: list[str], pattern: str = "*.txt") -> list[InputFile]:
     return found
 
 
-def _expand_glob(base: Path, parts: tuple[str, ...]) -> list[Path]:
+def _expand_glob(base: Path, parts: tuple[str, ...]) -> list[InputFile]:
     """Regular files under `base` matching the glob components `parts`, without following links.
 
     Semantics follow the shell and `glob.glob(recursive=True)`: ``*``, ``?`` and ``[...]``
     match within one path component, ``**`` matches any number of directories, and names
     starting with a dot match only a component that starts with a dot.
     """
-    matches: list[Path] = []
-    for directory, subdirs, names in os.walk(base, followlinks=False):
+    matches: list[InputFile] = []
+    for directory, subdirs, names in os.walk(base, onerror=lambda e: matches.append(_unlisted(e, base)),
+                                             followlinks=False):
         subdirs.sort()
         relative = Path(directory).relative_to(base).parts
         for name in names:
             path = Path(directory, name)
             if _glob_match(parts, (*relative, name)) and not path.is_symlink() and path.is_file():
-                matches.append(path)
-    return sorted(matches, key=str)
+                matches.append(_file(path, base))
+    return sorted(matches, key=lambda f: str(f.path))
 
 
 def _glob_match(pattern: tuple[str, ...], parts: tuple[str, ...]) -> bool:
@@ -96,7 +98,8 @@ def _glob_match(pattern: tuple[str, ...], parts: tuple[str, ...]) -> bool:
 def _walk(root: Path, pattern: str) -> list[InputFile]:
     patterns = [p.strip() for p in pattern.split(",") if p.strip()]
     files: list[InputFile] = []
-    for directory, subdirs, names in os.walk(root, followlinks=False):
+    for directory, subdirs, names in os.walk(root, onerror=lambda e: files.append(_unlisted(e, root)),
+                                             followlinks=False):
         subdirs.sort()
         for name in names:
             path = Path(directory, name)
@@ -107,6 +110,15 @@ def _walk(root: Path, pattern: str) -> list[InputFile]:
                 files.append(InputFile(path, root, relative, _name(root)))
     files.sort(key=lambda f: f.relative)
     return files
+
+
+def _unlisted(error: OSError, root: Path) -> InputFile:
+    """A directory that cannot be listed becomes an input that fails when read, so it is
+    reported (and stops the run with --on-error fail) instead of its files vanishing silently."""
+    path = Path(error.filename)
+    relative = path.relative_to(root).as_posix() if path != root else "."
+    return InputFile(path, root, relative, _name(root),
+                     error=f"{relative}: cannot list directory: {error.strerror or error}")
 
 
 def _file(path: Path, root: Path) -> InputFile:

@@ -48,9 +48,9 @@ def read_jsonl(
                 line, encoding = decode_bytes(raw)
                 record_base = replace(base, encoding=encoding)
             try:
-                record = json.loads(line)
+                record = json.loads(line.rstrip("\r\n"))  # a break inside an unterminated string is not the cause
             except json.JSONDecodeError as exc:
-                on_error(f"{where}: invalid JSON: {exc.msg} at column {exc.colno}")
+                on_error(f"{where}: invalid JSON: {exc.msg.removesuffix(' at')} at column {exc.colno}")
                 continue
             try:
                 yield record_to_document(record, number - 1, where, record_base, fields)
