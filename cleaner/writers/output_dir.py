@@ -3,12 +3,21 @@
 On Linux the swap is one renameat2(RENAME_EXCHANGE) call, so at every instant OUT is either the
 complete previous output or the complete new one; elsewhere two renames leave a short window in
 which the previous output sits at the staging path instead.
+
+A run killed outright (kill -9, out of memory, power loss) cannot clean up after itself, so it
+leaves its staging directory beside OUT (and, if killed during the swap, the retired previous
+output). A run holds an exclusive lock on ``.OUT.lock`` beside OUT while it writes; holding it,
+it knows no other run is using those leftovers and removes them before it starts. The lock is
+released by the kernel when a process dies, so a killed run never blocks the next one (its lock
+file stays behind, unlocked, until the next run ends), and a second run started while one is
+writing is refused instead of racing it for OUT.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import fcntl
 import json
 import os
 import shutil
@@ -53,15 +62,31 @@ class StagedOutput:
     def __init__(self, out: Path) -> None:
         self.out = out
         self.staging = out.parent / f".{out.name}.staging-{uuid.uuid4().hex[:12]}"
+        self._lock: int | None = None
 
     def __enter__(self) -> Path:
         self.out.parent.mkdir(parents=True, exist_ok=True)
-        self.staging.mkdir()
+        self._lock = _lock(self.out)
+        try:
+            for leftover in _leftovers(self.out):
+                shutil.rmtree(leftover)
+            self.staging.mkdir()
+        except BaseException:
+            _unlock(self.out, self._lock)
+            raise
         return self.staging
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        if exc_type is not None:
+        try:
+            self._finish(exc_type is None)
+        finally:
+            if self._lock is not None:
+                _unlock(self.out, self._lock)
+                self._lock = None
+
+    def _finish(self, succeeded: bool) -> None:
+        if not succeeded:
             shutil.rmtree(self.staging, ignore_errors=True)
             return
         _fsync_tree(self.staging)
@@ -76,6 +101,50 @@ class StagedOutput:
         else:
             os.rename(self.staging, self.out)
         _fsync_dir(self.out.parent)
+
+
+def _lock_path(out: Path) -> Path:
+    return out.parent / f".{out.name}.lock"
+
+
+def _lock(out: Path) -> int:
+    """Take the exclusive write lock of OUT; refuse if another run holds it.
+
+    The lock file is removed when a run ends, so a run that opened it just before may hold a
+    lock on a file that no longer has a name; it checks that the file it locked is still the
+    one at the path, and tries again if not.
+    """
+    path = _lock_path(out)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise OutputError(f"{out}: another cleaner run is writing this output; wait for it to finish") from None
+        try:
+            current = os.stat(path)
+        except FileNotFoundError:
+            current = None
+        locked = os.fstat(fd)
+        if current is not None and (current.st_dev, current.st_ino) == (locked.st_dev, locked.st_ino):
+            return fd
+        os.close(fd)
+
+
+def _unlock(out: Path, fd: int) -> None:
+    """Remove the lock file while still holding the lock, then release it."""
+    try:
+        os.unlink(_lock_path(out))
+    finally:
+        os.close(fd)
+
+
+def _leftovers(out: Path) -> list[Path]:
+    """Staging and retired directories of earlier runs on OUT that were killed before cleaning up."""
+    prefixes = (f".{out.name}.staging-", f".{out.name}.retired-")
+    return sorted(p for p in out.parent.iterdir()
+                  if p.name.startswith(prefixes) and p.is_dir() and not p.is_symlink())
 
 
 def _exchange(a: Path, b: Path) -> bool:

@@ -1,0 +1,152 @@
+"""A run killed at any moment leaves OUT either as it was or complete, never a mix.
+
+The kill test overwrites a complete earlier OUT with a run over a bigger corpus and kills it with
+SIGKILL at seeded moments spread over the run; after every kill documents.jsonl and stats.json
+must be byte for byte the old reference or the new one (SOURCE_DATE_EPOCH pins timestamps), and
+the next normal run must succeed and clean up what the killed runs left behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from cleaner.writers.output_dir import StagedOutput
+from conftest import REPO, SEEDS, run_cli
+
+KILLS = int(os.environ.get("CRASH_KILLS", "8"))
+COMPARED = ("documents.jsonl", "rejected.jsonl", "stats.json")
+EPOCH = "1700000000"
+
+
+def make_corpus(root: Path, files: int) -> Path:
+    """Seed texts with a numbered addendum each, so every file is a distinct document."""
+    root.mkdir()
+    seeds = sorted(SEEDS.glob("*.txt"))
+    for i in range(files):
+        text = seeds[i % len(seeds)].read_text(encoding="utf-8")
+        addendum = f"\nNachtrag {i}: Die Redaktion hat diesen Text am Tag {i} um einen Absatz ergänzt.\n"
+        (root / f"{i // 50:02d}" / f"{i:04d}.txt").parent.mkdir(exist_ok=True)
+        (root / f"{i // 50:02d}" / f"{i:04d}.txt").write_text(text + addendum, encoding="utf-8")
+    return root
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """Every file, directory and link under root with its content hash and mode."""
+    entries = {}
+    for path in sorted(root.rglob("*")):
+        info = path.lstat()
+        content = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() and not path.is_symlink() else ""
+        entries[path.relative_to(root).as_posix()] = f"{info.st_mode:o} {info.st_mtime_ns} {content}"
+    return entries
+
+
+def outputs(out: Path) -> dict[str, bytes | None]:
+    return {name: (out / name).read_bytes() if (out / name).exists() else None for name in COMPARED}
+
+
+def clean_command(corpus: Path, out: Path) -> list[str]:
+    return [sys.executable, "-m", "cleaner.cli", "clean", str(corpus), "-o", str(out), "--workers", "1", "-q"]
+
+
+def leftovers(parent: Path, name: str) -> list[str]:
+    return sorted(p.name for p in parent.iterdir() if p.name.startswith(f".{name}."))
+
+
+def test_kill_9_leaves_old_or_new_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SOURCE_DATE_EPOCH": EPOCH}
+    old_corpus, new_corpus = make_corpus(tmp_path / "old", 20), make_corpus(tmp_path / "new", 200)
+    inputs_before = {"old": tree_digest(old_corpus), "new": tree_digest(new_corpus)}
+
+    reference_old, reference_new = tmp_path / "ref-old", tmp_path / "ref-new"
+    assert run_cli("clean", old_corpus, "-o", reference_old, "--workers", "1", "-q") == 0
+    started = time.monotonic()
+    subprocess.run(clean_command(new_corpus, reference_new), env=env, check=True, timeout=120)
+    duration = time.monotonic() - started
+    old, new = outputs(reference_old), outputs(reference_new)
+    assert old != new and all(new[name] is not None for name in ("documents.jsonl", "stats.json"))
+
+    work = tmp_path / "work"
+    work.mkdir()
+    out = work / "out"
+    rng = random.Random(6)
+    outcomes = []
+    for delay in sorted(rng.uniform(0.1, 1.1) * duration for _ in range(KILLS)):
+        if not out.exists() or outputs(out) != old:
+            shutil.rmtree(out, ignore_errors=True)
+            shutil.copytree(reference_old, out)
+        process = subprocess.Popen(clean_command(new_corpus, out), env=env, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+        now = outputs(out)
+        assert now in (old, new), f"mixed output after a kill at {delay:.2f}s of {duration:.2f}s"
+        outcomes.append("new" if now == new else "old")
+    print(f"kills at seeded moments over a {duration:.1f}s run: {outcomes}")
+
+    assert run_cli("clean", new_corpus, "-o", out, "--workers", "1", "-q") == 0
+    assert outputs(out) == new
+    assert leftovers(work, "out") == []  # staging, retired and lock files of killed runs are gone
+    assert {"old": tree_digest(old_corpus), "new": tree_digest(new_corpus)} == inputs_before
+
+
+def test_inputs_are_never_modified(tmp_path: Path) -> None:
+    corpus = make_corpus(tmp_path / "corpus", 6)
+    os.symlink(SEEDS / "000_9fa1950a3167ef65.txt", corpus / "link.txt")
+    (corpus / "readonly.txt").write_text("Ein Satz, der nur gelesen werden darf.\n", encoding="utf-8")
+    (corpus / "readonly.txt").chmod(0o444)
+    before = tree_digest(corpus)
+    assert run_cli("clean", corpus, "-o", tmp_path / "out", "--format", "jsonl,txt,parquet", "--workers", "1",
+                   "-q") == 0
+    assert tree_digest(corpus) == before
+
+
+def test_output_inside_input_root_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    corpus = make_corpus(tmp_path / "corpus", 2)
+    before = tree_digest(corpus)
+    os.symlink(corpus, tmp_path / "alias")
+    for out in (corpus, corpus / "out", tmp_path / "alias" / "out"):
+        capsys.readouterr()
+        assert run_cli("clean", corpus, "-o", out, "-q") == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "inside the input root" in err
+    assert tree_digest(corpus) == before
+
+
+def test_foreign_output_is_refused_unless_forced(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    corpus = make_corpus(tmp_path / "corpus", 2)
+    foreign = tmp_path / "notes"
+    foreign.mkdir()
+    (foreign / "manifest.json").write_text('{"generator": "something else"}', encoding="utf-8")
+    assert run_cli("clean", corpus, "-o", foreign, "-q") == 2
+    assert "not written by cleaner" in capsys.readouterr().err
+    assert (foreign / "manifest.json").read_text(encoding="utf-8") == '{"generator": "something else"}'
+    afile = tmp_path / "a-file"
+    afile.write_text("x", encoding="utf-8")
+    assert run_cli("clean", corpus, "-o", afile, "-q") == 2
+    assert "not a directory" in capsys.readouterr().err
+    assert run_cli("clean", corpus, "-o", foreign, "--force", "-q") == 0
+    assert json.loads((foreign / "manifest.json").read_text(encoding="utf-8"))["generator"] == "cleaner"
+
+
+def test_second_run_on_the_same_output_is_refused_while_one_writes(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    corpus = make_corpus(tmp_path / "corpus", 2)
+    out = tmp_path / "out"
+    with StagedOutput(out) as staging:
+        (staging / "manifest.json").write_text('{"generator": "cleaner"}', encoding="utf-8")
+        assert run_cli("clean", corpus, "-o", out, "-q") == 2
+        assert "another cleaner run is writing this output" in capsys.readouterr().err
+    assert run_cli("clean", corpus, "-o", out, "-q") == 0
+    assert leftovers(tmp_path, "out") == []
