@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from cleaner.cli import main
 from cleaner.document import Cleaned, Document, Source, document_id
@@ -15,6 +17,13 @@ from cleaner.rules.loader import RuleSet
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
+
+# `make test` runs hypothesis's default profile (100 examples per property). The fuzz profile is
+# for tests/fuzz/fuzz_cleaner.py, which runs the properties in rounds of this many fresh examples
+# until its time is up; it must be chosen before the test modules are imported.
+settings.register_profile("fuzz", max_examples=int(os.environ.get("FUZZ_ROUND", "200")), deadline=None,
+                          database=None, suppress_health_check=list(HealthCheck))
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(scope="session")
