@@ -55,45 +55,111 @@ def outputs(out: Path) -> dict[str, bytes | None]:
     return {name: (out / name).read_bytes() if (out / name).exists() else None for name in COMPARED}
 
 
-def clean_command(corpus: Path, out: Path) -> list[str]:
-    return [sys.executable, "-m", "cleaner.cli", "clean", str(corpus), "-o", str(out), "--workers", "1", "-q"]
+# A real `cleaner clean` process per kill, forked from a process that has already loaded the
+# interpreter, the libraries and the rules once (a cold start takes ~2 s, all before OUT is
+# touched; forking skips it so the kills land in the part of the run that writes).
+LAUNCHER = """\
+import json, os, sys
+from cleaner.cli import main
+main(json.loads(sys.stdin.readline()))  # warm-up run
+print("ready", flush=True)
+for line in sys.stdin:
+    pid = os.fork()
+    if pid == 0:
+        os._exit(main(json.loads(line)))
+    print(pid, flush=True)
+    _, status = os.waitpid(pid, 0)
+    print(os.waitstatus_to_exitcode(status), flush=True)
+"""
+
+
+class Launcher:
+    def __init__(self, warm_up: list[str], env: dict[str, str]) -> None:
+        self.process = subprocess.Popen([sys.executable, "-c", LAUNCHER], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+        self._send(warm_up)
+        assert self._receive() == "ready"
+
+    def start(self, args: list[str]) -> int:
+        self._send(args)
+        return int(self._receive())
+
+    def exit_code(self) -> int:
+        return int(self._receive())
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=30)
+
+    def _send(self, args: list[str]) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(args) + "\n")
+        self.process.stdin.flush()
+
+    def _receive(self) -> str:
+        assert self.process.stdout is not None
+        return self.process.stdout.readline().strip()
+
+
+def clean_args(corpus: Path, out: Path) -> list[str]:
+    return ["clean", str(corpus), "-o", str(out), "--workers", "1", "-q"]
 
 
 def leftovers(parent: Path, name: str) -> list[str]:
     return sorted(p.name for p in parent.iterdir() if p.name.startswith(f".{name}."))
 
 
+def committing(parent: Path, name: str) -> bool:
+    """True once a run's staging directory is complete (manifest.json is written last)."""
+    return any((p / "manifest.json").exists() for p in parent.glob(f".{name}.staging-*"))
+
+
 def test_kill_9_leaves_old_or_new_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     env = {**os.environ, "PYTHONPATH": str(REPO), "SOURCE_DATE_EPOCH": EPOCH}
-    old_corpus, new_corpus = make_corpus(tmp_path / "old", 20), make_corpus(tmp_path / "new", 200)
+    old_corpus, new_corpus = make_corpus(tmp_path / "old", 10), make_corpus(tmp_path / "new", 120)
     inputs_before = {"old": tree_digest(old_corpus), "new": tree_digest(new_corpus)}
-
     reference_old, reference_new = tmp_path / "ref-old", tmp_path / "ref-new"
-    assert run_cli("clean", old_corpus, "-o", reference_old, "--workers", "1", "-q") == 0
-    started = time.monotonic()
-    subprocess.run(clean_command(new_corpus, reference_new), env=env, check=True, timeout=120)
-    duration = time.monotonic() - started
-    old, new = outputs(reference_old), outputs(reference_new)
-    assert old != new and all(new[name] is not None for name in ("documents.jsonl", "stats.json"))
+    launcher = Launcher(clean_args(old_corpus, reference_old), env)
+    try:
+        started = time.monotonic()
+        launcher.start(clean_args(new_corpus, reference_new))
+        assert launcher.exit_code() == 0
+        duration = time.monotonic() - started
+        old, new = outputs(reference_old), outputs(reference_new)
+        assert old != new and all(new[name] is not None for name in ("documents.jsonl", "stats.json"))
 
-    work = tmp_path / "work"
-    work.mkdir()
-    out = work / "out"
-    rng = random.Random(6)
-    outcomes = []
-    for delay in sorted(rng.uniform(0.1, 1.1) * duration for _ in range(KILLS)):
-        if not out.exists() or outputs(out) != old:
-            shutil.rmtree(out, ignore_errors=True)
-            shutil.copytree(reference_old, out)
-        process = subprocess.Popen(clean_command(new_corpus, out), env=env, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=60)
-        now = outputs(out)
-        assert now in (old, new), f"mixed output after a kill at {delay:.2f}s of {duration:.2f}s"
-        outcomes.append("new" if now == new else "old")
-    print(f"kills at seeded moments over a {duration:.1f}s run: {outcomes}")
+        work = tmp_path / "work"
+        work.mkdir()
+        out = work / "out"
+        rng = random.Random(6)
+        # seeded moments over the whole run and a little past its end, plus two kills the moment
+        # the staging directory is complete: during the fsync and the swap
+        moments: list[float | None] = sorted(rng.uniform(0.05, 1.1) * duration for _ in range(KILLS))
+        outcomes = []
+        for moment in [*moments, None, None]:
+            if outputs(out) != old:
+                shutil.rmtree(out, ignore_errors=True)
+                shutil.copytree(reference_old, out)
+            pid = launcher.start(clean_args(new_corpus, out))
+            if moment is None:
+                while not committing(work, "out") and time.monotonic() - started < 60:
+                    time.sleep(0.001)
+            else:
+                time.sleep(moment)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass  # finished before the kill
+            code = launcher.exit_code()
+            assert code in (0, -signal.SIGKILL)
+            now = outputs(out)
+            assert now in (old, new), f"mixed output after a kill at {moment}s of a {duration:.2f}s run"
+            outcomes.append(("new" if now == new else "old") + ("" if code else " (finished)"))
+        print(f"kills over a {duration:.1f}s run: {outcomes}")
+    finally:
+        launcher.close()
 
     assert run_cli("clean", new_corpus, "-o", out, "--workers", "1", "-q") == 0
     assert outputs(out) == new

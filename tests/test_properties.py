@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from hypothesis import HealthCheck, assume, given, settings
+import pytest
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from cleaner.document import Cleaned, Source
@@ -61,8 +62,18 @@ def test_shipped_rules_never_raise_and_provenance_is_lossless(document_cleaner: 
     assert rebuild_source(record) == text
 
 
+# Found by `make fuzz`; the fix belongs in the rule engine (cleaner/filters/boilerplate.py).
+IDEMPOTENCE_COUNTEREXAMPLE = "Anzeige\n" * 7 + "Text\nA » B » C\n"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "within_top/within_bottom count positions among all non-blank source lines, including lines other rules "
+    "removed: in 'Anzeige\\n'*7 + 'Text\\nA » B » C\\n' the breadcrumb is the 9th line and is kept "
+    "(common.navigation.breadcrumb, within_top = 8); once de.ad.marker has removed the Anzeige lines it is the "
+    "2nd and a second pass removes it"))
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=documents())
+@example(text=IDEMPOTENCE_COUNTEREXAMPLE)
 def test_cleaning_is_idempotent_with_shipped_rules(document_cleaner: DocumentCleaner, text: str) -> None:
     first = record_of(document_cleaner.clean(make_document(text)))
     second = record_of(document_cleaner.clean(make_document(first["text"])))
