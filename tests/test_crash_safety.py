@@ -110,54 +110,63 @@ def leftovers(parent: Path, name: str) -> list[str]:
     return sorted(p.name for p in parent.iterdir() if p.name.startswith(f".{name}."))
 
 
-def committing(parent: Path, name: str) -> bool:
-    """True once a run's staging directory is complete (manifest.json is written last)."""
-    return any((p / "manifest.json").exists() for p in parent.glob(f".{name}.staging-*"))
+def reached(parent: Path, name: str, point: tuple[str, int], previous_stats: bytes) -> bool:
+    """Has the run writing parent/name got this far? Progress is read from its staging directory,
+    not from the clock, so the kills land in the same phases however loaded the machine is."""
+    phase, count = point
+    if phase == "swapped":  # OUT is the new output; the previous one is being deleted
+        try:
+            return (parent / name / "stats.json").read_bytes() != previous_stats
+        except FileNotFoundError:
+            return False
+    staging = list(parent.glob(f".{name}.staging-*"))
+    if phase == "spilled":  # phase 1: this many input files cleaned and spilled
+        return any(len(list(s.glob(".spill/*.pkl"))) >= count for s in staging)
+    if phase == "writing":  # phase 2: output files being written
+        return any((s / "documents.jsonl").exists() for s in staging)
+    return any((s / "manifest.json").exists() for s in staging)  # complete: fsync and swap next
 
 
 def test_kill_9_leaves_old_or_new_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     env = {**os.environ, "PYTHONPATH": str(REPO), "SOURCE_DATE_EPOCH": EPOCH}
-    old_corpus, new_corpus = make_corpus(tmp_path / "old", 10), make_corpus(tmp_path / "new", 120)
+    files = 40
+    old_corpus, new_corpus = make_corpus(tmp_path / "old", 10), make_corpus(tmp_path / "new", files)
     inputs_before = {"old": tree_digest(old_corpus), "new": tree_digest(new_corpus)}
     reference_old, reference_new = tmp_path / "ref-old", tmp_path / "ref-new"
     launcher = Launcher(clean_args(old_corpus, reference_old), env)
+    work = tmp_path / "work"
+    work.mkdir()
+    out = work / "out"
     try:
-        started = time.monotonic()
         launcher.start(clean_args(new_corpus, reference_new))
         assert launcher.exit_code() == 0
-        duration = time.monotonic() - started
         old, new = outputs(reference_old), outputs(reference_new)
         assert old != new and all(new[name] is not None for name in ("documents.jsonl", "stats.json"))
+        reference_stats = (reference_old / "stats.json").read_bytes()
 
-        work = tmp_path / "work"
-        work.mkdir()
-        out = work / "out"
         rng = random.Random(6)
-        # seeded moments over the whole run and a little past its end, plus two kills the moment
-        # the staging directory is complete: during the fsync and the swap
-        moments: list[float | None] = sorted(rng.uniform(0.05, 1.1) * duration for _ in range(KILLS))
+        points = sorted(("spilled", rng.randrange(files)) for _ in range(KILLS - 3))
+        points += [("writing", 0), ("complete", 0), ("swapped", 0)]
         outcomes = []
-        for moment in [*moments, None, None]:
+        for point in points:
             if outputs(out) != old:
                 shutil.rmtree(out, ignore_errors=True)
                 shutil.copytree(reference_old, out)
             pid = launcher.start(clean_args(new_corpus, out))
-            if moment is None:
-                while not committing(work, "out") and time.monotonic() - started < 60:
-                    time.sleep(0.001)
-            else:
-                time.sleep(moment)
+            deadline = time.monotonic() + 120
+            while not reached(work, "out", point, reference_stats) and time.monotonic() < deadline:
+                time.sleep(0.002)
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
-                pass  # finished before the kill
+                pass
             code = launcher.exit_code()
-            assert code in (0, -signal.SIGKILL)
             now = outputs(out)
-            assert now in (old, new), f"mixed output after a kill at {moment}s of a {duration:.2f}s run"
-            outcomes.append(("new" if now == new else "old") + ("" if code else " (finished)"))
-        print(f"kills over a {duration:.1f}s run: {outcomes}")
+            assert now in (old, new), f"mixed output after a kill at {point}"
+            outcomes.append(f"{point[0]} {point[1]}: " + ("new" if now == new else "old")
+                            + ("" if code == -signal.SIGKILL else f" (exit {code} before the kill)"))
+        print("kill -9 at", outcomes)
     finally:
         launcher.close()
 
@@ -216,3 +225,21 @@ def test_second_run_on_the_same_output_is_refused_while_one_writes(tmp_path: Pat
         assert "another cleaner run is writing this output" in capsys.readouterr().err
     assert run_cli("clean", corpus, "-o", out, "-q") == 0
     assert leftovers(tmp_path, "out") == []
+
+
+def test_output_retired_by_a_killed_fallback_swap_is_restored(tmp_path: Path) -> None:
+    """Without renameat2 the swap is two renames; a kill between them leaves OUT retired and the
+    new output staged. The next run puts the previous output back before anything else, so even
+    when that run fails, OUT is the previous output; the stale staging directory is removed."""
+    corpus = make_corpus(tmp_path / "corpus", 2)
+    work = tmp_path / "work"
+    work.mkdir()
+    assert run_cli("clean", corpus, "-o", work / "out", "--workers", "1", "-q") == 0
+    previous = outputs(work / "out")
+    os.rename(work / "out", work / ".out.retired-0123456789ab")
+    (work / ".out.staging-0123456789ab").mkdir()
+    (work / ".out.staging-0123456789ab" / "documents.jsonl").write_text("half written", encoding="utf-8")
+    (corpus / "broken.txt").write_bytes(b"\0binary")
+    assert run_cli("clean", corpus, "-o", work / "out", "--workers", "1", "-q", "--on-error", "fail") == 1
+    assert outputs(work / "out") == previous
+    assert leftovers(work, "out") == []

@@ -68,6 +68,7 @@ class StagedOutput:
         self.out.parent.mkdir(parents=True, exist_ok=True)
         self._lock = _lock(self.out)
         try:
+            _recover(self.out)
             for leftover in _leftovers(self.out):
                 shutil.rmtree(leftover)
             self.staging.mkdir()
@@ -145,6 +146,19 @@ def _leftovers(out: Path) -> list[Path]:
     prefixes = (f".{out.name}.staging-", f".{out.name}.retired-")
     return sorted(p for p in out.parent.iterdir()
                   if p.name.startswith(prefixes) and p.is_dir() and not p.is_symlink())
+
+
+def _recover(out: Path) -> None:
+    """Put back a previous output that a run killed between the two fallback renames left retired.
+
+    Without renameat2 the swap is OUT -> retired, then staging -> OUT; a kill between the two
+    leaves no OUT at all. The retired directory is the complete previous output, so it goes back.
+    """
+    if out.exists():
+        return
+    retired = [p for p in _leftovers(out) if p.name.startswith(f".{out.name}.retired-")]
+    if retired:
+        os.rename(max(retired, key=lambda p: p.stat().st_mtime_ns), out)
 
 
 def _exchange(a: Path, b: Path) -> bool:
