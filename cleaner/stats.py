@@ -22,6 +22,7 @@ class RunStats:
     by_category: dict[str, dict[str, int]] = field(default_factory=dict)
     languages: Counter[str] = field(default_factory=Counter)
     errors: list[dict[str, str]] = field(default_factory=list)
+    unchanged_inputs: int = 0
     rule_timeouts: Counter[str] = field(default_factory=Counter)
     extra: dict[str, Any] = field(default_factory=dict)  # sections other stages report (dedup)
 
@@ -61,6 +62,7 @@ class RunStats:
             "removed_by_rule": dict(sorted(self.by_rule.items())),
             "removed_by_category": dict(sorted(self.by_category.items())),
             "languages": dict(sorted(self.languages.items())),
+            "inputs_unchanged": self.unchanged_inputs,
             **self.extra,
             "rule_timeouts": dict(sorted(self.rule_timeouts.items())),
             "errors": self.errors,

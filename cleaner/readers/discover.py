@@ -49,7 +49,20 @@ def discover(inputs: list[str], pattern: str = "*.txt") -> list[InputFile]:
             found.append(_file(path, path.parent))
         else:
             raise InputError(f"{argument}: no such file or directory")
+    _refuse_name_clashes(found)
     return found
+
+
+def _refuse_name_clashes(files: list[InputFile]) -> None:
+    """Two inputs that would have the same name in the output (root folder name + relative path)
+    cannot be told apart in provenance, ids or text/; refuse before doing any work."""
+    seen: dict[tuple[str, str], InputFile] = {}
+    for item in files:
+        key = (item.source_name, item.relative)
+        other = seen.setdefault(key, item)
+        if other is not item and other.path.resolve() != item.path.resolve():
+            raise InputError(f"{item.path}: has the same output name {item.source_name}/{item.relative} as "
+                             f"{other.path}; rename one root folder or clean them separately")
 
 
 def _walk(root: Path, pattern: str) -> list[InputFile]:
