@@ -13,6 +13,7 @@ from cleaner import __version__
 from cleaner.dedup import DedupSettings, StateError
 from cleaner.explain import explain_cleaned, explain_record, find_record
 from cleaner.filters.generic import GenericConfigError
+from cleaner.filters.language import DEFAULT_DETECTOR, DETECTORS
 from cleaner.filters.quality import QualityConfigError
 from cleaner.pipeline import FOREIGN_POLICIES, FORMATS, ON_ERROR, DocumentCleaner, InputFailure, Settings, run
 from cleaner.readers import INPUT_FORMATS, ReadOptions, read_input
@@ -151,8 +152,8 @@ def _add_langid_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--html-field", help="JSONL/Parquet field holding HTML to extract")
     parser.add_argument("--html-timeout", type=float, default=30.0, metavar="SECONDS",
                         help="time limit for extracting one HTML page (default: 30)")
-    parser.add_argument("--langid", default="py3langid", choices=("py3langid", "langdetect"),
-                        help="language detector (default: py3langid, see benchmarks/language.py)")
+    parser.add_argument("--langid", default=DEFAULT_DETECTOR, choices=tuple(sorted(DETECTORS)),
+                        help=f"language detector (default: {DEFAULT_DETECTOR}, see benchmarks/language.py)")
     parser.add_argument("--lang", type=_languages, default=(), metavar="CODES",
                         help="keep only documents in these languages, e.g. de,en; others go to rejected")
     parser.add_argument("--preset", choices=tuple(PRESETS), default="default",

@@ -23,9 +23,9 @@ from cleaner.dedup import (DedupSettings, DedupState, Deduplicator, DocumentDeci
                            fingerprint_many)
 from cleaner.document import Cleaned, Document, segment
 from cleaner.engines.local import map_tasks
-from cleaner.filters.boilerplate import RuleFilter
+from cleaner.filters.boilerplate import RuleFilter, line_views
 from cleaner.filters.generic import GenericConfig, classify, load_generic_config
-from cleaner.filters.language import detect_document, language_rejection, make_detector, mark_foreign_paragraphs
+from cleaner.filters.language import DEFAULT_DETECTOR, detect_document, language_rejection, make_detector, mark_foreign_paragraphs
 from cleaner.filters.quality import QualityConfig, judge, load_quality_config, preset_path
 from cleaner.readers import ReadError, ReadOptions, file_digest, read_input
 from cleaner.readers.discover import InputFile, discover
@@ -56,7 +56,7 @@ class Settings:
     formats: tuple[str, ...] = ("jsonl",)
     compress: str | None = None
     shard_size: int | None = None
-    langid: str = "py3langid"
+    langid: str = DEFAULT_DETECTOR
     languages: tuple[str, ...] = ()  # keep only documents in these languages; empty keeps all
     foreign_paragraphs: str = "keep"
     generic: bool = False
@@ -81,9 +81,11 @@ class Settings:
 class DocumentCleaner:
     """Phase 1 for one document: every per-document stage, in the order their inputs need.
 
-    Language packs need the language, and the language should be read from clean text, so
-    language-neutral rules (site and common packs) run first, the language is detected on what
-    they keep, and then every applicable rule runs on the original text. The generic classifier
+    Language packs need the language, and the language should be read from clean text, so the
+    line and block rules of language-neutral packs (site and common) run first, the language is
+    detected on what they keep, the line and block rules of that language's packs follow, and
+    the repeat and tail rules of both, which judge a line by what is around it, run last. The
+    generic classifier
     and the foreign-paragraph check follow (they need the language), then the document-level
     judgements: the language filter and the quality heuristics.
     """
@@ -97,15 +99,14 @@ class DocumentCleaner:
 
     def clean(self, document: Document) -> Cleaned:
         cleaned = Cleaned.start(document)
-        neutral = self.rules.applicable(cleaned, None, with_language_rules=False)
-        self.rules.apply(cleaned, neutral)
+        views = line_views(cleaned)
+        neutral = self.rules.applicable(cleaned, None, only_language_rules=False)
+        self.rules.apply(cleaned, neutral, ("line", "block"), views)
         detect_document(cleaned, self.detector)
-        lang, score = cleaned.lang, cleaned.lang_score
-        full = self.rules.applicable(cleaned, None if lang == "und" else lang)
-        if [r.id for r in full] != [r.id for r in neutral]:
-            cleaned = Cleaned.start(document)
-            self.rules.apply(cleaned, full)
-            cleaned.lang, cleaned.lang_score = lang, score
+        lang = None if cleaned.lang == "und" else cleaned.lang
+        language_rules = self.rules.applicable(cleaned, lang, only_language_rules=True)
+        self.rules.apply(cleaned, language_rules, ("line", "block"), views)
+        self.rules.apply(cleaned, self.rules.in_precedence([*neutral, *language_rules]), ("repeat", "tail"), views)
         if self.generic is not None:
             classify(cleaned, self.generic)
         if self.settings.foreign_paragraphs == "remove":
