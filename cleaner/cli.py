@@ -13,6 +13,8 @@ from cleaner import __version__
 from cleaner.dedup import DedupSettings, StateError
 from cleaner.explain import explain_cleaned, explain_record, find_record
 from cleaner.filters.generic import GenericConfigError
+from cleaner.guards import Guards, GuardTripped, removed_fraction
+from cleaner.stats import RunStats
 from cleaner.filters.language import DEFAULT_DETECTOR, DETECTORS
 from cleaner.filters.quality import QualityConfigError
 from cleaner.pipeline import FOREIGN_POLICIES, FORMATS, ON_ERROR, DocumentCleaner, InputFailure, Settings, run
@@ -27,6 +29,7 @@ from cleaner.writers.output_dir import OutputError
 EXIT_OK = 0
 EXIT_INPUT = 1  # inputs were skipped (with --strict) or one failed (with --on-error fail)
 EXIT_USAGE = 2
+EXIT_GUARD = 3  # a guard refused the run's output; the previous output is still in place
 EXIT_INTERRUPTED = 130
 
 # What --preset switches on; explicit flags still win.
@@ -103,6 +106,16 @@ def _parser() -> argparse.ArgumentParser:
                        help="an unreadable input: skip it and report it (default), or stop the run")
     clean.add_argument("--strict", action="store_true", help="exit 1 if any input was skipped")
     clean.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors on stderr")
+    clean.add_argument("--resume", action="store_true",
+                       help="reuse the finished work of an interrupted run with the same inputs and settings")
+    ci = clean.add_argument_group("unattended runs (CI)")
+    ci.add_argument("--max-removed-fraction", type=_fraction, metavar="F",
+                    help="fail (exit 3, previous output kept) if more than this share of the input characters "
+                         "would not reach the output")
+    ci.add_argument("--min-output-docs", type=int, metavar="N",
+                    help="fail (exit 3, previous output kept) if fewer documents would be written")
+    ci.add_argument("--summary-json", type=Path, metavar="FILE", help="write a machine-readable run summary here")
+    ci.add_argument("--json", action="store_true", help="print the run summary as JSON on stdout")
     _add_rule_options(clean)
     _add_langid_option(clean)
     clean.set_defaults(handler=_clean)
@@ -235,18 +248,54 @@ def _clean(args: argparse.Namespace) -> int:
     if args.compress and "jsonl" not in args.format:
         raise UsageError("--compress applies to jsonl output; add jsonl to --format")
     settings = _settings(args)
-    stats = run(args.inputs, args.output, ruleset, settings, force=args.force, state_dir=args.state).to_json()
+    guards = Guards(args.max_removed_fraction, args.min_output_docs)
+    try:
+        stats = run(args.inputs, args.output, ruleset, settings, force=args.force, state_dir=args.state,
+                    resume=args.resume, progress=sys.stderr.isatty() and not args.quiet, guards=guards)
+    except GuardTripped as tripped:
+        _summarise(args, tripped.stats, "guard", EXIT_GUARD, str(tripped))
+        print(f"cleaner: error: {tripped} (previous output left in place)", file=sys.stderr)
+        return EXIT_GUARD
     if args.report:
         write_report(args.output)
-    for error in stats["errors"]:
+    code = EXIT_INPUT if args.strict and stats.errors else EXIT_OK
+    _summarise(args, stats, "ok" if code == EXIT_OK else "inputs_skipped", code, None)
+    for error in stats.errors:
         print(f"cleaner: warning: skipped {error['message']}", file=sys.stderr)
-    docs, chars = stats["documents"], stats["characters"]
-    share = chars["removed"] / chars["in"] if chars["in"] else 0.0
+    data = stats.to_json()
+    docs, chars = data["documents"], data["characters"]
     if not args.quiet:
         print(f"cleaned {docs['in']} documents into {args.output}: {docs['out']} written, {docs['rejected']} "
-              f"rejected, {len(stats['errors'])} inputs skipped, {chars['removed']} of {chars['in']} characters "
-              f"removed ({share:.1%})", file=sys.stderr)
-    return EXIT_INPUT if args.strict and stats["errors"] else EXIT_OK
+              f"rejected, {len(stats.errors)} inputs skipped, {removed_fraction(stats):.1%} of {chars['in']} "
+              f"characters removed", file=sys.stderr)
+    return code
+
+
+def _summarise(args: argparse.Namespace, stats: RunStats, status: str, code: int, message: str | None) -> None:
+    """The run in one JSON object, for pipelines: --summary-json FILE and/or --json on stdout."""
+    if not (args.summary_json or args.json):
+        return
+    data = stats.to_json()
+    top = sorted(data["removed_by_rule"].items(), key=lambda item: (-item[1]["chars"], item[0]))[:10]
+    summary = {
+        "status": status,
+        "exit_code": code,
+        "message": message,
+        "output": str(args.output),
+        "output_replaced": status != "guard",
+        "documents": data["documents"],
+        "characters": data["characters"],
+        "removed_fraction": round(removed_fraction(stats), 6),
+        "duplicates": data.get("duplicates"),
+        "top_rules": [{"rule": rule, **entry} for rule, entry in top],
+        "inputs_skipped": data["errors"],
+        "inputs_unchanged": data["inputs_unchanged"],
+    }
+    text = json.dumps(summary, ensure_ascii=False, indent=2) + "\n"
+    if args.summary_json:
+        args.summary_json.write_text(text, encoding="utf-8")
+    if args.json:
+        sys.stdout.write(text)
 
 
 def _explain(args: argparse.Namespace) -> int:

@@ -11,14 +11,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shutil
 import time
+from collections.abc import Callable
 from functools import partial
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cleaner import __version__
+from cleaner.dedup.state import FILENAME as DEDUP_STATE_FILE
 from cleaner.dedup import (DedupSettings, DedupState, Deduplicator, DocumentDecision, ParagraphRef, StateError,
                            fingerprint_many)
 from cleaner.document import Cleaned, Document, segment
@@ -35,6 +36,9 @@ from cleaner.stats import RunStats
 from cleaner.writers.output_dir import GENERATOR, StagedOutput, check_output
 from cleaner.writers.record import build_record
 from cleaner.writers.shards import ShardedWriter
+from cleaner.guards import Guards, check_guards
+from cleaner.progress import progress_bar
+from cleaner.workdir import WorkDir, work_key
 
 FORMATS = ("jsonl", "txt", "parquet")
 TASK_MAX_FILES = 64
@@ -237,12 +241,15 @@ def added_timestamp() -> str:
 
 
 def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, force: bool = False,
-        state_dir: Path | None = None) -> RunStats:
+        state_dir: Path | None = None, resume: bool = False, progress: bool = False,
+        guards: Guards | None = None) -> RunStats:
     """Clean every input into OUT; OUT (and the --state directory) change only if the run succeeds.
 
     With `state_dir`, inputs an earlier run saw are skipped, new paragraphs are deduplicated
     against everything indexed before, and the state is updated after OUT is in place (so a
-    crash in between re-cleans those inputs next time rather than losing them).
+    crash in between re-cleans those inputs next time rather than losing them). With `resume`,
+    tasks an interrupted run finished (same inputs, rules and settings) are not redone. `guards`
+    refuse to replace OUT when the run would remove far more than expected.
     """
     started = time.perf_counter()
     files = discover(inputs, settings.glob)
@@ -250,19 +257,30 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
     state = _load_state(state_dir, settings)
     tasks = make_tasks(files)
     stats = RunStats()
+    work = WorkDir(out)
+    finished = work.prepare(_work_key(tasks, ruleset, settings, state_dir), resume)
+    todo = [task for task in tasks if task.index not in finished]
+    stats.tasks_resumed = len(tasks) - len(todo)
     with StagedOutput(out) as staging:
-        spill_dir = staging / ".spill"
-        spill_dir.mkdir()
         known = frozenset(state.inputs) if state is not None else frozenset()
-        map_tasks(partial(TaskWorker, ruleset, settings, spill_dir, known), tasks, settings.workers,
-                  lambda summary: None)
+        with progress_bar(sum(_size(f.path) for t in todo for f in t.files), "cleaning", progress) as bar:
+            documents = 0
+
+            def advance(summary: TaskSummary) -> None:
+                nonlocal documents
+                documents += summary.documents
+                bar.set_postfix(docs=documents, refresh=False)
+                bar.update(summary.bytes_read)
+
+            map_tasks(partial(TaskWorker, ruleset, settings, work.path, known), todo, settings.workers, advance)
         phase1 = time.perf_counter()
-        deduplicator = _deduplicate(tasks, spill_dir, settings, state, staging)
+        deduplicator = _deduplicate(tasks, work.path, settings, state, staging)
         decisions = deduplicator.resolve() if deduplicator is not None else {}
         if deduplicator is not None:
             stats.extra["duplicates"] = _duplicate_stats(deduplicator.stats)
-        inputs_seen = _write_outputs(staging, tasks, spill_dir, ruleset, settings, stats, decisions)
-        shutil.rmtree(spill_dir)
+        with progress_bar(len(tasks), "writing", progress, unit="task") as bar:
+            inputs_seen = _write_outputs(staging, tasks, work.path, ruleset, settings, stats, decisions, bar.update)
+        check_guards(stats, guards)
         _write_json(staging / "manifest.json", {
             "generator": GENERATOR,
             "version": __version__,
@@ -272,13 +290,31 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
             "state": str(state_dir) if state_dir is not None else None,
             "counts": stats.to_json()["documents"],
             "timings": {"phase1_seconds": round(phase1 - started, 3),
-                        "total_seconds": round(time.perf_counter() - started, 3)},
+                        "total_seconds": round(time.perf_counter() - started, 3),
+                        "tasks": len(tasks), "tasks_resumed": stats.tasks_resumed},
         })
         new_state = deduplicator.state() if deduplicator is not None and state_dir is not None else None
+    work.remove()
     if new_state is not None and state_dir is not None:
         new_state.inputs.update(entry["sha256"] for entry in inputs_seen if entry.get("sha256"))
         new_state.save(state_dir)
     return stats
+
+
+def _work_key(tasks: list[Task], ruleset: RuleSet, settings: Settings, state_dir: Path | None) -> str:
+    """What phase-1 results depend on: inputs as they are on disk, rules, settings, the state."""
+    inputs = [[f.source_name, f.relative, *_stat(f.path)] for task in tasks for f in task.files]
+    state_file = [*_stat(state_dir / DEDUP_STATE_FILE)] if state_dir is not None else None
+    return work_key({"inputs": inputs, "tasks": [len(t.files) for t in tasks], "rules": ruleset.digest,
+                     "settings": settings.to_json(), "state": state_file})
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    try:
+        info = path.stat()
+    except OSError:
+        return (-1, -1)
+    return info.st_size, info.st_mtime_ns
 
 
 def _load_state(state_dir: Path | None, settings: Settings) -> DedupState | None:
@@ -323,7 +359,8 @@ def _duplicate_stats(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def _write_outputs(staging: Path, tasks: list[Task], spill_dir: Path, ruleset: RuleSet, settings: Settings,
-                   stats: RunStats, decisions: dict[str, DocumentDecision]) -> list[dict[str, Any]]:
+                   stats: RunStats, decisions: dict[str, DocumentDecision],
+                   on_task: Callable[[int], object]) -> list[dict[str, Any]]:
     """Phase 2: every spilled document, in input order, with its dedup decision, into the output files.
 
     Returns the manifest's list of inputs, with the hash and size of the bytes actually read.
@@ -354,6 +391,7 @@ def _write_outputs(staging: Path, tasks: list[Task], spill_dir: Path, ruleset: R
                     writer.write(record)
                 if "txt" in settings.formats and cleaned.rejection is None:
                     _write_text(staging / "text", text_path(result.document), record["text"])
+            on_task(1)
     finally:
         for writer in (*writers, *rejected):
             writer.close()

@@ -69,6 +69,9 @@ def test_failed_run_leaves_previous_output(tmp_path: Path, capsys: pytest.Captur
     assert run_cli("clean", SEEDS, other, "-o", out, "--format", "jsonl,txt") == 2
     assert "same text/ path" in capsys.readouterr().err
     assert tree_bytes(out) == before
+    # No half-written output is left; the work directory stays for --resume until a run succeeds.
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == [".out.work"]
+    assert run_cli("clean", SEEDS, "-o", out) == 0
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
 
 

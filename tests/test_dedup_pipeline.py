@@ -112,7 +112,7 @@ def test_explain_a_finished_run_shows_what_a_duplicate_duplicates(corpus: Path, 
     capsys.readouterr()
     assert run_cli("explain", "--run", out, "b.txt") == 0
     text = capsys.readouterr().out
-    assert "dedup.near [duplicate]" in text and f"duplicates a.txt:2" in text and P1[:40] in text
+    assert "dedup.near [duplicate]" in text and "duplicates a.txt:2" in text and P1[:40] in text
     assert run_cli("explain", "--run", out, "d.txt", "--json") == 0
     data = json.loads(capsys.readouterr().out)
     assert data["rejection"]["reason"] == "duplicate_document"
