@@ -20,7 +20,6 @@ from cleaner.filters.quality import QualityConfigError
 from cleaner.pipeline import FOREIGN_POLICIES, FORMATS, ON_ERROR, DocumentCleaner, InputFailure, Settings, run
 from cleaner.readers import INPUT_FORMATS, ReadOptions, read_input
 from cleaner.readers.records import RecordFields
-from cleaner.report import write_report
 from cleaner.readers.discover import InputError, discover
 from cleaner.rules.examples import check_examples, load_checked_rules
 from cleaner.rules.loader import RulePackError, RuleSet, default_rules_dir, load_rules
@@ -257,6 +256,8 @@ def _clean(args: argparse.Namespace) -> int:
         print(f"cleaner: error: {tripped} (previous output left in place)", file=sys.stderr)
         return EXIT_GUARD
     if args.report:
+        from cleaner.report import write_report
+
         write_report(args.output)
     code = EXIT_INPUT if args.strict and stats.errors else EXIT_OK
     _summarise(args, stats, "ok" if code == EXIT_OK else "inputs_skipped", code, None)
@@ -356,6 +357,8 @@ def _print_explanation(explanation: dict[str, Any], colour: bool, out: TextIO) -
 def _report(args: argparse.Namespace) -> int:
     if not (args.output / "stats.json").is_file():
         raise OutputError(f"{args.output}: not a finished cleaner run (no stats.json)")
+    from cleaner.report import write_report
+
     path = write_report(args.output, sample=args.sample)
     print(f"wrote {path}", file=sys.stderr)
     return EXIT_OK

@@ -19,7 +19,6 @@ from cleaner.readers.encoding import decode_bytes
 from cleaner.readers.errors import ReadError
 from cleaner.readers.html import DEFAULT_TIMEOUT, read_html
 from cleaner.readers.jsonl import read_jsonl
-from cleaner.readers.parquet import read_parquet
 from cleaner.readers.records import RecordFields
 
 ErrorCallback = Callable[[str], None]
@@ -55,6 +54,8 @@ def read_input(item: InputFile, options: ReadOptions, on_record_error: ErrorCall
     if kind == "jsonl":
         yield from read_jsonl(item.path, base, on_record_error, options.fields)
     elif kind == "parquet":
+        from cleaner.readers.parquet import read_parquet  # pyarrow loads only when Parquet is read
+
         yield from read_parquet(item.path, base, on_record_error, options.fields)
     elif kind == "html":
         yield from read_html(item.path, base, timeout=options.html_timeout)
