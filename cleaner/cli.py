@@ -13,16 +13,16 @@ from cleaner import __version__
 from cleaner.dedup import DedupSettings, StateError
 from cleaner.explain import explain_cleaned, explain_record, find_record
 from cleaner.filters.generic import GenericConfigError
-from cleaner.guards import Guards, GuardTripped, removed_fraction
-from cleaner.stats import RunStats
 from cleaner.filters.language import DEFAULT_DETECTOR, DETECTORS
 from cleaner.filters.quality import QualityConfigError
+from cleaner.guards import Guards, GuardTripped, removed_fraction
 from cleaner.pipeline import FOREIGN_POLICIES, FORMATS, ON_ERROR, DocumentCleaner, InputFailure, Settings, run
 from cleaner.readers import INPUT_FORMATS, ReadOptions, read_input
-from cleaner.readers.records import RecordFields
 from cleaner.readers.discover import InputError, discover
+from cleaner.readers.records import RecordFields
 from cleaner.rules.examples import check_examples, load_checked_rules
 from cleaner.rules.loader import RulePackError, RuleSet, default_rules_dir, load_rules
+from cleaner.stats import RunStats
 from cleaner.writers.output_dir import OutputError
 
 EXIT_OK = 0

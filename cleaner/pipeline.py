@@ -13,32 +13,45 @@ import json
 import os
 import time
 from collections.abc import Callable
-from functools import partial
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from cleaner import __version__
+from cleaner.dedup import (
+    Deduplicator,
+    DedupSettings,
+    DedupState,
+    DocumentDecision,
+    ParagraphRef,
+    StateError,
+    fingerprint_many,
+)
 from cleaner.dedup.state import FILENAME as DEDUP_STATE_FILE
-from cleaner.dedup import (DedupSettings, DedupState, Deduplicator, DocumentDecision, ParagraphRef, StateError,
-                           fingerprint_many)
 from cleaner.document import Cleaned, Document, segment
 from cleaner.engines.local import map_tasks
 from cleaner.filters.boilerplate import RuleFilter, line_views
 from cleaner.filters.generic import GenericConfig, classify, load_generic_config
-from cleaner.filters.language import DEFAULT_DETECTOR, detect_document, language_rejection, make_detector, mark_foreign_paragraphs
+from cleaner.filters.language import (
+    DEFAULT_DETECTOR,
+    detect_document,
+    language_rejection,
+    make_detector,
+    mark_foreign_paragraphs,
+)
 from cleaner.filters.quality import QualityConfig, judge, load_quality_config, preset_path
+from cleaner.guards import Guards, check_guards
+from cleaner.progress import progress_bar
 from cleaner.readers import ReadError, ReadOptions, file_digest, read_input
 from cleaner.readers.discover import InputFile, discover
 from cleaner.rules.loader import RuleSet
 from cleaner.spill import DedupEntry, DocResult, InputReport, TaskResult, read_dedup, read_result, write_result
 from cleaner.stats import RunStats
+from cleaner.workdir import WorkDir, work_key
 from cleaner.writers.output_dir import GENERATOR, StagedOutput, check_output
 from cleaner.writers.record import build_record
 from cleaner.writers.shards import ShardedWriter
-from cleaner.guards import Guards, check_guards
-from cleaner.progress import progress_bar
-from cleaner.workdir import WorkDir, work_key
 
 FORMATS = ("jsonl", "txt", "parquet")
 TASK_MAX_FILES = 64
@@ -235,8 +248,8 @@ def _one_line(exc: BaseException, item: InputFile) -> str:
 def added_timestamp() -> str:
     """When this run wrote its output; SOURCE_DATE_EPOCH pins it for reproducible runs."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    moment = (dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc) if epoch
-              else dt.datetime.now(dt.timezone.utc))
+    moment = (dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch
+              else dt.datetime.now(dt.UTC))
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import run_cli
 
 P1 = ("Die Landesregierung hat am Dienstag ein Programm zur Sanierung von Schulgebäuden beschlossen, "

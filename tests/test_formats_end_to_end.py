@@ -10,7 +10,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import zstandard
-
 from conftest import SEEDS, run_cli
 from test_readers_html import PAGE, slow_page
 

@@ -35,15 +35,15 @@ from typing import Any
 
 import numpy as np
 
-from cleaner.document import Claim, Rejection
 from cleaner.dedup.columns import Column
-from cleaner.dedup.records import DocumentDecision, ParagraphRef
 from cleaner.dedup.fingerprint import DocFingerprint
 from cleaner.dedup.minhash import signatures
+from cleaner.dedup.records import DocumentDecision, ParagraphRef
 from cleaner.dedup.settings import DedupSettings
 from cleaner.dedup.state import DedupState, StateError
 from cleaner.dedup.store import SpillFile
 from cleaner.dedup.unionfind import UnionFind
+from cleaner.document import Claim, Rejection
 
 # Candidates from one LSH bucket: every member is paired with at most this many earlier
 # members of the bucket. Buckets are made of distinct texts (exact copies are linked by hash
