@@ -34,8 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from cleaner.dedup import DedupSettings, Deduplicator, ParagraphRef, fingerprint_many  # noqa: E402
 from corpus_gen import generate, jaccard, shingles, write_jsonl  # noqa: E402
+
+from cleaner.dedup import Deduplicator, DedupSettings, ParagraphRef, fingerprint_many  # noqa: E402
 
 SETTINGS = DedupSettings()
 BATCH = 64  # documents per fingerprint_many call / per task sent to a worker

@@ -1,4 +1,4 @@
-"""Accuracy and cost of the two language detectors, per article and per paragraph.
+"""Accuracy and cost of the language detectors (cld2, langdetect, py3langid), per article and per paragraph.
 
 Data: the project's seed articles (German), the labelled generic fixtures (content lines of
 German and English news dumps, the language is in the file name), and hand-written German and
@@ -9,6 +9,7 @@ foreign names and titles). Run with --quick (or BENCH_QUICK=1) for a short versi
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 import time
@@ -98,10 +99,11 @@ def main() -> None:
             print(f"    wrong: expected {lang}, got {got}: {text[:70]}")
 
     names = sorted(answers)
-    for key in ("5-9 words", "10-19 words", "20+ words"):
-        pairs = [(a, b) for (_, text), a, b in zip(paragraphs, answers[names[0]], answers[names[1]]) if bucket(text) == key]
-        if pairs:
-            print(f"\nagreement {names[0]} vs {names[1]}, {key}: {sum(a == b for a, b in pairs)}/{len(pairs)}", end="")
+    for first, second in itertools.combinations(names, 2):
+        for key in ("5-9 words", "10-19 words", "20+ words"):
+            pairs = [(a, b) for (_, text), a, b in zip(paragraphs, answers[first], answers[second]) if bucket(text) == key]
+            if pairs:
+                print(f"\nagreement {first} vs {second}, {key}: {sum(a == b for a, b in pairs)}/{len(pairs)}", end="")
     print()
 
 

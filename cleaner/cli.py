@@ -7,23 +7,28 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from cleaner import __version__
+from cleaner.dedup import DedupSettings, StateError
+from cleaner.explain import explain_cleaned, explain_record, find_record
 from cleaner.filters.generic import GenericConfigError
+from cleaner.filters.language import DEFAULT_DETECTOR, DETECTORS
 from cleaner.filters.quality import QualityConfigError
+from cleaner.guards import Guards, GuardTripped, removed_fraction
 from cleaner.pipeline import FOREIGN_POLICIES, FORMATS, ON_ERROR, DocumentCleaner, InputFailure, Settings, run
 from cleaner.readers import INPUT_FORMATS, ReadOptions, read_input
-from cleaner.readers.records import RecordFields
-from cleaner.report import write_report
 from cleaner.readers.discover import InputError, discover
+from cleaner.readers.records import RecordFields
 from cleaner.rules.examples import check_examples, load_checked_rules
 from cleaner.rules.loader import RulePackError, RuleSet, default_rules_dir, load_rules
+from cleaner.stats import RunStats
 from cleaner.writers.output_dir import OutputError
 
 EXIT_OK = 0
 EXIT_INPUT = 1  # inputs were skipped (with --strict) or one failed (with --on-error fail)
 EXIT_USAGE = 2
+EXIT_GUARD = 3  # a guard refused the run's output; the previous output is still in place
 EXIT_INTERRUPTED = 130
 
 # What --preset switches on; explicit flags still win.
@@ -45,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.handler(args) or EXIT_OK)
     except (UsageError, RulePackError, InputError, OutputError, FileExistsError, QualityConfigError,
-            GenericConfigError) as exc:
+            GenericConfigError, StateError) as exc:
         print(f"cleaner: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except InputFailure as exc:
@@ -77,18 +82,48 @@ def _parser() -> argparse.ArgumentParser:
                        help="split documents/rejected output into numbered shards of this many records")
     clean.add_argument("--force", action="store_true", help="replace an OUT that cleaner did not write")
     clean.add_argument("--report", action="store_true", help="also write OUT/report.html")
+    clean.add_argument("--state", type=Path, metavar="DIR",
+                       help="incremental runs: skip inputs seen before, deduplicate against everything indexed "
+                            "before, and remember this run (created if missing)")
+    dedup = clean.add_argument_group("deduplication")
+    dedup.add_argument("--no-dedup", dest="dedup", action="store_false", help="no corpus-wide deduplication")
+    dedup.add_argument("--dedup-threshold", type=_fraction, default=DedupSettings.threshold,
+                       help="Jaccard similarity of word shingles at which paragraphs are duplicates (default: 0.8)")
+    dedup.add_argument("--dedup-ngram", type=_positive, default=DedupSettings.ngram,
+                       help="words per shingle (default: 5)")
+    dedup.add_argument("--recurring-min-docs", type=_positive, default=DedupSettings.recurring_min_docs,
+                       help="a short line in this many documents is boilerplate everywhere (default: 3)")
+    dedup.add_argument("--recurring-max-words", type=_positive, default=DedupSettings.recurring_max_words,
+                       help="lines up to this many words can be recurring boilerplate (default: 12)")
+    dedup.add_argument("--duplicate-document-fraction", type=_fraction,
+                       default=DedupSettings.duplicate_document_fraction,
+                       help="drop a document when this share of its text duplicates one earlier document "
+                            "(default: 0.8)")
     clean.add_argument("--workers", type=_positive, default=os.cpu_count() or 1,
                        help="processes for the per-document phase (default: number of cores)")
     clean.add_argument("--on-error", choices=ON_ERROR, default="skip",
                        help="an unreadable input: skip it and report it (default), or stop the run")
     clean.add_argument("--strict", action="store_true", help="exit 1 if any input was skipped")
     clean.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors on stderr")
+    clean.add_argument("--resume", action="store_true",
+                       help="reuse the finished work of an interrupted run with the same inputs and settings")
+    ci = clean.add_argument_group("unattended runs (CI)")
+    ci.add_argument("--max-removed-fraction", type=_fraction, metavar="F",
+                    help="fail (exit 3, previous output kept) if more than this share of the input characters "
+                         "would not reach the output")
+    ci.add_argument("--min-output-docs", type=int, metavar="N",
+                    help="fail (exit 3, previous output kept) if fewer documents would be written")
+    ci.add_argument("--summary-json", type=Path, metavar="FILE", help="write a machine-readable run summary here")
+    ci.add_argument("--json", action="store_true", help="print the run summary as JSON on stdout")
     _add_rule_options(clean)
     _add_langid_option(clean)
     clean.set_defaults(handler=_clean)
 
     explain = commands.add_parser("explain", help="show each line of a file as kept or removed, and why")
-    explain.add_argument("file", type=Path)
+    explain.add_argument("file", metavar="FILE|ID", help="a file to clean and explain, or with --run a "
+                         "source path or document id from that run")
+    explain.add_argument("--run", type=Path, metavar="OUT", help="explain a document of a finished run, "
+                         "duplicates included, instead of cleaning FILE afresh")
     explain.add_argument("--json", action="store_true", help="machine-readable output")
     explain.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     _add_rule_options(explain)
@@ -129,8 +164,8 @@ def _add_langid_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--html-field", help="JSONL/Parquet field holding HTML to extract")
     parser.add_argument("--html-timeout", type=float, default=30.0, metavar="SECONDS",
                         help="time limit for extracting one HTML page (default: 30)")
-    parser.add_argument("--langid", default="py3langid", choices=("py3langid", "langdetect"),
-                        help="language detector (default: py3langid, see benchmarks/language.py)")
+    parser.add_argument("--langid", default=DEFAULT_DETECTOR, choices=tuple(sorted(DETECTORS)),
+                        help=f"language detector (default: {DEFAULT_DETECTOR}, see benchmarks/language.py)")
     parser.add_argument("--lang", type=_languages, default=(), metavar="CODES",
                         help="keep only documents in these languages, e.g. de,en; others go to rejected")
     parser.add_argument("--preset", choices=tuple(PRESETS), default="default",
@@ -160,9 +195,18 @@ def _settings(args: argparse.Namespace) -> Settings:
         foreign_paragraphs=args.foreign_paragraphs or preset["foreign_paragraphs"],
         generic=preset["generic"] if args.generic is None else args.generic,
         quality=args.quality or preset["quality"],
+        dedup=_dedup_settings(args),
         on_error=getattr(args, "on_error", "skip"),
         workers=getattr(args, "workers", 1),
     )
+
+
+def _dedup_settings(args: argparse.Namespace) -> DedupSettings | None:
+    if not getattr(args, "dedup", False):
+        return None  # explain cleans one file: nothing to deduplicate against
+    return DedupSettings(threshold=args.dedup_threshold, ngram=args.dedup_ngram,
+                         recurring_min_docs=args.recurring_min_docs, recurring_max_words=args.recurring_max_words,
+                         duplicate_document_fraction=args.duplicate_document_fraction)
 
 
 def _languages(value: str) -> tuple[str, ...]:
@@ -176,6 +220,13 @@ def _positive(value: str) -> int:
     number = int(value)
     if number < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+def _fraction(value: str) -> float:
+    number = float(value)
+    if not 0 < number <= 1:
+        raise argparse.ArgumentTypeError("must be in (0, 1]")
     return number
 
 
@@ -196,21 +247,68 @@ def _clean(args: argparse.Namespace) -> int:
     if args.compress and "jsonl" not in args.format:
         raise UsageError("--compress applies to jsonl output; add jsonl to --format")
     settings = _settings(args)
-    stats = run(args.inputs, args.output, ruleset, settings, force=args.force).to_json()
+    guards = Guards(args.max_removed_fraction, args.min_output_docs)
+    try:
+        stats = run(args.inputs, args.output, ruleset, settings, force=args.force, state_dir=args.state,
+                    resume=args.resume, progress=sys.stderr.isatty() and not args.quiet, guards=guards)
+    except GuardTripped as tripped:
+        _summarise(args, tripped.stats, "guard", EXIT_GUARD, str(tripped))
+        print(f"cleaner: error: {tripped} (previous output left in place)", file=sys.stderr)
+        return EXIT_GUARD
     if args.report:
+        from cleaner.report import write_report
+
         write_report(args.output)
-    for error in stats["errors"]:
+    code = EXIT_INPUT if args.strict and stats.errors else EXIT_OK
+    _summarise(args, stats, "ok" if code == EXIT_OK else "inputs_skipped", code, None)
+    for error in stats.errors:
         print(f"cleaner: warning: skipped {error['message']}", file=sys.stderr)
-    docs, chars = stats["documents"], stats["characters"]
-    share = chars["removed"] / chars["in"] if chars["in"] else 0.0
+    data = stats.to_json()
+    docs, chars = data["documents"], data["characters"]
     if not args.quiet:
         print(f"cleaned {docs['in']} documents into {args.output}: {docs['out']} written, {docs['rejected']} "
-              f"rejected, {len(stats['errors'])} inputs skipped, {chars['removed']} of {chars['in']} characters "
-              f"removed ({share:.1%})", file=sys.stderr)
-    return EXIT_INPUT if args.strict and stats["errors"] else EXIT_OK
+              f"rejected, {len(stats.errors)} inputs skipped, {removed_fraction(stats):.1%} of {chars['in']} "
+              f"characters removed", file=sys.stderr)
+    return code
+
+
+def _summarise(args: argparse.Namespace, stats: RunStats, status: str, code: int, message: str | None) -> None:
+    """The run in one JSON object, for pipelines: --summary-json FILE and/or --json on stdout."""
+    if not (args.summary_json or args.json):
+        return
+    data = stats.to_json()
+    top = sorted(data["removed_by_rule"].items(), key=lambda item: (-item[1]["chars"], item[0]))[:10]
+    summary = {
+        "status": status,
+        "exit_code": code,
+        "message": message,
+        "output": str(args.output),
+        "output_replaced": status != "guard",
+        "documents": data["documents"],
+        "characters": data["characters"],
+        "removed_fraction": round(removed_fraction(stats), 6),
+        "duplicates": data.get("duplicates"),
+        "top_rules": [{"rule": rule, **entry} for rule, entry in top],
+        "inputs_skipped": data["errors"],
+        "inputs_unchanged": data["inputs_unchanged"],
+    }
+    text = json.dumps(summary, ensure_ascii=False, indent=2) + "\n"
+    if args.summary_json:
+        args.summary_json.write_text(text, encoding="utf-8")
+    if args.json:
+        sys.stdout.write(text)
 
 
 def _explain(args: argparse.Namespace) -> int:
+    if args.run is not None:
+        record = find_record(args.run, args.file)
+        explanation = explain_record(args.run, record)
+        if args.json:
+            json.dump(explanation, sys.stdout, ensure_ascii=False, indent=2)
+            sys.stdout.write("\n")
+        else:
+            _print_explanation(explanation, _use_colour(args.color, sys.stdout), sys.stdout)
+        return EXIT_OK
     ruleset = load_checked_rules(_rule_dirs(args))
     files = discover([str(args.file)], "*")
     settings = _settings(args)
@@ -218,19 +316,12 @@ def _explain(args: argparse.Namespace) -> int:
     documents = (doc for item in files for doc in read_input(item, settings.read, lambda m: print(
         f"cleaner: warning: {m}", file=sys.stderr)))
     for document in documents:
-        cleaned = cleaner.clean(document)
-        verdicts = cleaned.verdicts()
+        explanation = explain_cleaned(cleaner.clean(document))
         if args.json:
-            lines = [{"line": line.number, "kept": claim is None, "text": line.text,
-                      **({"rule": claim.rule, "category": claim.category} if claim else {})}
-                     for line, claim in zip(cleaned.lines, verdicts)]
-            json.dump({"id": document.id, "path": document.source.path, "lang": cleaned.lang,
-                       "extracted": cleaned.extracted, "lines": lines}, sys.stdout, ensure_ascii=False, indent=2)
+            json.dump(explanation, sys.stdout, ensure_ascii=False, indent=2)
             sys.stdout.write("\n")
-            continue
-        _print_explanation(cleaned.lines, verdicts, _use_colour(args.color, sys.stdout), sys.stdout)
-        print(f"-- {document.source.path}: lang={cleaned.lang} ({cleaned.lang_score}); "
-              f"extracted={json.dumps(cleaned.extracted, ensure_ascii=False)}")
+        else:
+            _print_explanation(explanation, _use_colour(args.color, sys.stdout), sys.stdout)
     return EXIT_OK
 
 
@@ -240,24 +331,34 @@ def _use_colour(choice: str, stream: TextIO) -> bool:
     return stream.isatty() and "NO_COLOR" not in os.environ
 
 
-def _print_explanation(lines, verdicts, colour: bool, out: TextIO) -> None:  # type: ignore[no-untyped-def]
-    width = max((len(f"{c.rule} [{c.category}]") for c in verdicts if c), default=0)
-    for line, claim in zip(lines, verdicts):
-        if claim is None:
-            label, text = "keep".ljust(width), line.text
-            row = f"{line.number:5d}  {label}  │ {text}"
-        else:
-            label = f"{claim.rule} [{claim.category}]".ljust(width)
-            row = f"{line.number:5d}  {label}  │ {line.text}"
-            if colour:
-                code = _CATEGORY_COLOURS.get(claim.category, "33")
-                row = f"{line.number:5d}  \x1b[{code}m{label}\x1b[0m  │ \x1b[9;2m{line.text}\x1b[0m"
-        out.write(row + "\n")
+def _print_explanation(explanation: dict[str, Any], colour: bool, out: TextIO) -> None:
+    lines = explanation["lines"]
+    width = max((len(f"{l['rule']} [{l['category']}]") for l in lines if not l["kept"]), default=4)
+    for line in lines:
+        if line["kept"]:
+            out.write(f"{line['line']:5d}  {'keep'.ljust(width)}  │ {line['text']}\n")
+            continue
+        label = f"{line['rule']} [{line['category']}]".ljust(width)
+        text = line["text"]
+        if colour:
+            code = _CATEGORY_COLOURS.get(line["category"], "33")
+            label, text = f"\x1b[{code}m{label}\x1b[0m", f"\x1b[9;2m{text}\x1b[0m"
+        out.write(f"{line['line']:5d}  {label}  │ {text}\n")
+        original = line.get("duplicate_of")
+        if original:
+            where = f"{original['path']}:{original['lines'][0]} ({original['id']}), Jaccard {line.get('jaccard')}"
+            out.write(f"{'':5}  {'':{width}}  └ duplicates {where}: {original.get('text', '').strip()}\n")
+    rejection = explanation.get("rejection")
+    verdict = f"; rejected: {rejection['reason']}" if rejection else ""
+    out.write(f"-- {explanation['path']}: lang={explanation['lang']}{verdict}; "
+              f"extracted={json.dumps(explanation['extracted'], ensure_ascii=False)}\n")
 
 
 def _report(args: argparse.Namespace) -> int:
     if not (args.output / "stats.json").is_file():
         raise OutputError(f"{args.output}: not a finished cleaner run (no stats.json)")
+    from cleaner.report import write_report
+
     path = write_report(args.output, sample=args.sample)
     print(f"wrote {path}", file=sys.stderr)
     return EXIT_OK

@@ -48,10 +48,10 @@ class Source:
 def document_id(source: Source) -> str:
     """Stable id: the same input bytes at the same place always get the same id.
 
-    The path is part of the digest so that two copies of one file stay distinguishable
-    (the second is then removed as a duplicate, pointing at the first, instead of colliding).
+    The corpus name and path are part of the digest so that two copies of one file stay
+    distinguishable (the second is then removed as a duplicate, pointing at the first).
     """
-    key = f"{source.sha256}\0{source.path}\0{'' if source.record is None else source.record}"
+    key = f"{source.sha256}\0{source.root}/{source.path}\0{'' if source.record is None else source.record}"
     return hashlib.sha256(key.encode()).hexdigest()[:24]
 
 

@@ -11,30 +11,51 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shutil
 import time
-from functools import partial
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from cleaner import __version__
-from cleaner.document import Cleaned, Document
+from cleaner.dedup import (
+    Deduplicator,
+    DedupSettings,
+    DedupState,
+    DocumentDecision,
+    ParagraphRef,
+    StateError,
+    fingerprint_many,
+)
+from cleaner.dedup.state import FILENAME as DEDUP_STATE_FILE
+from cleaner.document import Cleaned, Document, segment
 from cleaner.engines.local import map_tasks
-from cleaner.filters.boilerplate import RuleFilter
+from cleaner.filters.boilerplate import RuleFilter, line_views
 from cleaner.filters.generic import GenericConfig, classify, load_generic_config
-from cleaner.filters.language import detect_document, language_rejection, make_detector, mark_foreign_paragraphs
+from cleaner.filters.language import (
+    DEFAULT_DETECTOR,
+    detect_document,
+    language_rejection,
+    make_detector,
+    mark_foreign_paragraphs,
+)
 from cleaner.filters.quality import QualityConfig, judge, load_quality_config, preset_path
-from cleaner.readers import ReadError, ReadOptions, read_input
+from cleaner.guards import Guards, check_guards
+from cleaner.progress import progress_bar
+from cleaner.readers import ReadError, ReadOptions, file_digest, read_input
 from cleaner.readers.discover import InputFile, discover
 from cleaner.rules.loader import RuleSet
-from cleaner.spill import DocResult, TaskResult, read_result, write_result
+from cleaner.spill import DedupEntry, DocResult, InputReport, TaskResult, read_dedup, read_result, write_result
 from cleaner.stats import RunStats
+from cleaner.workdir import WorkDir, work_key
 from cleaner.writers.output_dir import GENERATOR, StagedOutput, check_output
 from cleaner.writers.record import build_record
 from cleaner.writers.shards import ShardedWriter
 
 FORMATS = ("jsonl", "txt", "parquet")
+TASK_MAX_FILES = 64
+TASK_MAX_BYTES = 8 << 20
 ON_ERROR = ("skip", "fail")
 FOREIGN_POLICIES = ("keep", "remove")
 
@@ -52,11 +73,12 @@ class Settings:
     formats: tuple[str, ...] = ("jsonl",)
     compress: str | None = None
     shard_size: int | None = None
-    langid: str = "py3langid"
+    langid: str = DEFAULT_DETECTOR
     languages: tuple[str, ...] = ()  # keep only documents in these languages; empty keeps all
     foreign_paragraphs: str = "keep"
     generic: bool = False
     quality: str = "default"  # a shipped preset name or a path to a quality TOML file
+    dedup: DedupSettings | None = field(default_factory=DedupSettings)  # None: no deduplication
     on_error: str = "skip"
     workers: int = 1
 
@@ -76,9 +98,11 @@ class Settings:
 class DocumentCleaner:
     """Phase 1 for one document: every per-document stage, in the order their inputs need.
 
-    Language packs need the language, and the language should be read from clean text, so
-    language-neutral rules (site and common packs) run first, the language is detected on what
-    they keep, and then every applicable rule runs on the original text. The generic classifier
+    Language packs need the language, and the language should be read from clean text, so the
+    line and block rules of language-neutral packs (site and common) run first, the language is
+    detected on what they keep, the line and block rules of that language's packs follow, and
+    the repeat and tail rules of both, which judge a line by what is around it, run last. The
+    generic classifier
     and the foreign-paragraph check follow (they need the language), then the document-level
     judgements: the language filter and the quality heuristics.
     """
@@ -92,15 +116,14 @@ class DocumentCleaner:
 
     def clean(self, document: Document) -> Cleaned:
         cleaned = Cleaned.start(document)
-        neutral = self.rules.applicable(cleaned, None, with_language_rules=False)
-        self.rules.apply(cleaned, neutral)
+        views = line_views(cleaned)
+        neutral = self.rules.applicable(cleaned, None, only_language_rules=False)
+        self.rules.apply(cleaned, neutral, ("line", "block"), views)
         detect_document(cleaned, self.detector)
-        lang, score = cleaned.lang, cleaned.lang_score
-        full = self.rules.applicable(cleaned, None if lang == "und" else lang)
-        if [r.id for r in full] != [r.id for r in neutral]:
-            cleaned = Cleaned.start(document)
-            self.rules.apply(cleaned, full)
-            cleaned.lang, cleaned.lang_score = lang, score
+        lang = None if cleaned.lang == "und" else cleaned.lang
+        language_rules = self.rules.applicable(cleaned, lang, only_language_rules=True)
+        self.rules.apply(cleaned, language_rules, ("line", "block"), views)
+        self.rules.apply(cleaned, self.rules.in_precedence([*neutral, *language_rules]), ("repeat", "tail"), views)
         if self.generic is not None:
             classify(cleaned, self.generic)
         if self.settings.foreign_paragraphs == "remove":
@@ -114,10 +137,37 @@ class DocumentCleaner:
 
 @dataclass(frozen=True, slots=True)
 class Task:
-    """One unit of phase-1 work: an input file. Its index fixes its place in the output."""
+    """One unit of phase-1 work: a batch of input files. Its index fixes its place in the output.
+
+    Small files are batched so per-task overhead (a spill file, a message between processes, a
+    numpy call for fingerprints) is paid per few megabytes, not per file.
+    """
 
     index: int
-    file: InputFile
+    files: tuple[InputFile, ...]
+
+
+def make_tasks(files: list[InputFile], max_files: int = TASK_MAX_FILES, max_bytes: int = TASK_MAX_BYTES) -> list[Task]:
+    tasks: list[Task] = []
+    batch: list[InputFile] = []
+    size = 0
+    for item in files:
+        item_size = _size(item.path)
+        if batch and (len(batch) >= max_files or size + item_size > max_bytes):
+            tasks.append(Task(len(tasks), tuple(batch)))
+            batch, size = [], 0
+        batch.append(item)
+        size += item_size
+    if batch:
+        tasks.append(Task(len(tasks), tuple(batch)))
+    return tasks
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # reported when the task reads it
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +175,6 @@ class TaskSummary:
     index: int
     documents: int
     bytes_read: int
-    errors: int
 
 
 @dataclass
@@ -135,28 +184,57 @@ class TaskWorker:
     ruleset: RuleSet
     settings: Settings
     spill_dir: Path
+    known_inputs: frozenset[str] = frozenset()  # sha256 of inputs an earlier run saw (--state)
     _cleaner: DocumentCleaner | None = field(default=None, init=False, repr=False)
 
     def __call__(self, task: Task) -> TaskSummary:
         if self._cleaner is None:
             self._cleaner = DocumentCleaner(self.ruleset, self.settings)
         result = TaskResult(task.index)
-        path = task.file.relative
-        try:
-            for document in read_input(task.file, self.settings.read,
-                                       lambda message: result.errors.append((path, message))):
-                result.documents.append(DocResult.from_cleaned(self._cleaner.clean(document)))
-            result.bytes_read = task.file.path.stat().st_size
-        except (OSError, ReadError) as exc:
-            message = _one_line(exc, task.file)
-            if self.settings.on_error == "fail":
-                raise InputFailure(message) from None
-            result.documents.clear()
-            result.errors.append((path, message))
-        if result.errors and self.settings.on_error == "fail":
-            raise InputFailure(result.errors[0][1])
+        for item in task.files:
+            report = InputReport(item.source_name, item.relative)
+            result.inputs.append(report)
+            documents = self._read(item, report)
+            result.documents += documents
+            result.bytes_read += report.size or 0
+        if self.settings.dedup is not None:
+            result.dedup = _fingerprints(result.documents, self.settings.dedup)
         write_result(self.spill_dir, result)
-        return TaskSummary(task.index, len(result.documents), result.bytes_read, len(result.errors))
+        return TaskSummary(task.index, len(result.documents), result.bytes_read)
+
+    def _read(self, item: InputFile, report: InputReport) -> list[DocResult]:
+        assert self._cleaner is not None
+        documents: list[DocResult] = []
+        try:
+            report.sha256, report.size = file_digest(item.path)
+            if report.sha256 in self.known_inputs:
+                report.unchanged = True
+                return []
+            for document in read_input(item, self.settings.read, report.errors.append,
+                                       (report.sha256, report.size)):
+                documents.append(DocResult.from_cleaned(self._cleaner.clean(document)))
+        except (OSError, ReadError) as exc:
+            report.errors.append(_one_line(exc, item))
+            documents = []  # a file that failed part-way is skipped whole, never half-cleaned
+        if report.errors and self.settings.on_error == "fail":
+            raise InputFailure(report.errors[0])
+        return documents
+
+
+def _fingerprints(documents: list[DocResult], settings: DedupSettings) -> list[DedupEntry]:
+    """Dedup fingerprints of the task's kept documents, in one batched call."""
+    kept = [d for d in documents if d.rejection is None]
+    paragraphs = [_paragraphs(d) for d in kept]
+    prints = fingerprint_many([[text for _, text in refs] for refs in paragraphs], settings)
+    return [DedupEntry(d.document.id, d.document.source.path, [ref for ref, _ in refs], fp)
+            for d, refs, fp in zip(kept, paragraphs, prints)]
+
+
+def _paragraphs(result: DocResult) -> list[tuple[ParagraphRef, str]]:
+    """Dedup units: the kept non-blank lines, with where they sit (the span excludes the line break)."""
+    return [(ParagraphRef(i, line.number, line.number, line.start, line.content_end), line.text)
+            for i, line in enumerate(segment(result.document.text))
+            if i not in result.claims and not line.blank]
 
 
 def _one_line(exc: BaseException, item: InputFile) -> str:
@@ -170,41 +248,133 @@ def _one_line(exc: BaseException, item: InputFile) -> str:
 def added_timestamp() -> str:
     """When this run wrote its output; SOURCE_DATE_EPOCH pins it for reproducible runs."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    moment = (dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc) if epoch
-              else dt.datetime.now(dt.timezone.utc))
+    moment = (dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch
+              else dt.datetime.now(dt.UTC))
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, force: bool = False) -> RunStats:
-    """Clean every input into OUT; OUT changes only if the whole run succeeds."""
+def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, force: bool = False,
+        state_dir: Path | None = None, resume: bool = False, progress: bool = False,
+        guards: Guards | None = None) -> RunStats:
+    """Clean every input into OUT; OUT (and the --state directory) change only if the run succeeds.
+
+    With `state_dir`, inputs an earlier run saw are skipped, new paragraphs are deduplicated
+    against everything indexed before, and the state is updated after OUT is in place (so a
+    crash in between re-cleans those inputs next time rather than losing them). With `resume`,
+    tasks an interrupted run finished (same inputs, rules and settings) are not redone. `guards`
+    refuse to replace OUT when the run would remove far more than expected.
+    """
     started = time.perf_counter()
     files = discover(inputs, settings.glob)
     check_output(out, sorted({f.root for f in files}), force)
-    tasks = [Task(i, f) for i, f in enumerate(files)]
+    state = _load_state(state_dir, settings)
+    tasks = make_tasks(files)
     stats = RunStats()
+    work = WorkDir(out)
+    finished = work.prepare(_work_key(tasks, ruleset, settings, state_dir), resume)
+    todo = [task for task in tasks if task.index not in finished]
+    stats.tasks_resumed = len(tasks) - len(todo)
     with StagedOutput(out) as staging:
-        spill_dir = staging / ".spill"
-        spill_dir.mkdir()
-        map_tasks(partial(TaskWorker, ruleset, settings, spill_dir), tasks, settings.workers, lambda summary: None)
+        known = frozenset(state.inputs) if state is not None else frozenset()
+        with progress_bar(sum(_size(f.path) for t in todo for f in t.files), "cleaning", progress) as bar:
+            documents = 0
+
+            def advance(summary: TaskSummary) -> None:
+                nonlocal documents
+                documents += summary.documents
+                bar.set_postfix(docs=documents, refresh=False)
+                bar.update(summary.bytes_read)
+
+            map_tasks(partial(TaskWorker, ruleset, settings, work.path, known), todo, settings.workers, advance)
         phase1 = time.perf_counter()
-        inputs_seen = _write_outputs(staging, tasks, spill_dir, ruleset, settings, stats)
-        shutil.rmtree(spill_dir)
+        deduplicator = _deduplicate(tasks, work.path, settings, state, staging)
+        decisions = deduplicator.resolve() if deduplicator is not None else {}
+        if deduplicator is not None:
+            stats.extra["duplicates"] = _duplicate_stats(deduplicator.stats)
+        with progress_bar(len(tasks), "writing", progress, unit="task") as bar:
+            inputs_seen = _write_outputs(staging, tasks, work.path, ruleset, settings, stats, decisions, bar.update)
+        check_guards(stats, guards)
         _write_json(staging / "manifest.json", {
             "generator": GENERATOR,
             "version": __version__,
             "inputs": inputs_seen,
             "settings": settings.to_json(),
             "rules": {"digest": ruleset.digest, "packs": list(ruleset.packs)},
+            "state": str(state_dir) if state_dir is not None else None,
             "counts": stats.to_json()["documents"],
             "timings": {"phase1_seconds": round(phase1 - started, 3),
-                        "total_seconds": round(time.perf_counter() - started, 3)},
+                        "total_seconds": round(time.perf_counter() - started, 3),
+                        "tasks": len(tasks), "tasks_resumed": stats.tasks_resumed},
         })
+        new_state = deduplicator.state() if deduplicator is not None and state_dir is not None else None
+    work.remove()
+    if new_state is not None and state_dir is not None:
+        new_state.inputs.update(entry["sha256"] for entry in inputs_seen if entry.get("sha256"))
+        new_state.save(state_dir)
     return stats
 
 
+def _work_key(tasks: list[Task], ruleset: RuleSet, settings: Settings, state_dir: Path | None) -> str:
+    """What phase-1 results depend on: inputs as they are on disk, rules, settings, the state."""
+    inputs = [[f.source_name, f.relative, *_stat(f.path)] for task in tasks for f in task.files]
+    state_file = [*_stat(state_dir / DEDUP_STATE_FILE)] if state_dir is not None else None
+    return work_key({"inputs": inputs, "tasks": [len(t.files) for t in tasks], "rules": ruleset.digest,
+                     "settings": settings.to_json(), "state": state_file})
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    try:
+        info = path.stat()
+    except OSError:
+        return (-1, -1)
+    return info.st_size, info.st_mtime_ns
+
+
+def _load_state(state_dir: Path | None, settings: Settings) -> DedupState | None:
+    if state_dir is None:
+        return None
+    if settings.dedup is None:
+        raise StateError(f"{state_dir}: --state keeps the dedup index, so it needs dedup on (drop --no-dedup)")
+    return DedupState.load(state_dir, settings.dedup) if DedupState.exists(state_dir) else None
+
+
+def _deduplicate(tasks: list[Task], spill_dir: Path, settings: Settings, state: DedupState | None,
+                 staging: Path) -> Deduplicator | None:
+    """Feed every kept document's fingerprint to the deduplicator, in input order."""
+    if settings.dedup is None:
+        return None
+    deduplicator = Deduplicator(settings.dedup, state, tmpdir=str(staging))
+    for task in tasks:
+        for entry in read_dedup(spill_dir, task.index):
+            deduplicator.add(entry.doc_id, entry.path, entry.paragraphs, entry.fingerprint)
+    return deduplicator
+
+
+def _duplicate_stats(raw: dict[str, Any]) -> dict[str, Any]:
+    """The dedup engine's counters in the shape stats.json and the report use."""
+    clusters = raw.get("clusters", {"count": 0, "sizes": {}})
+    paragraphs, chars = raw.get("duplicate_paragraphs", {}), raw.get("duplicate_chars", {})
+    return {
+        "clusters": clusters["count"],
+        "cluster_sizes": clusters["sizes"],
+        "paragraphs": sum(paragraphs.values()),
+        "chars": sum(chars.values()),
+        "by_kind": {kind: {"paragraphs": paragraphs.get(kind, 0), "chars": chars.get(kind, 0)}
+                    for kind in ("exact", "near")},
+        "recurring_lines": raw.get("recurring_lines", 0),
+        "recurring_chars": raw.get("recurring_chars", 0),
+        "recurring_texts": raw.get("recurring_texts", 0),
+        "duplicate_documents": raw.get("duplicate_documents", 0),
+        "candidate_pairs": raw.get("candidate_pairs", 0),
+        "verified_pairs": raw.get("candidate_pairs_linked", 0),
+        "paragraphs_indexed": raw.get("paragraphs", 0),
+    }
+
+
 def _write_outputs(staging: Path, tasks: list[Task], spill_dir: Path, ruleset: RuleSet, settings: Settings,
-                   stats: RunStats) -> list[dict[str, Any]]:
-    """Phase 2: every spilled document, in input order, into the output files.
+                   stats: RunStats, decisions: dict[str, DocumentDecision],
+                   on_task: Callable[[int], object]) -> list[dict[str, Any]]:
+    """Phase 2: every spilled document, in input order, with its dedup decision, into the output files.
 
     Returns the manifest's list of inputs, with the hash and size of the bytes actually read.
     """
@@ -216,22 +386,25 @@ def _write_outputs(staging: Path, tasks: list[Task], spill_dir: Path, ruleset: R
     try:
         for task in tasks:
             task_result = read_result(spill_dir, task.index)
-            entry: dict[str, Any] = {"root": task.file.source_name, "path": task.file.relative}
-            if task_result.documents:
-                source = task_result.documents[0].document.source
-                entry.update(sha256=source.sha256, size=source.size)
-            for path, message in task_result.errors:
-                stats.error(path, message)
-                entry.setdefault("errors", []).append(message)
-            inputs_seen.append(entry)
+            for report in task_result.inputs:
+                for message in report.errors:
+                    stats.error(report.path, message)
+                stats.unchanged_inputs += report.unchanged
+                inputs_seen.append(report.to_json())
             for result in task_result.documents:
                 cleaned = result.cleaned()
+                decision = decisions.get(result.document.id)
+                if decision is not None:
+                    for index, claim in decision.removals:
+                        cleaned.claim(index, claim)
+                    cleaned.rejection = cleaned.rejection or decision.rejection
                 stats.add(cleaned)
                 record = build_record(cleaned, added, pipeline_meta)
                 for writer in (rejected if cleaned.rejection is not None else writers):
                     writer.write(record)
                 if "txt" in settings.formats and cleaned.rejection is None:
                     _write_text(staging / "text", text_path(result.document), record["text"])
+            on_task(1)
     finally:
         for writer in (*writers, *rejected):
             writer.close()
@@ -253,9 +426,13 @@ def text_path(document: Document) -> str:
 
 def _write_text(root: Path, relative: str, text: str) -> None:
     target = root / relative
+    clash = FileExistsError(f"{target}: two inputs map to the same text/ path; clean them into separate outputs")
     if target.exists():
-        raise FileExistsError(f"{target}: two inputs map to the same text/ path; clean them into separate outputs")
-    target.parent.mkdir(parents=True, exist_ok=True)
+        raise clash
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise clash from None
     target.write_bytes(text.encode("utf-8"))  # bytes: line endings stay exactly as in the source
 
 

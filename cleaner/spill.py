@@ -26,14 +26,13 @@ class DocResult:
     lang: str
     lang_score: float
     rejection: Rejection | None = None
-    fingerprint: Any = None  # the dedup stage's per-document fingerprint, when dedup is on
     rule_timeouts: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def from_cleaned(cls, cleaned: Cleaned, fingerprint: Any = None) -> DocResult:
+    def from_cleaned(cls, cleaned: Cleaned) -> DocResult:
         claims = {i: c for i, c in enumerate(cleaned.claims) if c is not None}
         return cls(cleaned.document, claims, cleaned.extracted, cleaned.lang, cleaned.lang_score,
-                   cleaned.rejection, fingerprint, cleaned.rule_timeouts)
+                   cleaned.rejection, cleaned.rule_timeouts)
 
     def cleaned(self) -> Cleaned:
         lines = segment(self.document.text)
@@ -45,34 +44,79 @@ class DocResult:
 
 
 @dataclass(slots=True)
+class InputReport:
+    """One input file as the manifest lists it: its hash, and what went wrong or was skipped."""
+
+    root: str
+    path: str
+    sha256: str | None = None
+    size: int | None = None
+    errors: list[str] = field(default_factory=list)
+    unchanged: bool = False  # seen by an earlier run with the same --state, so not read again
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"root": self.root, "path": self.path}
+        if self.sha256 is not None:
+            out.update(sha256=self.sha256, size=self.size)
+        if self.unchanged:
+            out["unchanged"] = True
+        if self.errors:
+            out["errors"] = self.errors
+        return out
+
+
+@dataclass(slots=True)
+class DedupEntry:
+    """What phase 2 needs to deduplicate one kept document: where its paragraphs are, and their hashes."""
+
+    doc_id: str
+    path: str
+    paragraphs: list[Any]  # cleaner.dedup.ParagraphRef
+    fingerprint: Any  # cleaner.dedup.DocFingerprint
+
+
+@dataclass(slots=True)
 class TaskResult:
-    """What one input task produced: its documents and the problems met on the way."""
+    """What one input task produced: its documents, its inputs as reported, and dedup fingerprints."""
 
     index: int
     documents: list[DocResult] = field(default_factory=list)
-    errors: list[tuple[str, str]] = field(default_factory=list)  # (path, one-line message)
+    inputs: list[InputReport] = field(default_factory=list)
+    dedup: list[DedupEntry] = field(default_factory=list)
     bytes_read: int = 0
 
 
-def spill_path(directory: Path, index: int) -> Path:
-    return directory / f"{index:08d}.pkl"
+def spill_path(directory: Path, index: int, part: str) -> Path:
+    return directory / f"{index:08d}.{part}.pkl"
 
 
 def write_result(directory: Path, result: TaskResult) -> None:
-    target = spill_path(directory, result.index)
+    """Spill a task's documents and its dedup entries apart: phase 2 reads the small dedup part
+    of every task first, and the documents only when it writes them."""
+    dedup, result.dedup = result.dedup, []
+    _dump(spill_path(directory, result.index, "dedup"), dedup)
+    _dump(spill_path(directory, result.index, "docs"), result)
+
+
+def _dump(target: Path, value: Any) -> None:
     temporary = target.with_suffix(".tmp")
     with temporary.open("wb") as handle:
-        pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
         handle.flush()
-        os.fsync(handle.fileno())
+        os.fsync(handle.fileno())  # a finished task must survive a crash, for --resume
     os.replace(temporary, target)
 
 
+def _load(path: Path) -> Any:
+    with path.open("rb") as handle:
+        return pickle.load(handle)
+
+
 def read_result(directory: Path, index: int) -> TaskResult:
-    with spill_path(directory, index).open("rb") as handle:
-        result: TaskResult = pickle.load(handle)
+    result: TaskResult = _load(spill_path(directory, index, "docs"))
     return result
 
 
-def finished(directory: Path) -> set[int]:
-    return {int(p.stem) for p in directory.glob("*.pkl")}
+def read_dedup(directory: Path, index: int) -> list[DedupEntry]:
+    entries: list[DedupEntry] = _load(spill_path(directory, index, "dedup"))
+    return entries

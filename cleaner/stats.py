@@ -22,6 +22,9 @@ class RunStats:
     by_category: dict[str, dict[str, int]] = field(default_factory=dict)
     languages: Counter[str] = field(default_factory=Counter)
     errors: list[dict[str, str]] = field(default_factory=list)
+    unchanged_inputs: int = 0
+    tasks_resumed: int = 0  # reported in the manifest's timings, not here: it must not change stats.json
+    chars_out: int = 0  # characters of the documents written (not rejected)
     rule_timeouts: Counter[str] = field(default_factory=Counter)
     extra: dict[str, Any] = field(default_factory=dict)  # sections other stages report (dedup)
 
@@ -35,6 +38,7 @@ class RunStats:
         else:
             self.documents_out += 1
             self.languages[cleaned.lang] += 1
+            self.chars_out += len(cleaned.clean_text())
         for span in cleaned.spans():
             nonblank = sum(1 for line in cleaned.lines[span.first_line - 1 : span.last_line] if not line.blank)
             self.lines_in += nonblank
@@ -56,11 +60,13 @@ class RunStats:
             "documents": {"in": self.documents_in, "out": self.documents_out,
                           "rejected": sum(self.rejected.values()),
                           "rejected_by_reason": dict(sorted(self.rejected.items()))},
-            "characters": {"in": self.chars_in, "kept": self.chars_kept, "removed": self.chars_in - self.chars_kept},
+            "characters": {"in": self.chars_in, "kept": self.chars_kept, "removed": self.chars_in - self.chars_kept,
+                           "out": self.chars_out},
             "lines": {"in": self.lines_in, "kept": self.lines_kept, "removed": self.lines_in - self.lines_kept},
             "removed_by_rule": dict(sorted(self.by_rule.items())),
             "removed_by_category": dict(sorted(self.by_category.items())),
             "languages": dict(sorted(self.languages.items())),
+            "inputs_unchanged": self.unchanged_inputs,
             **self.extra,
             "rule_timeouts": dict(sorted(self.rule_timeouts.items())),
             "errors": self.errors,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from cleaner.dedup import DedupSettings, Deduplicator, DocumentDecision, ParagraphRef, fingerprint
+from cleaner.dedup import Deduplicator, DedupSettings, DocumentDecision, ParagraphRef, fingerprint
 from cleaner.document import segment
 
 

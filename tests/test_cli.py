@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import SEEDS, run_cli
 
 
@@ -61,13 +60,27 @@ def test_failed_run_leaves_previous_output(tmp_path: Path, capsys: pytest.Captur
     out = tmp_path / "out"
     assert run_cli("clean", SEEDS, "-o", out, "--format", "jsonl,txt") == 0
     before = tree_bytes(out)
-    # Two inputs whose text/ paths collide make the run fail half-way through writing.
-    twin = tmp_path / "twin" / "seeds"
-    shutil.copytree(SEEDS, twin)
-    assert run_cli("clean", SEEDS, twin, "-o", out, "--format", "jsonl,txt") == 2
+    # A run that fails half-way through writing (an input whose text/ path is taken by a folder
+    # of the same name from another input) must leave the previous output as it was.
+    other = tmp_path / "other" / "seeds"
+    (other / "000_9fa1950a3167ef65.txt").mkdir(parents=True)
+    (other / "000_9fa1950a3167ef65.txt" / "x.txt").write_text("Ein Text über das Wetter.")
+    assert run_cli("clean", SEEDS, other, "-o", out, "--format", "jsonl,txt") == 2
     assert "same text/ path" in capsys.readouterr().err
     assert tree_bytes(out) == before
+    # No half-written output is left; the work directory stays for --resume until a run succeeds.
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == [".out.work"]
+    assert run_cli("clean", SEEDS, "-o", out) == 0
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
+
+
+def test_inputs_with_the_same_output_name_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    twin = tmp_path / "twin" / "seeds"
+    shutil.copytree(SEEDS, twin)
+    assert run_cli("clean", SEEDS, twin, "-o", tmp_path / "out") == 2
+    error = capsys.readouterr().err
+    assert "has the same output name seeds/000_9fa1950a3167ef65.txt" in error and error.count("\n") == 1
+    assert not (tmp_path / "out").exists()
 
 
 def test_refuses_foreign_output_and_output_inside_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -140,5 +153,7 @@ def test_output_identical_for_any_worker_count(tmp_path: Path, monkeypatch: pyte
         assert run_cli("clean", corpus, "-o", out, "--workers", workers, "--format", "jsonl,txt") == 0
         outputs.append({k: v for k, v in tree_bytes(out).items() if k != "manifest.json"})
     assert outputs[0] == outputs[1] == outputs[2]
-    assert len(outputs[0]["documents.jsonl"].splitlines()) == 20
+    # Each copy after the first is a duplicate document: kept once, the others rejected with a pointer.
+    assert len(outputs[0]["documents.jsonl"].splitlines()) == 5
+    assert len(outputs[0]["rejected.jsonl"].splitlines()) == 15
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 from concurrent.futures import ProcessPoolExecutor
 
 import pytest
-
-from cleaner.dedup import DedupSettings, Deduplicator, fingerprint
-from cleaner.document import Claim, Rejection
-
 from dedup_support import mutate, refs, removed, run, words
+
+from cleaner.dedup import Deduplicator, DedupSettings, fingerprint
+from cleaner.document import Claim, Rejection
 
 # 200 distinct words: 196 five-word shingles; k separated changed words give
 # J = (196 - 5k) / (196 + 5k): k=2 -> 0.903, k=3 -> 0.858, k=5 -> 0.774, k=10 -> 0.593.

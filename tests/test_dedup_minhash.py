@@ -6,13 +6,15 @@ import pickle
 
 import numpy as np
 from datasketch import MinHash
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from cleaner.dedup import DedupSettings, fingerprint, fingerprint_many
 from cleaner.dedup.minhash import band_hashes, shingle_hash, shingle_sets, signatures
 from cleaner.dedup.normalize import normalize_text
-from cleaner.dedup.tokens import paragraph_words, word_hash
 from cleaner.dedup.settings import candidate_probability, derive_bands
+from cleaner.dedup.tokens import paragraph_words, word_hash
 
 TEXTS = [
     "Der schnelle braune Fuchs springt über den faulen Hund, am 12.03.2024 um 10:15 Uhr!",

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from cleaner.dedup import DedupSettings, DedupState, Deduplicator, StateError
-from cleaner.dedup.state import FILENAME
-
 from dedup_support import mutate, removed, run, words
+
+from cleaner.dedup import Deduplicator, DedupSettings, DedupState, StateError
+from cleaner.dedup.state import FILENAME
 
 A = " ".join(words(1, 200))
 B = mutate(A, [20, 80, 140], "b")

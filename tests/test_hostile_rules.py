@@ -7,9 +7,9 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 
 from cleaner.rules.loader import RulePackError, load_rules
-from conftest import run_cli
 
 RULE = '''
 [[rule]]

@@ -70,8 +70,11 @@ def test_only_the_sample_is_read(detector):
 
 def test_restricting_languages(detector):
     restricted = type(detector)(languages={"de", "en"})
-    # Dutch is not a candidate any more, so a Dutch sentence has to be called de or en.
-    assert restricted.detect("Het kabinet heeft dinsdag besloten om de belasting op arbeid te verlagen.")[0] in {"de", "en"}
+    dutch = restricted.detect("Het kabinet heeft dinsdag besloten om de belasting op arbeid te verlagen.")[0]
+    if detector.name == "cld2":
+        assert dutch == "und"  # CLD2 cannot choose among fewer languages: it reports only those
+    else:
+        assert dutch in {"de", "en"}  # Dutch is not a candidate any more: it has to be called de or en
     with pytest.raises(ValueError, match="xx"):
         type(detector)(languages={"de", "xx"})
 

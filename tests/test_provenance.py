@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 
+from conftest import SEEDS, clean_text, make_document
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cleaner.document import Cleaned, Claim, segment
+from cleaner.document import Claim, Cleaned, segment
 from cleaner.pipeline import DocumentCleaner
 from cleaner.writers.record import build_record, rebuild_source
-from conftest import SEEDS, clean_text, make_document
 
 BOILERPLATE_LINES = ["Lesen Sie auch", "Anzeige", "administrator", "Stellenangebote", "Advertisement",
                      "Share this article", "12.11.2024 08:09", "Verwandte Artikel", "Sign up for our newsletter",

@@ -5,11 +5,11 @@ import threading
 from pathlib import Path
 
 import pytest
+from io_helpers import source_for
 
 from cleaner.document import document_id
 from cleaner.readers.errors import ReadError
 from cleaner.readers.html import ExtractionTimeout, extract_html, looks_like_html, read_html
-from io_helpers import source_for
 
 PAGE = """<!DOCTYPE html>
 <html lang="de"><head>

@@ -5,16 +5,16 @@ import json
 from pathlib import Path
 
 import pytest
+import zstandard
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-import zstandard
+from io_helpers import source_for
 
 from cleaner.document import document_id
 from cleaner.readers.compression import open_binary, strip_compression_suffix
 from cleaner.readers.errors import ReadError
 from cleaner.readers.jsonl import read_jsonl
 from cleaner.readers.records import RecordFields
-from io_helpers import source_for
 
 RECORDS = [
     {"id": "a1", "text": "Erster Text.\nZweite Zeile.", "url": "https://example.org/1", "lang": "de", "tags": ["x", 1]},

@@ -6,12 +6,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from io_helpers import source_for
 
 from cleaner.document import document_id
 from cleaner.readers.errors import ReadError
 from cleaner.readers.parquet import read_parquet
 from cleaner.readers.records import RecordFields
-from io_helpers import source_for
 
 
 def read_all(path: Path, root: Path, fields: RecordFields = RecordFields(), batch_rows: int = 1024) -> tuple[list, list[str]]:

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 import zstandard
-
-from cleaner.report import write_report
 from io_dom import Node, parse
 from io_report_run import CARD_KEYS, REJECTED, SOURCES, write_run
 
+from cleaner.report import write_report
 
 
 def source_text(article: Node) -> str:

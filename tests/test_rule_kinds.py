@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from conftest import make_document
+
 from cleaner.document import Cleaned
 from cleaner.filters.boilerplate import RuleFilter
 from cleaner.rules.loader import load_rules
-from conftest import make_document
 
 CONTENT = "Die Regierung hat am Montag ein neues Gesetz beschlossen, das ab Januar gilt und viele betrifft."
 

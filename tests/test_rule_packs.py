@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import SEEDS, run_cli
 
 from cleaner.rules.examples import check_examples, load_checked_rules
 from cleaner.rules.loader import RulePackError, load_rules
-from conftest import SEEDS, run_cli
 
 GOOD_RULE = '''
 [[rule]]

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, SEEDS, run_cli
 
 GOLDEN = REPO / "tests" / "golden" / "seeds"

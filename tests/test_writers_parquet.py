@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from io_records import record
 
 from cleaner.readers.compression import open_binary
 from cleaner.writers.parquet import SCHEMA, from_row, write_parquet
 from cleaner.writers.shards import ShardedWriter
-from io_records import record
 
 RECORDS = [record(i) for i in range(7)]
 

@@ -35,15 +35,15 @@ from typing import Any
 
 import numpy as np
 
-from cleaner.document import Claim, Rejection
 from cleaner.dedup.columns import Column
-from cleaner.dedup.records import DocumentDecision, ParagraphRef
 from cleaner.dedup.fingerprint import DocFingerprint
 from cleaner.dedup.minhash import signatures
+from cleaner.dedup.records import DocumentDecision, ParagraphRef
 from cleaner.dedup.settings import DedupSettings
 from cleaner.dedup.state import DedupState, StateError
 from cleaner.dedup.store import SpillFile
 from cleaner.dedup.unionfind import UnionFind
+from cleaner.document import Claim, Rejection
 
 # Candidates from one LSH bucket: every member is paired with at most this many earlier
 # members of the bucket. Buckets are made of distinct texts (exact copies are linked by hash
@@ -149,7 +149,7 @@ class Deduplicator:
         prior = self._prior.arrays
         run = {name: col.take() for name, col in self._cols.items()}
         n_prior, n_run = len(prior["para_doc"]), len(run["doc"])
-        recurring, recurring_docs, table = self._recurring(run)
+        recurring, recurring_docs, table = self._recurring(run, self._copies(run, prior))
         active = (run["words"] > 0) & ~recurring
         active_ids = n_prior + np.flatnonzero(active)
         exact = np.concatenate([prior["para_exact"], run["exact"]])
@@ -174,12 +174,42 @@ class Deduplicator:
         self._cluster_stats(roots, n_prior, active_ids)
         return decisions
 
-    def _recurring(self, run: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    def _copies(self, run: dict[str, np.ndarray], prior: dict[str, np.ndarray]) -> np.ndarray:
+        """Global ids of this run's documents whose long paragraphs are mostly exact copies of one
+        earlier document: the same page dumped again.
+
+        Such copies must not make their own title or subheadings "recurring": three dumps of one
+        page are one page, and its title is content. Long paragraphs are never recurring, so this
+        can be decided before the recurring lines are.
+        """
+        s = self.settings
+        run_long = run["long"].astype(bool)
+        hashes = np.concatenate([prior["para_exact"][prior["para_long"] >= 0], run["exact"][run_long]])
+        docs = np.concatenate([prior["para_doc"][prior["para_long"] >= 0], run["doc"][run_long]])
+        if not len(hashes):
+            return np.zeros(0, dtype=np.int64)
+        _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+        origin = docs[first][inverse]  # the earliest document holding each long paragraph
+        n_prior_long = int((prior["para_long"] >= 0).sum())
+        own, source = docs[n_prior_long:], origin[n_prior_long:]
+        chars = (run["end"] - run["start"])[run_long]
+        totals = np.bincount(own - own.min(), weights=chars) if len(own) else np.zeros(0)
+        copied = source != own
+        if not copied.any():
+            return np.zeros(0, dtype=np.int64)
+        pairs, inverse_pairs = np.unique(np.stack([own[copied], source[copied]]), axis=1, return_inverse=True)
+        amounts = np.bincount(inverse_pairs.ravel(), weights=chars[copied])
+        fraction = amounts / totals[pairs[0] - own.min()]
+        return np.unique(pairs[0][fraction >= s.duplicate_document_fraction])
+
+    def _recurring(self, run: dict[str, np.ndarray], copies: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
         """Mask of this run's recurring paragraphs, their document counts, and the updated
-        table of documents per short text (earlier runs' counts plus this run's)."""
+        table of documents per short text (earlier runs' counts plus this run's). Documents in
+        `copies` are not counted (see `_copies`), but lose their recurring lines like any other."""
         s = self.settings
         short = (run["words"] > 0) & (run["words"] <= s.recurring_max_words)
-        texts, docs = run["exact"][short], run["doc"][short]
+        counting = short & ~np.isin(run["doc"], copies)
+        texts, docs = run["exact"][counting], run["doc"][counting]
         order = np.lexsort((docs, texts))
         texts, docs = texts[order], docs[order]
         distinct = np.ones(len(texts), dtype=bool)

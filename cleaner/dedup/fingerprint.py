@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from cleaner.dedup.minhash import band_hashes, exact_hashes, shingle_sets, signatures
-from cleaner.dedup.tokens import paragraph_words
 from cleaner.dedup.settings import DedupSettings
+from cleaner.dedup.tokens import paragraph_words
 
 
 @dataclass(frozen=True, slots=True)

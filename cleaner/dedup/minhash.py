@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
-from datasketch import MinHash
 
 from cleaner.dedup.tokens import word_hash
 
@@ -108,6 +107,8 @@ def shingle_sets(tokens: np.ndarray, counts: np.ndarray, ngram: int) -> tuple[np
 @lru_cache(maxsize=8)
 def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """datasketch's own affine32 permutation parameters (a, b) for this seed."""
+    from datasketch import MinHash  # imported here: it pulls in scipy, a second of start-up
+
     a, b = MinHash(num_perm=num_perm, seed=seed).permutations
     return a.astype(np.uint32), b.astype(np.uint32)
 

@@ -25,6 +25,7 @@ from cleaner.document import Claim, Cleaned
 from cleaner.rules.loader import RuleSet
 from cleaner.rules.model import MATCH_TIMEOUT, Rule, ends_like_sentence, normalise_phrase, word_count
 
+PASSES = ("line", "block", "repeat", "tail")
 # Lower bounds of the word-count buckets lines are matched in (see LineIndex).
 _WORD_BUCKETS = (0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 18, 20, 25, 30, 40, 50, 60, 80, 100, 150)
 # Compiled indexes kept per worker, one per distinct set of applicable rules (scope).
@@ -35,7 +36,7 @@ _GROUP_REF = re.compile(r"\(\?P=(\w+)\)")
 
 
 @dataclass(slots=True)
-class _LineView:
+class LineView:
     """What the passes need of one non-blank line, computed once per document."""
 
     index: int  # into Cleaned.lines
@@ -86,7 +87,7 @@ class LineIndex:
             found = self._alternations[key] = (positions, _combine([(i, self.patterned[i]) for i in positions]))
         return found
 
-    def first(self, view: _LineView, cleaned: Cleaned) -> tuple[Rule, regex.Match[str] | bool] | None:
+    def first(self, view: LineView, cleaned: Cleaned) -> tuple[Rule, regex.Match[str] | bool] | None:
         """The earliest rule (in precedence order) that claims this line, with its match."""
         candidates: list[Rule] = list(self.phrases.get(view.normalised, ()))
         candidates += self.prefixes.get(view.normalised.split(" ", 1)[0], ())
@@ -138,35 +139,45 @@ class RuleFilter:
     def __init__(self, ruleset: RuleSet) -> None:
         self.ruleset = ruleset
         self._indexes: OrderedDict[tuple[str, ...], LineIndex] = OrderedDict()
+        self._precedence = {rule.id: position for position, rule in enumerate(ruleset.rules)}
 
-    def applicable(self, cleaned: Cleaned, lang: str | None, *, with_language_rules: bool = True) -> list[Rule]:
-        """Rules whose scope selects this document; `lang=None` means the language is unknown."""
+    def in_precedence(self, rules: list[Rule]) -> list[Rule]:
+        return sorted(rules, key=lambda rule: self._precedence[rule.id])
+
+    def applicable(self, cleaned: Cleaned, lang: str | None, *, only_language_rules: bool | None = None) -> list[Rule]:
+        """Rules whose scope selects this document; `lang=None` means the language is unknown.
+
+        `only_language_rules` picks the language-scoped rules (True) or the others (False).
+        """
         doc = cleaned.document
         url = doc.source.url or doc.meta.get("url")
         host = (urlsplit(url).hostname or "").lower() if isinstance(url, str) else None
         return [rule for rule in self.ruleset.rules
-                if (with_language_rules or not rule.scope.languages)
+                if (only_language_rules is None or bool(rule.scope.languages) == only_language_rules)
                 and rule.scope.applies(lang, doc.source.path, host, doc.text)]
 
-    def apply(self, cleaned: Cleaned, rules: list[Rule]) -> None:
-        """Claim every line these rules remove, and record what they extract."""
-        views = _views(cleaned)
+    def apply(self, cleaned: Cleaned, rules: list[Rule], passes: tuple[str, ...] = PASSES,
+              views: list[LineView] | None = None) -> None:
+        """Claim every line these rules remove, and record what they extract.
+
+        `passes` runs only some of the kinds, so a caller can run the line and block rules of
+        several rule sets before the context-dependent repeat and tail rules of all of them;
+        such a caller computes the document's `views` once and passes them to every call.
+        """
+        views = line_views(cleaned) if views is None else views
         if not views:
             return
-        index = self._index(rules)
-        for view in views:
-            hit = index.first(view, cleaned)
-            if hit is not None and cleaned.claim(view.index, Claim(hit[0].id, hit[0].category)):
-                _extract(cleaned, hit[0], view.stripped, hit[1])
-        for rule in rules:
-            if rule.kind == "block":
-                _apply_block(cleaned, rule, views)
-        for rule in rules:
-            if rule.kind == "repeat":
-                _apply_repeat(cleaned, rule, views)
-        for rule in rules:
-            if rule.kind == "tail":
-                _apply_tail(cleaned, rule, views)
+        if "line" in passes:
+            index = self._index(rules)
+            for view in views:
+                hit = index.first(view, cleaned)
+                if hit is not None and cleaned.claim(view.index, Claim(hit[0].id, hit[0].category)):
+                    _extract(cleaned, hit[0], view.stripped, hit[1])
+        for kind, apply_rule in (("block", _apply_block), ("repeat", _apply_repeat), ("tail", _apply_tail)):
+            if kind in passes:
+                for rule in rules:
+                    if rule.kind == kind:
+                        apply_rule(cleaned, rule, views)
 
 
     def _index(self, rules: list[Rule]) -> LineIndex:
@@ -183,14 +194,15 @@ class RuleFilter:
         return index
 
 
-def _views(cleaned: Cleaned) -> list[_LineView]:
+def line_views(cleaned: Cleaned) -> list[LineView]:
+    """What the rules look at in each non-blank line; valid for the document's whole life."""
     nonblank = [(i, line.text.strip()) for i, line in enumerate(cleaned.lines) if not line.blank]
     total = len(nonblank)
-    return [_LineView(i, text, normalise_phrase(text), word_count(text), rank, total - 1 - rank)
+    return [LineView(i, text, normalise_phrase(text), word_count(text), rank, total - 1 - rank)
             for rank, (i, text) in enumerate(nonblank)]
 
 
-def _matches(rule: Rule, view: _LineView, cleaned: Cleaned) -> regex.Match[str] | bool:
+def _matches(rule: Rule, view: LineView, cleaned: Cleaned) -> regex.Match[str] | bool:
     """Does this rule's line test accept the line? A pattern that times out counts as no."""
     assert rule.test is not None
     if not rule.test.guards_pass(view.stripped, view.rank_top, view.rank_bottom):
@@ -202,12 +214,12 @@ def _matches(rule: Rule, view: _LineView, cleaned: Cleaned) -> regex.Match[str] 
         return False
 
 
-def _is_content(view: _LineView) -> bool:
+def _is_content(view: LineView) -> bool:
     """A paragraph that reads as prose: long enough and ending like a sentence."""
     return view.words >= _HEADING_CONTENT_WORDS and ends_like_sentence(view.stripped)
 
 
-def _apply_block(cleaned: Cleaned, rule: Rule, views: list[_LineView]) -> None:
+def _apply_block(cleaned: Cleaned, rule: Rule, views: list[LineView]) -> None:
     claim = Claim(rule.id, rule.category)
     position = 0
     while position < len(views):
@@ -216,7 +228,7 @@ def _apply_block(cleaned: Cleaned, rule: Rule, views: list[_LineView]) -> None:
         if not found:
             position += 1
             continue
-        items: list[_LineView] = []
+        items: list[LineView] = []
         seen = 0
         following = position + 1
         while following < len(views) and seen < rule.max_items:
@@ -244,7 +256,7 @@ def _apply_block(cleaned: Cleaned, rule: Rule, views: list[_LineView]) -> None:
         position = following
 
 
-def _is_item(rule: Rule, view: _LineView, cleaned: Cleaned) -> bool:
+def _is_item(rule: Rule, view: LineView, cleaned: Cleaned) -> bool:
     if rule.item_pattern is not None:
         try:
             return bool(rule.item_pattern.fullmatch(view.stripped, timeout=MATCH_TIMEOUT))
@@ -254,7 +266,7 @@ def _is_item(rule: Rule, view: _LineView, cleaned: Cleaned) -> bool:
     return view.words <= rule.item_max_words and not ends_like_sentence(view.stripped)
 
 
-def _apply_repeat(cleaned: Cleaned, rule: Rule, views: list[_LineView]) -> None:
+def _apply_repeat(cleaned: Cleaned, rule: Rule, views: list[LineView]) -> None:
     max_words = rule.test.max_words if rule.test is not None else None
     recent: list[str] = []
     for view in views:
@@ -269,7 +281,7 @@ def _apply_repeat(cleaned: Cleaned, rule: Rule, views: list[_LineView]) -> None:
             recent.pop(0)
 
 
-def _apply_tail(cleaned: Cleaned, rule: Rule, views: list[_LineView]) -> None:
+def _apply_tail(cleaned: Cleaned, rule: Rule, views: list[LineView]) -> None:
     for position, marker in enumerate(views):
         found = _matches(rule, marker, cleaned)
         if not found:

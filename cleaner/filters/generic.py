@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cleaner.rules.loader import default_rules_dir
 from cleaner.document import Claim, Cleaned
 from cleaner.filters.quality import stop_words
+from cleaner.rules.loader import default_rules_dir
 
 GOOD, NEAR, SHORT, BAD, HEADING = "good", "near", "short", "bad", "heading"
 

@@ -9,6 +9,7 @@ private, seeded factory instead of the module-level one whose seed another impor
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -16,7 +17,9 @@ from typing import Protocol
 from cleaner.document import Claim, Cleaned, Rejection
 
 UNKNOWN = ("und", 0.0)
-DEFAULT_SAMPLE_CHARS = 2000
+# A news article's language is settled well within its first 1000 characters, and detection
+# cost grows with the sample (benchmarks/language.py measures both).
+DEFAULT_SAMPLE_CHARS = 1000
 DEFAULT_MIN_CHARS = 20
 
 
@@ -41,8 +44,11 @@ def sample(text: str, max_chars: int) -> str:
     return cut[:space] if space > max_chars // 2 else cut
 
 
+_LETTER = re.compile(r"[^\W\d_]")
+
+
 def _letters(text: str) -> int:
-    return sum(ch.isalpha() for ch in text)
+    return len(_LETTER.findall(text))
 
 
 @dataclass
@@ -129,13 +135,54 @@ class Py3langidDetector:
         return _code(lang), round(float(prob), 4)
 
 
+class Cld2Detector:
+    """Google's CLD2 (pycld2): compiled C++ with its model built in, deterministic, and about
+    15 times cheaper per article than py3langid at the same accuracy on our DE/EN sets."""
+
+    name = "cld2"
+
+    def __init__(
+        self,
+        languages: set[str] | None = None,
+        sample_chars: int = DEFAULT_SAMPLE_CHARS,
+        min_chars: int = DEFAULT_MIN_CHARS,
+    ) -> None:
+        import pycld2
+
+        self._detect = pycld2.detect
+        self._error = pycld2.error
+        known = {_code(code) for name, code in pycld2.LANGUAGES if not name.startswith(("X_", "Ignore"))}
+        unknown = sorted(set(languages or ()) - known)
+        if unknown:
+            raise ValueError(f"cld2 does not know the language code(s) {', '.join(unknown)}")
+        # CLD2 cannot be told to choose among fewer languages; a restricted detector reports
+        # only those, and 'und' for text in any other.
+        self._languages = languages
+        self._bounds = _Bounds(sample_chars, min_chars)
+
+    def detect(self, text: str) -> tuple[str, float]:
+        prepared = self._bounds.prepare(text)
+        if prepared is None:
+            return UNKNOWN
+        # CLD2 takes UTF-8: lone surrogates (possible in JSON input) would not encode.
+        prepared = prepared.encode("utf-8", "replace").decode("utf-8")
+        try:
+            _, _, details = self._detect(prepared)
+        except self._error:
+            return UNKNOWN
+        for _, code, percent, _ in details:
+            if code != "un" and (self._languages is None or _code(code) in self._languages):
+                return _code(code), round(percent / 100, 4)
+        return UNKNOWN
+
+
 def _code(lang: str) -> str:
     """Plain ISO 639-1 codes: langdetect says 'zh-cn', the rest of the pipeline says 'zh'."""
     return lang.split("-")[0].lower()
 
 
-DETECTORS = {"langdetect": LangdetectDetector, "py3langid": Py3langidDetector}
-DEFAULT_DETECTOR = "py3langid"
+DETECTORS = {"cld2": Cld2Detector, "langdetect": LangdetectDetector, "py3langid": Py3langidDetector}
+DEFAULT_DETECTOR = "cld2"
 
 
 def make_detector(name: str = DEFAULT_DETECTOR, **options: object) -> Detector:

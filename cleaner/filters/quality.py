@@ -18,10 +18,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from cleaner.rules.loader import default_rules_dir
 from cleaner.document import Cleaned, Rejection
-
-
+from cleaner.rules.loader import default_rules_dir
 
 PRESETS_DIR = default_rules_dir() / "quality"
 

@@ -20,7 +20,6 @@ from cleaner.readers.encoding import decode_bytes
 from cleaner.readers.errors import ReadError
 from cleaner.readers.html import DEFAULT_TIMEOUT, read_html
 from cleaner.readers.jsonl import read_jsonl
-from cleaner.readers.parquet import read_parquet
 from cleaner.readers.records import RecordFields
 
 ErrorCallback = Callable[[str], None]
@@ -29,7 +28,7 @@ _WIDE_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, cod
 _EXTENSIONS = {".txt": "txt", ".text": "txt", ".md": "txt", ".html": "html", ".htm": "html",
                ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 
-__all__ = ["INPUT_FORMATS", "ReadError", "ReadOptions", "format_of", "read_input"]
+__all__ = ["INPUT_FORMATS", "ReadError", "ReadOptions", "file_digest", "format_of", "read_input"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,17 +45,21 @@ def format_of(path: Path, forced: str | None = None) -> str:
     return _EXTENSIONS.get(Path(base).suffix.lower(), "txt")
 
 
-def read_input(item: InputFile, options: ReadOptions, on_record_error: ErrorCallback) -> Iterator[Document]:
+def read_input(item: InputFile, options: ReadOptions, on_record_error: ErrorCallback,
+               digest: tuple[str, int] | None = None) -> Iterator[Document]:
     """Documents of one input file. Whole-file failures raise ReadError or OSError; bad records
-    are reported to `on_record_error` and skipped."""
+    are reported to `on_record_error` and skipped. `digest` is the file's (sha256, size) when the
+    caller has it already."""
     if item.error is not None:
         raise ReadError(item.error)
     kind = format_of(item.path, options.input_format)
-    sha256, size = _digest(item.path)
+    sha256, size = digest or file_digest(item.path)
     base = Source(path=item.relative, root=item.source_name, sha256=sha256, size=size, format=kind)
     if kind == "jsonl":
         yield from read_jsonl(item.path, base, on_record_error, options.fields)
     elif kind == "parquet":
+        from cleaner.readers.parquet import read_parquet  # pyarrow loads only when Parquet is read
+
         yield from read_parquet(item.path, base, on_record_error, options.fields)
     elif kind == "html":
         yield from read_html(item.path, base, timeout=options.html_timeout)
@@ -82,7 +85,8 @@ def _read_text(path: Path, base: Source) -> Document:
     return Document(document_id(source), text, source)
 
 
-def _digest(path: Path) -> tuple[str, int]:
+def file_digest(path: Path) -> tuple[str, int]:
+    """sha256 and size of a file's bytes, read in chunks."""
     digest = hashlib.sha256()
     size = 0
     with path.open("rb") as handle:

@@ -59,6 +59,7 @@ def discover(inputs: list[str], pattern: str = "*.txt") -> list[InputFile]:
             raise InputError(f"{argument}: not a regular file or directory")
         else:
             raise InputError(f"{argument}: no such file or directory")
+    _refuse_name_clashes(found)
     return found
 
 
@@ -93,6 +94,18 @@ def _glob_match(pattern: tuple[str, ...], parts: tuple[str, ...]) -> bool:
     if parts[0].startswith(".") and not head.startswith("."):
         return False
     return fnmatchcase(parts[0], head) and _glob_match(rest, parts[1:])
+
+
+def _refuse_name_clashes(files: list[InputFile]) -> None:
+    """Two inputs that would have the same name in the output (root folder name + relative path)
+    cannot be told apart in provenance, ids or text/; refuse before doing any work."""
+    seen: dict[tuple[str, str], InputFile] = {}
+    for item in files:
+        key = (item.source_name, item.relative)
+        other = seen.setdefault(key, item)
+        if other is not item and other.path.resolve() != item.path.resolve():
+            raise InputError(f"{item.path}: has the same output name {item.source_name}/{item.relative} as "
+                             f"{other.path}; rename one root folder or clean them separately")
 
 
 def _walk(root: Path, pattern: str) -> list[InputFile]:

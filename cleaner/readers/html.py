@@ -36,8 +36,6 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-import trafilatura
-
 from cleaner.document import Document, Source, document_id
 from cleaner.readers.compression import open_binary
 from cleaner.readers.encoding import decode_bytes
@@ -85,6 +83,8 @@ class _Extractor:
         return value  # type: ignore[no-any-return]
 
     def _start(self) -> None:
+        import trafilatura  # noqa: F401 - loaded once here, so every forked child has it already
+
         parent, child = Pipe()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child, measured through the parent
@@ -132,6 +132,8 @@ def _extract_plain(html: str, url: str | None) -> tuple[str | None, dict[str, An
 
 
 def _extract(html: str, url: str | None) -> Any:
+    import trafilatura
+
     return trafilatura.bare_extraction(
         html,
         url=url,

@@ -6,8 +6,10 @@ Only stats.json and manifest.json are read whole; documents are streamed and onl
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,16 +61,21 @@ def _matching(out_dir: Path, pattern: re.Pattern[str]) -> list[Path]:
 
 
 def _first_records(paths: list[Path], limit: int) -> list[dict[str, Any]]:
-    records: list[dict[str, Any]] = []
+    return list(itertools.islice(_records(paths), limit))
+
+
+def iter_records(out_dir: Path) -> Iterator[dict[str, Any]]:
+    """Every record of a run, output documents first, then rejected ones, streamed from JSONL shards."""
+    yield from _records(_matching(out_dir, _DOCUMENTS) + _matching(out_dir, _REJECTED))
+
+
+def _records(paths: list[Path]) -> Iterator[dict[str, Any]]:
     for path in paths:
         with open_binary(path) as stream:
             for number, line in enumerate(stream, start=1):
-                if len(records) >= limit:
-                    return records
                 if not line.strip():
                     continue
                 try:
-                    records.append(json.loads(line))
+                    yield json.loads(line)
                 except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                     raise ValueError(f"{path}:{number}: not a JSON record: {exc}") from exc
-    return records

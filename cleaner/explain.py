@@ -1,0 +1,79 @@
+"""Explain a document line by line: kept, or removed by which rule and why.
+
+The same explanation comes from a fresh cleaning of a file or from a finished run's record;
+for a run, duplicate removals also show the text and source of the paragraph they duplicate.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from cleaner.document import Cleaned, segment
+from cleaner.report.load import iter_records
+from cleaner.writers.output_dir import OutputError
+from cleaner.writers.record import rebuild_source
+
+
+def explain_cleaned(cleaned: Cleaned) -> dict[str, Any]:
+    document = cleaned.document
+    lines = []
+    for line, claim in zip(cleaned.lines, cleaned.verdicts()):
+        entry: dict[str, Any] = {"line": line.number, "kept": claim is None, "text": line.text}
+        if claim is not None:
+            entry.update(rule=claim.rule, category=claim.category)
+        lines.append(entry)
+    return {"id": document.id, "path": document.source.path, "lang": cleaned.lang,
+            "extracted": cleaned.extracted, "rejection": _rejection(cleaned), "lines": lines}
+
+
+def _rejection(cleaned: Cleaned) -> dict[str, Any] | None:
+    if cleaned.rejection is None:
+        return None
+    return {"reason": cleaned.rejection.reason, **cleaned.rejection.detail}
+
+
+def find_record(out_dir: Path, key: str) -> dict[str, Any]:
+    """The record of a run whose id is `key` or whose source path is (or ends with) `key`."""
+    if not (out_dir / "manifest.json").is_file():
+        raise OutputError(f"{out_dir}: not a finished cleaner run (no manifest.json)")
+    for record in iter_records(out_dir):
+        path = record["metadata"]["source"]["path"]
+        if record["id"] == key or path == key or key.endswith("/" + path) or path.endswith("/" + key):
+            return record
+    raise OutputError(f"{out_dir}: no document with id or path {key!r}")
+
+
+def explain_record(out_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
+    """Line verdicts rebuilt from a record's provenance alone; duplicates point at their originals."""
+    meta = record["metadata"]
+    source_text = rebuild_source(record)
+    removals = meta["removed"] + meta["duplicates"]
+    originals = _originals(out_dir, {span["duplicate_of"]["id"] for span in meta["duplicates"]})
+    lines = []
+    for line in segment(source_text):
+        span = next((s for s in removals if s["lines"][0] <= line.number <= s["lines"][1]), None)
+        entry: dict[str, Any] = {"line": line.number, "kept": span is None, "text": line.text}
+        if span is not None:
+            entry.update(rule=span["rule"], category=span["category"])
+            if "duplicate_of" in span:
+                target = dict(span["duplicate_of"])
+                original = originals.get(target["id"])
+                if original is not None:
+                    start, end = target["chars"]
+                    target["text"] = rebuild_source(original)[start:end]
+                entry.update(duplicate_of=target, jaccard=span.get("jaccard"))
+        lines.append(entry)
+    return {"id": record["id"], "path": meta["source"]["path"], "lang": record["lang"],
+            "extracted": meta["extracted"], "rejection": meta.get("rejection"), "lines": lines}
+
+
+def _originals(out_dir: Path, ids: set[str]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    if ids:
+        for record in iter_records(out_dir):
+            if record["id"] in ids:
+                found[record["id"]] = record
+                if len(found) == len(ids):
+                    break
+    return found

@@ -1,0 +1,110 @@
+"""Unattended runs: exit codes, guards that keep the previous output, the JSON summary,
+quiet logs, and resuming an interrupted run."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import REPO, SEEDS, run_cli
+
+
+def test_guard_max_removed_fraction_keeps_previous_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    assert run_cli("clean", SEEDS, "-o", out) == 0
+    before = (out / "documents.jsonl").read_bytes()
+    capsys.readouterr()
+    code = run_cli("clean", SEEDS, "-o", out, "--max-removed-fraction", "0.05", "--summary-json", tmp_path / "s.json")
+    assert code == 3
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0
+    assert "removes 12.6% of the input characters (limit 5.0%)" in error
+    assert "de.comment.policy-footer" in error and "previous output left in place" in error
+    assert (out / "documents.jsonl").read_bytes() == before
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["status"] == "guard" and summary["exit_code"] == 3 and summary["output_replaced"] is False
+    assert summary["top_rules"][0]["rule"] == "de.comment.policy-footer"
+
+
+def test_guard_min_output_docs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli("clean", SEEDS, "-o", tmp_path / "out", "--min-output-docs", "6") == 3
+    assert "writes 5 documents (at least 6 required)" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+    assert run_cli("clean", SEEDS, "-o", tmp_path / "out", "--min-output-docs", "5", "--max-removed-fraction",
+                   "0.2") == 0
+
+
+def test_json_summary_on_stdout_and_quiet_stderr(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "cleaner.cli", "clean", str(SEEDS), "-o", str(tmp_path / "out"),
+                             "--json", "--quiet"], capture_output=True, text=True, cwd=REPO, check=False)
+    assert result.returncode == 0
+    assert result.stderr == ""
+    summary = json.loads(result.stdout)
+    assert summary["status"] == "ok" and summary["documents"]["out"] == 5
+    assert 0.12 < summary["removed_fraction"] < 0.13
+
+
+def test_strict_turns_skipped_inputs_into_exit_1(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    (corpus / "binary.txt").write_bytes(b"\x00" * 64)
+    assert run_cli("clean", corpus, "-o", tmp_path / "a") == 0
+    assert run_cli("clean", corpus, "-o", tmp_path / "b", "--strict") == 1
+    assert (tmp_path / "b" / "documents.jsonl").is_file()  # the output is written; the exit code flags it
+
+
+def _corpus(root: Path, files: int) -> None:
+    seeds = sorted(SEEDS.glob("*.txt"))
+    for i in range(files):
+        target = root / f"part{i // 50:02d}" / f"doc{i:04d}.txt"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        text = seeds[i % len(seeds)].read_text(encoding="utf-8")
+        target.write_text(f"Meldung Nummer {i} aus dem Archiv\n{text}\nNachtrag {i}: die Redaktion ergänzte "
+                          f"am Abend weitere Angaben zu Ort und Zeit der Ereignisse in Fall {i}.\n", encoding="utf-8")
+
+
+def test_interrupted_run_resumes_without_redoing_finished_tasks(tmp_path: Path) -> None:
+    corpus, out = tmp_path / "corpus", tmp_path / "out"
+    _corpus(corpus, 640)  # ten tasks of 64 files
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}
+    command = [sys.executable, "-m", "cleaner.cli", "clean", str(corpus), "-o", str(out), "--workers", "1", "-q"]
+    process = subprocess.Popen(command, cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
+    work = tmp_path / ".out.work"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(list(work.glob("*.docs.pkl"))) < 2:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr
+    assert not out.exists()  # nothing half-written
+    finished = len(list(work.glob("*.docs.pkl")))
+    assert 2 <= finished < 10
+    assert subprocess.run([*command, "--resume"], cwd=REPO, env=env, check=False).returncode == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["timings"]["tasks"] == 10 and manifest["timings"]["tasks_resumed"] == finished
+    fresh = tmp_path / "fresh"
+    fresh_command = [sys.executable, "-m", "cleaner.cli", "clean", str(corpus), "-o", str(fresh), "--workers", "2"]
+    assert subprocess.run(fresh_command, cwd=REPO, env=env, check=False).returncode == 0
+    for name in ("documents.jsonl", "rejected.jsonl", "stats.json"):
+        assert (out / name).read_bytes() == (fresh / name).read_bytes(), name
+    assert not work.exists()
+
+
+def test_resume_ignores_work_from_other_settings(tmp_path: Path) -> None:
+    corpus, out = tmp_path / "corpus", tmp_path / "out"
+    _corpus(corpus, 70)
+    work = tmp_path / ".out.work"
+    work.mkdir()
+    (work / "work.json").write_text('{"key": "from another run"}')
+    (work / "00000000.docs.pkl").write_bytes(b"garbage that must never be read")
+    (work / "00000000.dedup.pkl").write_bytes(b"garbage")
+    assert run_cli("clean", corpus, "-o", out, "--resume", "--workers", "1") == 0
+    assert json.loads((out / "manifest.json").read_text())["timings"]["tasks_resumed"] == 0
