@@ -17,10 +17,14 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
 
+from cleaner.dedup.settings import DedupSettings
+from cleaner.dedup.state import FILENAME as DEDUP_STATE_FILE
+from cleaner.dedup.state import DedupState
 from cleaner.writers.output_dir import StagedOutput
 from conftest import REPO, SEEDS, run_cli
 
@@ -102,77 +106,103 @@ class Launcher:
         return self.process.stdout.readline().strip()
 
 
-def clean_args(corpus: Path, out: Path) -> list[str]:
-    return ["clean", str(corpus), "-o", str(out), "--workers", "1", "-q"]
+def clean_args(corpus: Path, out: Path, state: Path) -> list[str]:
+    return ["clean", str(corpus), "-o", str(out), "--state", str(state), "--workers", "1", "-q"]
 
 
 def leftovers(parent: Path, name: str) -> list[str]:
     return sorted(p.name for p in parent.iterdir() if p.name.startswith(f".{name}."))
 
 
-def reached(parent: Path, name: str, point: tuple[str, int], previous_stats: bytes) -> bool:
-    """Has the run writing parent/name got this far? Progress is read from its staging directory,
+def reached(parent: Path, name: str, phase: str, previous_stats: bytes) -> bool:
+    """Has the run writing parent/name got this far? Progress is read from the files it writes,
     not from the clock, so the kills land in the same phases however loaded the machine is."""
-    phase, count = point
-    if phase == "swapped":  # OUT is the new output; the previous one is being deleted
+    if phase == "swapped":  # OUT is the new output; the state is saved next
         try:
             return (parent / name / "stats.json").read_bytes() != previous_stats
         except FileNotFoundError:
             return False
     staging = list(parent.glob(f".{name}.staging-*"))
-    if phase == "spilled":  # phase 1: this many input files cleaned and spilled
-        return any(len(list(s.glob(".spill/*.pkl"))) >= count for s in staging)
+    if phase.startswith("spilled"):  # phase 1: this many tasks (of 64 files) cleaned and spilled
+        done = len(list((parent / f".{name}.work").glob("*.docs.pkl")))
+        return bool(staging) and done >= int(phase.split()[1])
     if phase == "writing":  # phase 2: output files being written
         return any((s / "documents.jsonl").exists() for s in staging)
     return any((s / "manifest.json").exists() for s in staging)  # complete: fsync and swap next
 
 
-def test_kill_9_leaves_old_or_new_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def snapshot(state: Path) -> tuple[tuple[str, bytes], ...] | None:
+    """The state's content: its archive members, without the zip timestamps that differ per save."""
+    path = state / DEDUP_STATE_FILE
+    if not path.exists():
+        return None
+    with zipfile.ZipFile(path) as archive:
+        return tuple((info.filename, archive.read(info)) for info in archive.infolist())
+
+
+def test_kill_9_leaves_old_or_new_output_and_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Kills at seeded moments of every phase of a run that replaces OUT and updates --state.
+
+    After each kill OUT is the old or the new output, the state is the old or the new state and
+    loads, and a new state never goes with an old OUT (the state is saved after OUT is in place).
+    """
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     env = {**os.environ, "PYTHONPATH": str(REPO), "SOURCE_DATE_EPOCH": EPOCH}
-    files = 40
-    old_corpus, new_corpus = make_corpus(tmp_path / "old", 10), make_corpus(tmp_path / "new", files)
+    old_corpus, new_corpus = make_corpus(tmp_path / "old", 10), make_corpus(tmp_path / "new", 100)  # 2 tasks
     inputs_before = {"old": tree_digest(old_corpus), "new": tree_digest(new_corpus)}
     reference_old, reference_new = tmp_path / "ref-old", tmp_path / "ref-new"
-    launcher = Launcher(clean_args(old_corpus, reference_old), env)
+    state_old, state_new = tmp_path / "state-old", tmp_path / "state-new"
+    launcher = Launcher(clean_args(old_corpus, reference_old, state_old), env)
     work = tmp_path / "work"
     work.mkdir()
-    out = work / "out"
+    out, state = work / "out", work / "state"
     try:
-        launcher.start(clean_args(new_corpus, reference_new))
+        shutil.copytree(state_old, state_new)
+        launcher.start(clean_args(new_corpus, reference_new, state_new))
         assert launcher.exit_code() == 0
         old, new = outputs(reference_old), outputs(reference_new)
         assert old != new and all(new[name] is not None for name in ("documents.jsonl", "stats.json"))
-        reference_stats = (reference_old / "stats.json").read_bytes()
+        states = {snapshot(state_old): "old", snapshot(state_new): "new"}
+        assert len(states) == 2 and None not in states
+        previous_stats = (reference_old / "stats.json").read_bytes()
 
         rng = random.Random(6)
-        points = sorted(("spilled", rng.randrange(files)) for _ in range(KILLS - 3))
-        points += [("writing", 0), ("complete", 0), ("swapped", 0)]
+        phases = ["spilled 0", "spilled 1", "writing", "complete", "swapped"]
+        phases += rng.sample(phases, max(0, KILLS - len(phases)))
         outcomes = []
-        for point in points:
-            if outputs(out) != old:
-                shutil.rmtree(out, ignore_errors=True)
-                shutil.copytree(reference_old, out)
-            pid = launcher.start(clean_args(new_corpus, out))
+        for phase in phases:
+            jitter = 0.0 if phase in ("complete", "swapped") else rng.uniform(0.0, 0.2)
+            for target, source in ((out, reference_old), (state, state_old)):
+                shutil.rmtree(target, ignore_errors=True)
+                shutil.copytree(source, target)
+            pid = launcher.start(clean_args(new_corpus, out, state))
             deadline = time.monotonic() + 120
-            while not reached(work, "out", point, reference_stats) and time.monotonic() < deadline:
+            while not reached(work, "out", phase, previous_stats) and time.monotonic() < deadline:
                 time.sleep(0.002)
+            time.sleep(jitter)
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
             code = launcher.exit_code()
             now = outputs(out)
-            assert now in (old, new), f"mixed output after a kill at {point}"
-            outcomes.append(f"{point[0]} {point[1]}: " + ("new" if now == new else "old")
+            assert now in (old, new), f"mixed output after a kill at {phase} +{jitter:.2f}s"
+            output_is = "new" if now == new else "old"
+            state_is = states.get(snapshot(state))
+            assert state_is is not None, f"state is neither the old nor the new one after a kill at {phase}"
+            DedupState.load(state, DedupSettings())
+            assert (output_is, state_is) != ("old", "new")
+            outcomes.append(f"{phase} +{jitter:.2f}s: out {output_is}, state {state_is}"
                             + ("" if code == -signal.SIGKILL else f" (exit {code} before the kill)"))
-        print("kill -9 at", outcomes)
+        print("kill -9 at", *outcomes, sep="\n  ")
     finally:
         launcher.close()
 
-    assert run_cli("clean", new_corpus, "-o", out, "--workers", "1", "-q") == 0
-    assert outputs(out) == new
-    assert leftovers(work, "out") == []  # staging, retired and lock files of killed runs are gone
+    shutil.rmtree(state)
+    shutil.copytree(state_old, state)
+    assert run_cli("clean", new_corpus, "-o", out, "--state", state, "--workers", "1", "-q") == 0
+    assert outputs(out) == new and snapshot(state) == snapshot(state_new)
+    assert leftovers(work, "out") == []  # staging, retired, lock and work files of killed runs are gone
     assert {"old": tree_digest(old_corpus), "new": tree_digest(new_corpus)} == inputs_before
 
 
@@ -242,4 +272,4 @@ def test_output_retired_by_a_killed_fallback_swap_is_restored(tmp_path: Path) ->
     (corpus / "broken.txt").write_bytes(b"\0binary")
     assert run_cli("clean", corpus, "-o", work / "out", "--workers", "1", "-q", "--on-error", "fail") == 1
     assert outputs(work / "out") == previous
-    assert leftovers(work, "out") == []
+    assert leftovers(work, "out") == [".out.work"]  # kept on failure for --resume
