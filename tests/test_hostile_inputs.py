@@ -88,6 +88,9 @@ def build_corpus(root: Path, outside: Path) -> None:
     (root / "blank.txt").write_bytes(b"  \n\t\n\r\n   ")
     (root / "long-word.txt").write_text(GOOD + "x" * 200_000 + "\n" + GOOD, encoding="utf-8")
     (root / "records.jsonl").write_bytes(b"\n".join(JSONL_LINES) + b"\n")
+    (root / "line\nbreak.txt").write_text("Ein Name mit Zeilenumbruch ist kein Grund zum Absturz.\n", encoding="utf-8")
+    with open(os.fsencode(root) + b"/latin1-\xe4.txt", "wb") as handle:  # a file name that is not UTF-8
+        handle.write("Ein Name in Latin-1 ist auch kein Grund zum Absturz.\n".encode("utf-8"))
     deep = root.joinpath(*["d"] * DEPTH)
     deep.mkdir(parents=True)
     (deep / "deep.txt").write_text(GOOD, encoding="utf-8")
@@ -160,6 +163,12 @@ def test_very_long_word_does_not_break_the_document(skip_run: dict) -> None:
     stem, record = skip_run["records"]["long-word.txt"]
     assert len(record["text"]) + sum(len(r["text"]) for r in record["metadata"]["removed"]) == len(GOOD) * 2 + 200_001
     assert stem in ("documents", "rejected")
+
+
+def test_file_names_that_are_not_utf8_or_hold_line_breaks(skip_run: dict) -> None:
+    """Names are bytes on POSIX; they are read by their real path and named with \\xNN escapes."""
+    assert skip_run["records"]["line\\x0abreak.txt"][1]["text"].startswith("Ein Name mit Zeilenumbruch")
+    assert skip_run["records"]["latin1-\\xe4.txt"][1]["text"].startswith("Ein Name in Latin-1")
 
 
 def test_deep_tree_is_read(skip_run: dict) -> None:

@@ -104,8 +104,9 @@ def _refuse_name_clashes(files: list[InputFile]) -> None:
         key = (item.source_name, item.relative)
         other = seen.setdefault(key, item)
         if other is not item and other.path.resolve() != item.path.resolve():
-            raise InputError(f"{item.path}: has the same output name {item.source_name}/{item.relative} as "
-                             f"{other.path}; rename one root folder or clean them separately")
+            raise InputError(f"{_printable(str(item.path))}: has the same output name {item.source_name}/"
+                             f"{item.relative} as {_printable(str(other.path))}; rename one root folder or "
+                             "clean them separately")
 
 
 def _walk(root: Path, pattern: str) -> list[InputFile]:
@@ -120,7 +121,7 @@ def _walk(root: Path, pattern: str) -> list[InputFile]:
             if path.is_symlink() or not path.is_file():
                 continue
             if any(Path(relative).match(p) or Path(name).match(p) for p in patterns):
-                files.append(InputFile(path, root, relative, _name(root)))
+                files.append(InputFile(path, root, _printable(relative), _name(root)))
     files.sort(key=lambda f: f.relative)
     return files
 
@@ -129,17 +130,32 @@ def _unlisted(error: OSError, root: Path) -> InputFile:
     """A directory that cannot be listed becomes an input that fails when read, so it is
     reported (and stops the run with --on-error fail) instead of its files vanishing silently."""
     path = Path(error.filename)
-    relative = path.relative_to(root).as_posix() if path != root else "."
+    relative = _printable(path.relative_to(root).as_posix()) if path != root else "."
     return InputFile(path, root, relative, _name(root),
                      error=f"{relative}: cannot list directory: {error.strerror or error}")
 
 
 def _file(path: Path, root: Path) -> InputFile:
-    return InputFile(path, root, path.relative_to(root).as_posix(), _name(root))
+    return InputFile(path, root, _printable(path.relative_to(root).as_posix()), _name(root))
 
 
 def _name(root: Path) -> str:
-    return root.resolve().name or str(root)
+    return _printable(root.resolve().name or str(root))
+
+
+def _printable(name: str) -> str:
+    """A file name as it can appear in JSON and in a one-line message.
+
+    POSIX names are bytes: one that is not UTF-8 comes from the OS with lone surrogates
+    (``bad\\udcffname.txt``), which cannot be written as UTF-8, and one may even hold a line
+    break. Such bytes and control characters are shown as ``\\xNN`` escapes; the file itself is
+    still opened by its real path. Ordinary names are returned unchanged.
+    """
+    if name.isprintable():
+        return name
+    text = os.fsencode(name).decode("utf-8", errors="backslashreplace")
+    return "".join(ch if ch.isprintable() or ch == " " else f"\\x{ord(ch):02x}" if ord(ch) < 0x100
+                   else f"\\u{ord(ch):04x}" for ch in text)
 
 
 def _glob_base(pattern: str) -> str:
