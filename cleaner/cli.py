@@ -30,6 +30,7 @@ EXIT_INPUT = 1  # inputs were skipped (with --strict) or one failed (with --on-e
 EXIT_USAGE = 2
 EXIT_GUARD = 3  # a guard refused the run's output; the previous output is still in place
 EXIT_INTERRUPTED = 130
+_WARNINGS_SHOWN = 20  # skipped inputs named on stderr; stats.json lists every one
 
 # What --preset switches on; explicit flags still win.
 PRESETS = {
@@ -261,13 +262,16 @@ def _clean(args: argparse.Namespace) -> int:
         write_report(args.output)
     code = EXIT_INPUT if args.strict and stats.errors else EXIT_OK
     _summarise(args, stats, "ok" if code == EXIT_OK else "inputs_skipped", code, None)
-    for error in stats.errors:
+    for error in stats.errors[:_WARNINGS_SHOWN]:
         print(f"cleaner: warning: skipped {error['message']}", file=sys.stderr)
+    if len(stats.errors) > _WARNINGS_SHOWN:
+        print(f"cleaner: warning: ... and {len(stats.errors) - _WARNINGS_SHOWN} more skipped inputs or records, "
+              f"all listed in {args.output / 'stats.json'}", file=sys.stderr)
     data = stats.to_json()
     docs, chars = data["documents"], data["characters"]
     if not args.quiet:
         print(f"cleaned {docs['in']} documents into {args.output}: {docs['out']} written, {docs['rejected']} "
-              f"rejected, {len(stats.errors)} inputs skipped, {removed_fraction(stats):.1%} of {chars['in']} "
+              f"rejected, {len(stats.errors)} inputs or records skipped, {removed_fraction(stats):.1%} of {chars['in']} "
               f"characters removed", file=sys.stderr)
     return code
 

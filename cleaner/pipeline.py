@@ -43,7 +43,7 @@ from cleaner.filters.language import (
 from cleaner.filters.quality import QualityConfig, judge, load_quality_config, preset_path
 from cleaner.guards import Guards, check_guards
 from cleaner.progress import progress_bar
-from cleaner.readers import ReadError, ReadOptions, file_digest, read_input
+from cleaner.readers import ByteRange, ReadError, ReadOptions, file_digest, read_input, split_lines, splittable
 from cleaner.readers.discover import InputFile, discover
 from cleaner.rules.loader import RuleSet
 from cleaner.spill import DedupEntry, DocResult, InputReport, TaskResult, read_dedup, read_result, write_result
@@ -137,29 +137,50 @@ class DocumentCleaner:
 
 @dataclass(frozen=True, slots=True)
 class Task:
-    """One unit of phase-1 work: a batch of input files. Its index fixes its place in the output.
+    """One unit of phase-1 work: a batch of input files, or one part of a large JSONL file.
+    Its index fixes its place in the output.
 
     Small files are batched so per-task overhead (a spill file, a message between processes, a
-    numpy call for fingerprints) is paid per few megabytes, not per file.
+    numpy call for fingerprints) is paid per few megabytes, not per file; a large JSONL file is
+    cut into line-aligned byte ranges so that several workers share it.
     """
 
     index: int
     files: tuple[InputFile, ...]
+    byte_range: ByteRange | None = None  # with exactly one file: the part of it to read
+    digest: tuple[str, int] | None = None  # that file's (sha256, size), hashed once for all its parts
+
+    @property
+    def size(self) -> int:
+        if self.byte_range is not None:
+            return self.byte_range.end - self.byte_range.start
+        return sum(_size(f.path) for f in self.files)
 
 
-def make_tasks(files: list[InputFile], max_files: int = TASK_MAX_FILES, max_bytes: int = TASK_MAX_BYTES) -> list[Task]:
+def make_tasks(files: list[InputFile], read: ReadOptions, max_files: int = TASK_MAX_FILES,
+               max_bytes: int = TASK_MAX_BYTES) -> list[Task]:
     tasks: list[Task] = []
     batch: list[InputFile] = []
     size = 0
-    for item in files:
-        item_size = _size(item.path)
-        if batch and (len(batch) >= max_files or size + item_size > max_bytes):
+
+    def flush() -> None:
+        nonlocal batch, size
+        if batch:
             tasks.append(Task(len(tasks), tuple(batch)))
             batch, size = [], 0
+
+    for item in files:
+        item_size = _size(item.path)
+        if item_size > max_bytes and splittable(item, read):
+            flush()
+            sha256, total, ranges = split_lines(item.path, max_bytes)
+            tasks += [Task(len(tasks) + i, (item,), part, (sha256, total)) for i, part in enumerate(ranges)]
+            continue
+        if batch and (len(batch) >= max_files or size + item_size > max_bytes):
+            flush()
         batch.append(item)
         size += item_size
-    if batch:
-        tasks.append(Task(len(tasks), tuple(batch)))
+    flush()
     return tasks
 
 
@@ -194,24 +215,24 @@ class TaskWorker:
         for item in task.files:
             report = InputReport(item.source_name, item.relative)
             result.inputs.append(report)
-            documents = self._read(item, report)
-            result.documents += documents
-            result.bytes_read += report.size or 0
+            result.documents += self._read(item, report, task.byte_range, task.digest)
+        result.bytes_read = task.size
         if self.settings.dedup is not None:
             result.dedup = _fingerprints(result.documents, self.settings.dedup)
         write_result(self.spill_dir, result)
         return TaskSummary(task.index, len(result.documents), result.bytes_read)
 
-    def _read(self, item: InputFile, report: InputReport) -> list[DocResult]:
+    def _read(self, item: InputFile, report: InputReport, byte_range: ByteRange | None,
+              digest: tuple[str, int] | None) -> list[DocResult]:
         assert self._cleaner is not None
         documents: list[DocResult] = []
         try:
-            report.sha256, report.size = file_digest(item.path)
+            report.sha256, report.size = digest or file_digest(item.path)
             if report.sha256 in self.known_inputs:
                 report.unchanged = True
                 return []
             for document in read_input(item, self.settings.read, report.errors.append,
-                                       (report.sha256, report.size)):
+                                       (report.sha256, report.size), byte_range):
                 documents.append(DocResult.from_cleaned(self._cleaner.clean(document)))
         except (OSError, ReadError) as exc:
             report.errors.append(_one_line(exc, item))
@@ -268,7 +289,7 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
     files = discover(inputs, settings.glob)
     check_output(out, sorted({f.root for f in files}), force)
     state = _load_state(state_dir, settings)
-    tasks = make_tasks(files)
+    tasks = make_tasks(files, settings.read)
     stats = RunStats()
     work = WorkDir(out)
     finished = work.prepare(_work_key(tasks, ruleset, settings, state_dir), resume)
@@ -276,7 +297,7 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
     stats.tasks_resumed = len(tasks) - len(todo)
     with StagedOutput(out) as staging:
         known = frozenset(state.inputs) if state is not None else frozenset()
-        with progress_bar(sum(_size(f.path) for t in todo for f in t.files), "cleaning", progress) as bar:
+        with progress_bar(sum(task.size for task in todo), "cleaning", progress) as bar:
             documents = 0
 
             def advance(summary: TaskSummary) -> None:
@@ -317,8 +338,9 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
 def _work_key(tasks: list[Task], ruleset: RuleSet, settings: Settings, state_dir: Path | None) -> str:
     """What phase-1 results depend on: inputs as they are on disk, rules, settings, the state."""
     inputs = [[f.source_name, f.relative, *_stat(f.path)] for task in tasks for f in task.files]
+    ranges = [[task.byte_range.start, task.byte_range.end] for task in tasks if task.byte_range is not None]
     state_file = [*_stat(state_dir / DEDUP_STATE_FILE)] if state_dir is not None else None
-    return work_key({"inputs": inputs, "tasks": [len(t.files) for t in tasks], "rules": ruleset.digest,
+    return work_key({"inputs": inputs, "tasks": [len(t.files) for t in tasks], "ranges": ranges, "rules": ruleset.digest,
                      "settings": settings.to_json(), "state": state_file})
 
 
@@ -389,8 +411,14 @@ def _write_outputs(staging: Path, tasks: list[Task], spill_dir: Path, ruleset: R
             for report in task_result.inputs:
                 for message in report.errors:
                     stats.error(report.path, message)
+                entry = report.to_json()
+                previous = inputs_seen[-1] if inputs_seen else None
+                if task.byte_range is not None and task.byte_range.start > 0 and previous is not None:
+                    if report.errors:  # another part of the file the previous entry names
+                        previous.setdefault("errors", []).extend(report.errors)
+                    continue
                 stats.unchanged_inputs += report.unchanged
-                inputs_seen.append(report.to_json())
+                inputs_seen.append(entry)
             for result in task_result.documents:
                 cleaned = result.cleaned()
                 decision = decisions.get(result.document.id)

@@ -106,11 +106,13 @@ def shingle_sets(tokens: np.ndarray, counts: np.ndarray, ngram: int) -> tuple[np
 
 @lru_cache(maxsize=8)
 def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """datasketch's own affine32 permutation parameters (a, b) for this seed."""
-    from datasketch import MinHash  # imported here: it pulls in scipy, a second of start-up
-
-    a, b = MinHash(num_perm=num_perm, seed=seed).permutations
-    return a.astype(np.uint32), b.astype(np.uint32)
+    """datasketch's affine32 permutation parameters (a, b) for this seed, drawn as datasketch
+    draws them (`MinHash._init_permutations`) without importing it: its package pulls in scipy,
+    about two seconds of start-up in every worker. tests/test_dedup_minhash.py checks they match."""
+    generator = np.random.RandomState(seed)
+    a = generator.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = generator.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
 
 
 def signatures(shingles: np.ndarray, offsets: np.ndarray, num_perm: int, seed: int) -> np.ndarray:

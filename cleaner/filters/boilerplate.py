@@ -28,6 +28,7 @@ from cleaner.rules.model import MATCH_TIMEOUT, Rule, ends_like_sentence, normali
 PASSES = ("line", "block", "repeat", "tail")
 # Lower bounds of the word-count buckets lines are matched in (see LineIndex).
 _WORD_BUCKETS = (0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 18, 20, 25, 30, 40, 50, 60, 80, 100, 150)
+_FEW = 4
 # Compiled indexes kept per worker, one per distinct set of applicable rules (scope).
 _INDEX_CACHE_SIZE = 64
 _HEADING_CONTENT_WORDS = 10
@@ -84,7 +85,9 @@ class LineIndex:
                          and (r.test.max_words is None or r.test.max_words >= low)
                          and (r.test.min_words is None or high is None or r.test.min_words <= high)
                          and (near_edge or (r.test.within_top is None and r.test.within_bottom is None))]
-            found = self._alternations[key] = (positions, _combine([(i, self.patterned[i]) for i in positions]))
+            # A handful of patterns are cheaper to try one by one than to compile together.
+            combined = _combine([(i, self.patterned[i]) for i in positions]) if len(positions) > _FEW else None
+            found = self._alternations[key] = (positions, combined)
         return found
 
     def first(self, view: LineView, cleaned: Cleaned) -> tuple[Rule, regex.Match[str] | bool] | None:
@@ -93,7 +96,9 @@ class LineIndex:
         candidates += self.prefixes.get(view.normalised.split(" ", 1)[0], ())
         near_edge = view.rank_top < self.edge_top or view.rank_bottom < self.edge_bottom
         positions, combined = self._alternation(view.words, near_edge)
-        if combined is not None:
+        if combined is None:
+            candidates += [self.patterned[i] for i in positions]
+        else:
             try:
                 found = combined.fullmatch(view.stripped, timeout=MATCH_TIMEOUT)
             except TimeoutError:
