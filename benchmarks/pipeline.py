@@ -6,7 +6,8 @@ and prints for each run: wall time, CPU time (user + system of the whole process
 `/usr/bin/time -v`), MB/s, MB/s per core by wall time (MB/s / workers) and by CPU time (input MB
 per CPU second, the figure that holds on a machine shared with other work), the peak RSS of the
 largest single process (`/usr/bin/time -v`) and the peak summed RSS of the process tree
-(sampled from /proc every 0.2 s), then the 2-vs-1 worker speedup and the figures beside the
+(sampled from /proc every 0.2 s) and the seconds the driver spent after phase 1 (dedup resolution
+and writing, from the manifest timings), then the 2-vs-1 worker speedup and the figures beside the
 issue's reference figures as ratios.
 
     python benchmarks/pipeline.py            # 200 MB of text, JSONL and HTML (about 10-20 min)
@@ -55,6 +56,7 @@ class Measurement:
     max_rss: int  # bytes, largest single process
     tree_rss: int  # bytes, peak of the summed RSS of the process tree
     documents_out: int
+    phase2: float  # seconds in the driver after phase 1: dedup resolution and writing (manifest timings)
 
     @property
     def mb_s(self) -> float:
@@ -118,8 +120,8 @@ def _parse_time(report: str) -> tuple[float, float, int]:
 
 
 def run_clean(python: str, repo: Path, inputs: list[str], extra: list[str], workers: int, work: Path,
-              profile: Path | None = None) -> tuple[float, float, int, int, int]:
-    """One `cleaner clean` run; returns (wall, cpu, max RSS, tree RSS, documents written)."""
+              profile: Path | None = None) -> tuple[float, float, int, int, int, float]:
+    """One `cleaner clean` run; returns (wall, cpu, max RSS, tree RSS, documents written, phase-2 seconds)."""
     out = work / "out"
     timing = work / "time.txt"
     shutil.rmtree(out, ignore_errors=True)
@@ -143,8 +145,10 @@ def run_clean(python: str, repo: Path, inputs: list[str], extra: list[str], work
     wall, cpu, max_rss = _parse_time(timing.read_text())
     stats = json.loads((out / "stats.json").read_text())
     documents = stats["documents"]["out"]
+    timings = json.loads((out / "manifest.json").read_text())["timings"]
     shutil.rmtree(out)
-    return wall or elapsed, cpu, max_rss, sampler.peak, documents
+    return (wall or elapsed, cpu, max_rss, sampler.peak, documents,
+            timings["total_seconds"] - timings["phase1_seconds"])
 
 
 def measure(name: str, layout: str, size: int, workers: int, args: argparse.Namespace) -> Measurement:
@@ -153,12 +157,14 @@ def measure(name: str, layout: str, size: int, workers: int, args: argparse.Name
     extra = {"txt": [], "jsonl": [], "html": ["--glob", "*.html"]}[layout]
     profile = args.cache / f"profile-{name}.txt" if args.profile and workers == 1 and layout == "txt" else None
     with tempfile.TemporaryDirectory(dir=args.cache) as work:
-        wall, cpu, max_rss, tree_rss, documents = run_clean(args.python, args.repo, inputs, extra, workers,
+        wall, cpu, max_rss, tree_rss, documents, phase2 = run_clean(args.python, args.repo, inputs, extra, workers,
                                                             Path(work), profile)
-    result = Measurement(name, layout, workers, summary["bytes"], wall, cpu, max_rss, tree_rss, documents)
+    result = Measurement(name, layout, workers, summary["bytes"], wall, cpu, max_rss, tree_rss, documents,
+                         phase2)
     print(f"  {name:<22} {result.input_bytes / MB:8.1f} MB  wall {wall:7.1f} s  cpu {cpu:7.1f} s  "
           f"{result.mb_s:6.2f} MB/s  per core: {result.mb_s_core_wall:5.2f} (wall) {result.mb_s_core_cpu:5.2f} (cpu)  "
-          f"max RSS {max_rss / MB:6.0f} MB  tree RSS {tree_rss / MB:6.0f} MB  docs out {documents}", flush=True)
+          f"max RSS {max_rss / MB:6.0f} MB  tree RSS {tree_rss / MB:6.0f} MB  docs out {documents}  "
+          f"phase 2 (driver: dedup + write) {phase2:5.1f} s", flush=True)
     return result
 
 
