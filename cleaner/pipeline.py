@@ -29,7 +29,7 @@ from cleaner.dedup import (
     fingerprint_many,
 )
 from cleaner.dedup.state import FILENAME as DEDUP_STATE_FILE
-from cleaner.document import Cleaned, Document, segment
+from cleaner.document import Cleaned, Document
 from cleaner.engines.local import map_tasks
 from cleaner.filters.boilerplate import RuleFilter, line_views
 from cleaner.filters.generic import GenericConfig, classify, load_generic_config
@@ -212,20 +212,23 @@ class TaskWorker:
         if self._cleaner is None:
             self._cleaner = DocumentCleaner(self.ruleset, self.settings)
         result = TaskResult(task.index)
+        kept: list[Cleaned] = []
         for item in task.files:
             report = InputReport(item.source_name, item.relative)
             result.inputs.append(report)
-            result.documents += self._read(item, report, task.byte_range, task.digest)
+            cleaned = self._read(item, report, task.byte_range, task.digest)
+            result.documents += [DocResult.from_cleaned(c) for c in cleaned]
+            kept += [c for c in cleaned if c.rejection is None]
         result.bytes_read = task.size
         if self.settings.dedup is not None:
-            result.dedup = _fingerprints(result.documents, self.settings.dedup)
+            result.dedup = _fingerprints(kept, self.settings.dedup)
         write_result(self.spill_dir, result)
         return TaskSummary(task.index, len(result.documents), result.bytes_read)
 
     def _read(self, item: InputFile, report: InputReport, byte_range: ByteRange | None,
-              digest: tuple[str, int] | None) -> list[DocResult]:
+              digest: tuple[str, int] | None) -> list[Cleaned]:
         assert self._cleaner is not None
-        documents: list[DocResult] = []
+        documents: list[Cleaned] = []
         try:
             report.sha256, report.size = digest or file_digest(item.path)
             if report.sha256 in self.known_inputs:
@@ -233,7 +236,7 @@ class TaskWorker:
                 return []
             for document in read_input(item, self.settings.read, report.errors.append,
                                        (report.sha256, report.size), byte_range):
-                documents.append(DocResult.from_cleaned(self._cleaner.clean(document)))
+                documents.append(self._cleaner.clean(document))
         except (OSError, ReadError) as exc:
             report.errors.append(_one_line(exc, item))
             documents = []  # a file that failed part-way is skipped whole, never half-cleaned
@@ -242,20 +245,19 @@ class TaskWorker:
         return documents
 
 
-def _fingerprints(documents: list[DocResult], settings: DedupSettings) -> list[DedupEntry]:
+def _fingerprints(kept: list[Cleaned], settings: DedupSettings) -> list[DedupEntry]:
     """Dedup fingerprints of the task's kept documents, in one batched call."""
-    kept = [d for d in documents if d.rejection is None]
-    paragraphs = [_paragraphs(d) for d in kept]
+    paragraphs = [_paragraphs(c) for c in kept]
     prints = fingerprint_many([[text for _, text in refs] for refs in paragraphs], settings)
-    return [DedupEntry(d.document.id, d.document.source.path, [ref for ref, _ in refs], fp)
-            for d, refs, fp in zip(kept, paragraphs, prints)]
+    return [DedupEntry(c.document.id, c.document.source.path, [ref for ref, _ in refs], fp)
+            for c, refs, fp in zip(kept, paragraphs, prints)]
 
 
-def _paragraphs(result: DocResult) -> list[tuple[ParagraphRef, str]]:
+def _paragraphs(cleaned: Cleaned) -> list[tuple[ParagraphRef, str]]:
     """Dedup units: the kept non-blank lines, with where they sit (the span excludes the line break)."""
     return [(ParagraphRef(i, line.number, line.number, line.start, line.content_end), line.text)
-            for i, line in enumerate(segment(result.document.text))
-            if i not in result.claims and not line.blank]
+            for i, (line, claim) in enumerate(zip(cleaned.lines, cleaned.claims))
+            if claim is None and not line.blank]
 
 
 def _one_line(exc: BaseException, item: InputFile) -> str:

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import regex
 
 from cleaner.document import Claim, Cleaned
-from cleaner.rules.loader import RuleSet
+from cleaner.rules.loader import DEFAULT_MAX_WORDS, RuleSet
 from cleaner.rules.model import MATCH_TIMEOUT, Rule, ends_like_sentence, normalise_phrase, word_count
 
 PASSES = ("line", "block", "repeat", "tail")
@@ -70,6 +70,7 @@ class LineIndex:
             for prefix in rule.test.prefixes:
                 self.prefixes.setdefault(prefix.split(" ", 1)[0], []).append(rule)
         self.patterned = [r for r in self.rules if r.test is not None and r.test.pattern is not None]
+        self.max_words = max((r.test.max_words or 0 for r in self.rules if r.test), default=0)
         self.edge_top = max((r.test.within_top or 0 for r in self.patterned if r.test), default=0)
         self.edge_bottom = max((r.test.within_bottom or 0 for r in self.patterned if r.test), default=0)
         self._alternations: dict[tuple[int, bool], tuple[list[int], regex.Pattern[str] | None]] = {}
@@ -92,6 +93,8 @@ class LineIndex:
 
     def first(self, view: LineView, cleaned: Cleaned) -> tuple[Rule, regex.Match[str] | bool] | None:
         """The earliest rule (in precedence order) that claims this line, with its match."""
+        if view.words > self.max_words:
+            return None  # prose: longer than any line rule accepts
         candidates: list[Rule] = list(self.phrases.get(view.normalised, ()))
         candidates += self.prefixes.get(view.normalised.split(" ", 1)[0], ())
         near_edge = view.rank_top < self.edge_top or view.rank_bottom < self.edge_bottom
@@ -200,11 +203,19 @@ class RuleFilter:
 
 
 def line_views(cleaned: Cleaned) -> list[LineView]:
-    """What the rules look at in each non-blank line; valid for the document's whole life."""
+    """What the rules look at in each non-blank line; valid for the document's whole life.
+
+    Lines longer than any rule accepts (see DEFAULT_MAX_WORDS) are not normalised: no phrase or
+    prefix can claim them, and they hold most of the text.
+    """
     nonblank = [(i, line.text.strip()) for i, line in enumerate(cleaned.lines) if not line.blank]
     total = len(nonblank)
-    return [LineView(i, text, normalise_phrase(text), word_count(text), rank, total - 1 - rank)
-            for rank, (i, text) in enumerate(nonblank)]
+    views = []
+    for rank, (i, text) in enumerate(nonblank):
+        words = word_count(text)
+        normalised = normalise_phrase(text) if words <= DEFAULT_MAX_WORDS else ""
+        views.append(LineView(i, text, normalised, words, rank, total - 1 - rank))
+    return views
 
 
 def _matches(rule: Rule, view: LineView, cleaned: Cleaned) -> regex.Match[str] | bool:

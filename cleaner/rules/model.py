@@ -24,23 +24,20 @@ MATCH_TIMEOUT = 0.1
 # Leading list markers and trailing punctuation do not change what a boilerplate line says:
 # "- Lesen Sie auch:" and "Lesen Sie auch" are the same teaser header.
 _BULLET = re.compile(r"^(?:[-–—•*·>»›▸►←‹<]+\s*)+")
-_TRAILING = re.compile(r"[\s.:;,!?…›»>|/\-–—→]+$")
-_SPACES = re.compile(r"\s+")
+_TRAILING_CHARS = " .:;,!?…›»>|/-–—→"  # after whitespace is collapsed, " " is the only whitespace left
 # A sentence (content) ends with terminal punctuation, possibly followed by a closing quote.
 _SENTENCE_END = re.compile(r"[.!?…:;][\"'“”„‚‘’»«)\]]*\s*$")
 
 
 def normalise_phrase(text: str) -> str:
     """The form phrase and prefix rules compare: casefolded, bullets and end punctuation dropped."""
-    text = _SPACES.sub(" ", text).strip()
-    text = _BULLET.sub("", text)
-    text = _TRAILING.sub("", text)
-    return text.casefold()
+    text = _BULLET.sub("", " ".join(text.split()))
+    return text.rstrip(_TRAILING_CHARS).casefold()
 
 
 def normalise_prefix(text: str) -> str:
     """Prefixes keep their trailing punctuation: "Read more:" must not match "Read more about"."""
-    return _BULLET.sub("", _SPACES.sub(" ", text).strip()).casefold()
+    return _BULLET.sub("", " ".join(text.split())).casefold()
 
 
 def word_count(text: str) -> int:
