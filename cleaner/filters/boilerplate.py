@@ -95,30 +95,32 @@ class LineIndex:
         """The earliest rule (in precedence order) that claims this line, with its match."""
         if view.words > self.max_words:
             return None  # prose: longer than any line rule accepts
-        candidates: list[Rule] = list(self.phrases.get(view.normalised, ()))
-        candidates += self.prefixes.get(view.normalised.split(" ", 1)[0], ())
+        best: tuple[Rule, regex.Match[str] | bool] | None = None
+        for rule in (*self.phrases.get(view.normalised, ()), *self.prefixes.get(view.normalised.split(" ", 1)[0], ())):
+            if best is None or self.order[rule.id] < self.order[best[0].id]:
+                found = _matches(rule, view, cleaned)
+                if found:
+                    best = (rule, found)
         near_edge = view.rank_top < self.edge_top or view.rank_bottom < self.edge_bottom
         positions, combined = self._alternation(view.words, near_edge)
-        if combined is None:
-            candidates += [self.patterned[i] for i in positions]
-        else:
+        if combined is not None:
             try:
-                found = combined.fullmatch(view.stripped, timeout=MATCH_TIMEOUT)
+                hit = combined.fullmatch(view.stripped, timeout=MATCH_TIMEOUT)
             except TimeoutError:
-                candidates += [self.patterned[i] for i in positions]  # find the slow rule, each under its timeout
+                hit = None  # find the slow rule below, one pattern at a time, each under its timeout
             else:
-                if found and found.lastgroup:
-                    # The alternation reports the first pattern that matches; later ones are only
-                    # needed when that one's guards reject the line.
-                    start = positions.index(int(found.lastgroup[2:]))
-                    candidates += [self.patterned[i] for i in positions[start:]]
-        best: tuple[Rule, regex.Match[str] | bool] | None = None
-        for rule in candidates:
+                if not hit:
+                    return best
+                # The alternation names the first pattern that matches; later ones are only
+                # needed when that one's guards reject the line.
+                positions = positions[positions.index(int(hit.lastgroup[2:])):]  # type: ignore[index]
+        for position in positions:
+            rule = self.patterned[position]
             if best is not None and self.order[rule.id] >= self.order[best[0].id]:
-                continue
-            found_match = _matches(rule, view, cleaned)
-            if found_match:
-                best = (rule, found_match)
+                break  # patterns are in precedence order: none of the rest can win
+            found = _matches(rule, view, cleaned)
+            if found:
+                return rule, found
         return best
 
 
@@ -221,7 +223,7 @@ def line_views(cleaned: Cleaned) -> list[LineView]:
 def _matches(rule: Rule, view: LineView, cleaned: Cleaned) -> regex.Match[str] | bool:
     """Does this rule's line test accept the line? A pattern that times out counts as no."""
     assert rule.test is not None
-    if not rule.test.guards_pass(view.stripped, view.rank_top, view.rank_bottom):
+    if not rule.test.guards_pass(view.words, view.rank_top, view.rank_bottom):
         return False
     try:
         return rule.test.match_text(view.stripped, view.normalised)

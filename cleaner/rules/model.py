@@ -92,9 +92,9 @@ class LineTest:
     within_top: int | None = None  # only among the first N non-blank lines
     within_bottom: int | None = None  # only among the last N non-blank lines
 
-    def guards_pass(self, text: str, rank_top: int, rank_bottom: int) -> bool:
+    def guards_pass(self, words: int, rank_top: int, rank_bottom: int) -> bool:
+        """Does a line of `words` words at this position pass the length and position guards?"""
         if self.max_words is not None or self.min_words is not None:
-            words = word_count(text)
             if self.max_words is not None and words > self.max_words:
                 return False
             if self.min_words is not None and words < self.min_words:
@@ -125,7 +125,7 @@ class LineTest:
 
     def match(self, text: str, rank_top: int = 0, rank_bottom: int = 0) -> regex.Match[str] | bool:
         stripped = text.strip()
-        if not stripped or not self.guards_pass(stripped, rank_top, rank_bottom):
+        if not stripped or not self.guards_pass(word_count(stripped), rank_top, rank_bottom):
             return False
         return self.match_text(stripped, normalise_phrase(stripped))
 
