@@ -305,13 +305,7 @@ def _summarise(args: argparse.Namespace, stats: RunStats, status: str, code: int
 
 def _explain(args: argparse.Namespace) -> int:
     if args.run is not None:
-        record = find_record(args.run, args.file)
-        explanation = explain_record(args.run, record)
-        if args.json:
-            json.dump(explanation, sys.stdout, ensure_ascii=False, indent=2)
-            sys.stdout.write("\n")
-        else:
-            _print_explanation(explanation, _use_colour(args.color, sys.stdout), sys.stdout)
+        _show_explanation(explain_record(args.run, find_record(args.run, args.file)), args)
         return EXIT_OK
     ruleset = load_checked_rules(_rule_dirs(args))
     files = discover([str(args.file)], "*")
@@ -320,13 +314,16 @@ def _explain(args: argparse.Namespace) -> int:
     documents = (doc for item in files for doc in read_input(item, settings.read, lambda m: print(
         f"cleaner: warning: {m}", file=sys.stderr)))
     for document in documents:
-        explanation = explain_cleaned(cleaner.clean(document))
-        if args.json:
-            json.dump(explanation, sys.stdout, ensure_ascii=False, indent=2)
-            sys.stdout.write("\n")
-        else:
-            _print_explanation(explanation, _use_colour(args.color, sys.stdout), sys.stdout)
+        _show_explanation(explain_cleaned(cleaner.clean(document)), args)
     return EXIT_OK
+
+
+def _show_explanation(explanation: dict[str, Any], args: argparse.Namespace) -> None:
+    if args.json:
+        json.dump(explanation, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        _print_explanation(explanation, _use_colour(args.color, sys.stdout), sys.stdout)
 
 
 def _use_colour(choice: str, stream: TextIO) -> bool:
