@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import time
+from contextlib import ExitStack
 from functools import partial
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any
 from cleaner import __version__
 from cleaner.dedup import (DedupSettings, DedupState, Deduplicator, DocumentDecision, ParagraphRef, StateError,
                            fingerprint_many)
+from cleaner.dedup.engine import BandPairs
 from cleaner.document import Cleaned, Document, segment
 from cleaner.engines.local import map_tasks
 from cleaner.filters.boilerplate import RuleFilter, line_views
@@ -40,6 +42,7 @@ FORMATS = ("jsonl", "txt", "parquet")
 TASK_MAX_FILES = 64
 TASK_MAX_BYTES = 8 << 20
 ON_ERROR = ("skip", "fail")
+ENGINES = ("local", "ray")
 FOREIGN_POLICIES = ("keep", "remove")
 
 
@@ -63,13 +66,15 @@ class Settings:
     quality: str = "default"  # a shipped preset name or a path to a quality TOML file
     dedup: DedupSettings | None = field(default_factory=DedupSettings)  # None: no deduplication
     on_error: str = "skip"
-    workers: int = 1
+    workers: int = 1  # local engine: processes; ray engine: CPUs of the local Ray instance it starts
+    engine: str = "local"  # where phase 1 and dedup candidate grouping run: "local" or "ray"
+    ray_address: str | None = None  # ray engine: an existing cluster to join instead of starting one
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["formats"] = list(self.formats)
         data["languages"] = list(self.languages)
-        for runtime_only in ("on_error", "workers"):
+        for runtime_only in ("on_error", "workers", "engine", "ray_address"):
             data.pop(runtime_only)
         return data
 
@@ -161,16 +166,18 @@ class TaskSummary:
 
 
 @dataclass
-class TaskWorker:
-    """Runs phase 1 for tasks inside one process and spills each task's results."""
+class TaskCleaner:
+    """Phase 1 for one task, in memory: read and clean its inputs, fingerprint the kept documents.
+
+    The Ray engine returns this result to the driver, whose disk may be on another machine.
+    """
 
     ruleset: RuleSet
     settings: Settings
-    spill_dir: Path
     known_inputs: frozenset[str] = frozenset()  # sha256 of inputs an earlier run saw (--state)
     _cleaner: DocumentCleaner | None = field(default=None, init=False, repr=False)
 
-    def __call__(self, task: Task) -> TaskSummary:
+    def __call__(self, task: Task) -> TaskResult:
         if self._cleaner is None:
             self._cleaner = DocumentCleaner(self.ruleset, self.settings)
         result = TaskResult(task.index)
@@ -182,8 +189,7 @@ class TaskWorker:
             result.bytes_read += report.size or 0
         if self.settings.dedup is not None:
             result.dedup = _fingerprints(result.documents, self.settings.dedup)
-        write_result(self.spill_dir, result)
-        return TaskSummary(task.index, len(result.documents), result.bytes_read)
+        return result
 
     def _read(self, item: InputFile, report: InputReport) -> list[DocResult]:
         assert self._cleaner is not None
@@ -202,6 +208,29 @@ class TaskWorker:
         if report.errors and self.settings.on_error == "fail":
             raise InputFailure(report.errors[0])
         return documents
+
+
+@dataclass
+class TaskWorker:
+    """Runs phase 1 for tasks inside one process and spills each task's results."""
+
+    ruleset: RuleSet
+    settings: Settings
+    spill_dir: Path
+    known_inputs: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        self._tasks = TaskCleaner(self.ruleset, self.settings, self.known_inputs)
+
+    def __call__(self, task: Task) -> TaskSummary:
+        return spill(self.spill_dir, self._tasks(task))
+
+
+def spill(spill_dir: Path, result: TaskResult) -> TaskSummary:
+    """Write a task's result where phase 2 reads it; only the small summary travels on."""
+    summary = TaskSummary(result.index, len(result.documents), result.bytes_read)
+    write_result(spill_dir, result)
+    return summary
 
 
 def _fingerprints(documents: list[DocResult], settings: DedupSettings) -> list[DedupEntry]:
@@ -254,11 +283,20 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
         spill_dir = staging / ".spill"
         spill_dir.mkdir()
         known = frozenset(state.inputs) if state is not None else frozenset()
-        map_tasks(partial(TaskWorker, ruleset, settings, spill_dir, known), tasks, settings.workers,
-                  lambda summary: None)
-        phase1 = time.perf_counter()
-        deduplicator = _deduplicate(tasks, spill_dir, settings, state, staging)
-        decisions = deduplicator.resolve() if deduplicator is not None else {}
+        with ExitStack() as engine_scope:
+            band_pairs = None
+            if settings.engine == "ray":  # imported here: Ray is an optional extra
+                from cleaner.engines import ray as ray_engine
+                engine_scope.enter_context(ray_engine.connect(settings.ray_address, settings.workers))
+                ray_engine.map_tasks(partial(TaskCleaner, ruleset, settings, known), tasks,
+                                     lambda result: spill(spill_dir, result))
+                band_pairs = ray_engine.band_pairs
+            else:
+                map_tasks(partial(TaskWorker, ruleset, settings, spill_dir, known), tasks, settings.workers,
+                          lambda summary: None)
+            phase1 = time.perf_counter()
+            deduplicator = _deduplicate(tasks, spill_dir, settings, state, staging, band_pairs)
+            decisions = deduplicator.resolve() if deduplicator is not None else {}
         if deduplicator is not None:
             stats.extra["duplicates"] = _duplicate_stats(deduplicator.stats)
         inputs_seen = _write_outputs(staging, tasks, spill_dir, ruleset, settings, stats, decisions)
@@ -290,11 +328,11 @@ def _load_state(state_dir: Path | None, settings: Settings) -> DedupState | None
 
 
 def _deduplicate(tasks: list[Task], spill_dir: Path, settings: Settings, state: DedupState | None,
-                 staging: Path) -> Deduplicator | None:
+                 staging: Path, band_pairs: BandPairs | None = None) -> Deduplicator | None:
     """Feed every kept document's fingerprint to the deduplicator, in input order."""
     if settings.dedup is None:
         return None
-    deduplicator = Deduplicator(settings.dedup, state, tmpdir=str(staging))
+    deduplicator = Deduplicator(settings.dedup, state, tmpdir=str(staging), band_pairs=band_pairs)
     for task in tasks:
         for entry in read_dedup(spill_dir, task.index):
             deduplicator.add(entry.doc_id, entry.path, entry.paragraphs, entry.fingerprint)
