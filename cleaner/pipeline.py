@@ -286,11 +286,11 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
         with ExitStack() as engine_scope:
             band_pairs = None
             if settings.engine == "ray":  # imported here: Ray is an optional extra
-                from cleaner.engines import ray as ray_engine
-                engine_scope.enter_context(ray_engine.connect(settings.ray_address, settings.workers))
-                ray_engine.map_tasks(partial(TaskCleaner, ruleset, settings, known), tasks,
-                                     lambda result: spill(spill_dir, result))
-                band_pairs = ray_engine.band_pairs
+                from cleaner.engines.ray import RayEngine
+                engine = engine_scope.enter_context(RayEngine(settings.ray_address, settings.workers))
+                engine.map_tasks(partial(TaskCleaner, ruleset, settings, known), tasks,
+                                 lambda result: spill(spill_dir, result))
+                band_pairs = engine.band_pairs
             else:
                 map_tasks(partial(TaskWorker, ruleset, settings, spill_dir, known), tasks, settings.workers,
                           lambda summary: None)

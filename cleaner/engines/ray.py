@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import numpy as np
@@ -27,102 +26,114 @@ ResultT = TypeVar("ResultT")
 # Calls queued per actor: one running and one waiting, so an actor never idles while the driver
 # receives the previous result. Bounds the results in flight to twice the actors.
 QUEUED_PER_ACTOR = 2
-# Band groupings in flight at once, per CPU of the cluster (each holds one band column).
-BANDS_PER_CPU = 2
 
 
-@contextmanager
-def connect(address: str | None, num_cpus: int | None) -> Iterator[None]:
-    """Make Ray available for the block, and leave behind only what was there before.
+class RayEngine:
+    """A Ray connection for one run, with one warm actor per cluster CPU for all its work.
 
     A Ray connection this process already has (a test fixture, a notebook) is used as it is.
-    With `address`, the driver joins that cluster and only disconnects afterwards; without, a
-    private local instance with `num_cpus` CPUs is started and stopped again.
-    """
-    if ray.is_initialized():
-        yield
-        return
-    options: dict[str, Any] = {"logging_level": logging.WARNING, "include_dashboard": False}
-    if address:
-        ray.init(address=address, **options)
-    else:
-        ray.init(address="local", num_cpus=num_cpus, **options)
-    try:
-        yield
-    finally:
-        ray.shutdown()
-
-
-@ray.remote(num_cpus=1)
-class _Runner:
-    """One worker process's runner, built once (rules compile once per actor, not per task).
-
-    A lost actor fails the run rather than being restarted; OUT is only replaced by a finished run.
+    With `address`, the driver joins that cluster and only disconnects on exit; without, a
+    private local instance with `num_cpus` CPUs is started and stopped again. The actors live
+    for the whole run, so band grouping reuses the processes phase 1 already warmed up (a fresh
+    Ray worker spends seconds importing cleaner).
     """
 
-    def __init__(self, factory: Callable[[], Callable[[Any], Any]]) -> None:
-        self._run = factory()
+    def __init__(self, address: str | None = None, num_cpus: int | None = None) -> None:
+        self.address = address
+        self.num_cpus = num_cpus
+        self._started = False
+        self._pool: list[Any] = []
 
-    def run(self, task: Any) -> Any:
-        return self._run(task)
+    def __enter__(self) -> RayEngine:
+        if not ray.is_initialized():
+            options: dict[str, Any] = {"logging_level": logging.WARNING, "include_dashboard": False}
+            if self.address:
+                ray.init(address=self.address, **options)
+            else:
+                ray.init(address="local", num_cpus=self.num_cpus, **options)
+            self._started = True
+        return self
 
+    def __exit__(self, *exc_info: object) -> None:
+        for actor in self._pool:
+            ray.kill(actor)  # at once, also mid-call after a failure, so their CPUs are free again
+        self._pool = []
+        if self._started:
+            ray.shutdown()
+            self._started = False
 
-def map_tasks(factory: Callable[[], Callable[[TaskT], ResultT]], tasks: Iterable[TaskT],
-              on_done: Callable[[ResultT], None]) -> None:
-    """Run every task on the cluster through runners built by `factory`; hand each result to
-    `on_done` in the driver, as results arrive.
+    def map_tasks(self, factory: Callable[[], Callable[[TaskT], ResultT]], tasks: Iterable[TaskT],
+                  on_done: Callable[[ResultT], None]) -> None:
+        """Run every task through runners built by `factory` (once per actor); hand each result
+        to `on_done` in the driver, as results arrive.
 
-    One actor per cluster CPU (never more than tasks). The factory is put into the object store
-    once and shared by all actors. Call inside `connect`.
-    """
-    todo = list(tasks)
-    if not todo:
-        return
-    cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
-    shared = ray.put(factory)
-    actors = [_Runner.remote(shared) for _ in range(min(cpus, len(todo)))]
-    queue = iter(todo)
-    pending: dict[ray.ObjectRef, Any] = {}
+        The factory is put into the object store once and shared by all actors.
+        """
+        todo = list(tasks)
+        if not todo:
+            return
+        shared = ray.put(factory)
+        ray.get([actor.prepare.remote(shared) for actor in self._actors()])
+        self._dispatch((("run", (task,)) for task in todo), on_done)
 
-    def submit(actor: Any) -> None:
-        task = next(queue, None)
-        if task is not None:
-            pending[actor.run.remote(task)] = actor
+    def band_pairs(self, columns: Iterable[np.ndarray], holders: np.ndarray, n_prior: int,
+                   size: int) -> list[np.ndarray]:
+        """`cleaner.dedup.engine.BandPairs` on the cluster: each actor call groups one LSH band.
 
-    try:
+        The holders' paragraph numbers go into the object store once; each band's column is
+        read only when an actor is free for it and sent with the call. Keys come back in
+        completion order; the deduplicator sorts them.
+        """
+        shared = ray.put(holders)
+        found: list[np.ndarray] = []
+        self._dispatch((("band_pairs", (values, shared, n_prior, size)) for values in columns), found.append)
+        return found
+
+    def _actors(self) -> list[Any]:
+        if not self._pool:
+            cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+            self._pool = [_Worker.remote() for _ in range(cpus)]
+        return self._pool
+
+    def _dispatch(self, calls: Iterator[tuple[str, tuple[Any, ...]]], on_done: Callable[[Any], None]) -> None:
+        """Calls spread over the actors, QUEUED_PER_ACTOR at a time each, so at most that many
+        results per actor are in flight; the next call goes to the actor that just finished."""
+        pending: dict[ray.ObjectRef, Any] = {}
+
+        def submit(actor: Any) -> None:
+            call = next(calls, None)
+            if call is not None:
+                method, args = call
+                pending[getattr(actor, method).remote(*args)] = actor
+
         for _ in range(QUEUED_PER_ACTOR):
-            for actor in actors:
+            for actor in self._actors():
                 submit(actor)
         while pending:
             [done], _ = ray.wait(list(pending), num_returns=1)
             actor = pending.pop(done)
             on_done(_get(done))
             submit(actor)
-    finally:
-        for actor in actors:
-            ray.kill(actor)
 
 
-def band_pairs(columns: Iterable[np.ndarray], holders: np.ndarray, n_prior: int, size: int) -> Iterator[np.ndarray]:
-    """`cleaner.dedup.engine.BandPairs` on the cluster: one Ray task groups one LSH band.
+@ray.remote(num_cpus=1)
+class _Worker:
+    """One Ray worker process of the run. Its phase-1 runner is built once per run (rules
+    compile once per actor, not per task). A lost actor fails the run rather than being
+    restarted; OUT is only replaced by a finished run."""
 
-    The holders' paragraph numbers go into the object store once; each band's column is sent
-    with its task. Keys come back in completion order; the deduplicator sorts them.
-    """
-    limit = BANDS_PER_CPU * max(1, int(ray.cluster_resources().get("CPU", 1)))
-    shared = ray.put(holders)
-    pending: list[ray.ObjectRef] = []
-    for values in columns:
-        if len(pending) >= limit:
-            ready, pending = ray.wait(pending, num_returns=1)
-            yield _get(ready[0])
-        pending.append(_band_pair_keys.remote(values, shared, n_prior, size))
-    while pending:
-        ready, pending = ray.wait(pending, num_returns=1)
-        yield _get(ready[0])
+    def __init__(self) -> None:
+        self._runner: Callable[[Any], Any] | None = None
 
+    def prepare(self, factory: Callable[[], Callable[[Any], Any]]) -> None:
+        self._runner = factory()
 
-_band_pair_keys = ray.remote(num_cpus=1)(band_pair_keys)
+    def run(self, task: Any) -> Any:
+        assert self._runner is not None, "run() before prepare()"
+        return self._runner(task)
+
+    def band_pairs(self, values: np.ndarray, holders: np.ndarray, n_prior: int, size: int) -> np.ndarray:
+        return band_pair_keys(values, holders, n_prior, size)
 
 
 def _get(ref: ray.ObjectRef) -> Any:
