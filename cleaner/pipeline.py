@@ -15,7 +15,7 @@ import shutil
 import time
 from contextlib import ExitStack
 from functools import partial
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +149,12 @@ def make_tasks(files: list[InputFile], max_files: int = TASK_MAX_FILES, max_byte
     if batch:
         tasks.append(Task(len(tasks), tuple(batch)))
     return tasks
+
+
+def _absolute(task: Task) -> Task:
+    """The task with absolute input paths, for workers that do not share the driver's working
+    directory (Ray workers on other nodes). Provenance uses the relative names, so it is unchanged."""
+    return Task(task.index, tuple(replace(item, path=item.path.absolute()) for item in task.files))
 
 
 def _size(path: Path) -> int:
@@ -288,7 +294,7 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
             if settings.engine == "ray":  # imported here: Ray is an optional extra
                 from cleaner.engines.ray import RayEngine
                 engine = engine_scope.enter_context(RayEngine(settings.ray_address, settings.workers))
-                engine.map_tasks(partial(TaskCleaner, ruleset, settings, known), tasks,
+                engine.map_tasks(partial(TaskCleaner, ruleset, settings, known), [_absolute(t) for t in tasks],
                                  lambda result: spill(spill_dir, result))
                 band_pairs = engine.band_pairs
             else:
