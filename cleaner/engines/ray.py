@@ -46,11 +46,11 @@ class RayEngine:
 
     def __enter__(self) -> RayEngine:
         if not ray.is_initialized():
-            options: dict[str, Any] = {"logging_level": logging.WARNING, "include_dashboard": False}
             if self.address:
-                ray.init(address=self.address, **options)
+                ray.init(address=self.address, logging_level=logging.WARNING)
             else:
-                ray.init(address="local", num_cpus=self.num_cpus, **options)
+                ray.init(address="local", num_cpus=self.num_cpus, include_dashboard=False,
+                         logging_level=logging.WARNING)
             self._started = True
         return self
 
