@@ -19,11 +19,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import ray  # noqa: E402
+import ray
+from corpus_gen import generate
 
-from corpus_gen import generate  # noqa: E402
-from cleaner.pipeline import Settings, run  # noqa: E402
-from cleaner.rules.examples import load_checked_rules  # noqa: E402
+from cleaner.pipeline import Settings, run
+from cleaner.rules.examples import load_checked_rules
 
 COMPARED = ("documents.jsonl", "rejected.jsonl", "stats.json")
 CPUS = 2

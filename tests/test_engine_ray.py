@@ -15,13 +15,13 @@ import pytest
 
 ray = pytest.importorskip("ray", reason="the Ray engine needs the optional extra: pip install 'cleaner[ray]'")
 
-from cleaner.dedup.engine import local_band_pairs  # noqa: E402
-from cleaner.engines.ray import RayEngine  # noqa: E402
-from cleaner.pipeline import InputFailure, Settings, make_tasks, run  # noqa: E402
-from cleaner.readers.discover import discover  # noqa: E402
-from cleaner.rules.loader import RuleSet  # noqa: E402
+from conftest import SEEDS
 
-from conftest import SEEDS  # noqa: E402
+from cleaner.dedup.engine import local_band_pairs
+from cleaner.engines.ray import RayEngine
+from cleaner.pipeline import InputFailure, Settings, make_tasks, run
+from cleaner.readers.discover import discover
+from cleaner.rules.loader import RuleSet
 
 COMPARED = ("documents.jsonl", "rejected.jsonl", "stats.json")
 FOOTER = "Alle Rechte vorbehalten"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import numpy as np
 import ray
@@ -44,7 +44,7 @@ class RayEngine:
         self._started = False
         self._pool: list[Any] = []
 
-    def __enter__(self) -> RayEngine:
+    def __enter__(self) -> Self:
         if not ray.is_initialized():
             if self.address:
                 ray.init(address=self.address, logging_level=logging.WARNING)
