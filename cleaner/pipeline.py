@@ -290,18 +290,18 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
         spill_dir.mkdir()
         known = frozenset(state.inputs) if state is not None else frozenset()
         with ExitStack() as engine_scope:
-            band_pairs = None
+            engine = None
             if settings.engine == "ray":  # imported here: Ray is an optional extra
                 from cleaner.engines.ray import RayEngine
                 engine = engine_scope.enter_context(RayEngine(settings.ray_address, settings.workers))
                 engine.map_tasks(partial(TaskCleaner, ruleset, settings, known), [_absolute(t) for t in tasks],
                                  lambda result: spill(spill_dir, result))
-                band_pairs = engine.band_pairs
             else:
                 map_tasks(partial(TaskWorker, ruleset, settings, spill_dir, known), tasks, settings.workers,
                           lambda summary: None)
             phase1 = time.perf_counter()
-            deduplicator = _deduplicate(tasks, spill_dir, settings, state, staging, band_pairs)
+            deduplicator = _deduplicate(tasks, spill_dir, settings, state, staging,
+                                        engine.band_pairs if engine is not None else None)
             decisions = deduplicator.resolve() if deduplicator is not None else {}
         if deduplicator is not None:
             stats.extra["duplicates"] = _duplicate_stats(deduplicator.stats)
