@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import sys
@@ -16,7 +17,16 @@ from cleaner.filters.generic import GenericConfigError
 from cleaner.filters.language import DEFAULT_DETECTOR, DETECTORS
 from cleaner.filters.quality import QualityConfigError
 from cleaner.guards import Guards, GuardTripped, removed_fraction
-from cleaner.pipeline import FOREIGN_POLICIES, FORMATS, ON_ERROR, DocumentCleaner, InputFailure, Settings, run
+from cleaner.pipeline import (
+    ENGINES,
+    FOREIGN_POLICIES,
+    FORMATS,
+    ON_ERROR,
+    DocumentCleaner,
+    InputFailure,
+    Settings,
+    run,
+)
 from cleaner.readers import INPUT_FORMATS, ReadOptions, read_input
 from cleaner.readers.discover import InputError, discover
 from cleaner.readers.records import RecordFields
@@ -106,6 +116,12 @@ def _parser() -> argparse.ArgumentParser:
                        help="an unreadable input: skip it and report it (default), or stop the run")
     clean.add_argument("--strict", action="store_true", help="exit 1 if any input was skipped")
     clean.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors on stderr")
+    clean.add_argument("--engine", choices=ENGINES, default="local",
+                       help="where the per-document phase and the dedup candidate search run: local processes "
+                            "(default) or Ray (pip install 'cleaner[ray]'); the output is identical")
+    clean.add_argument("--ray-address", metavar="ADDR",
+                       help="with --engine ray: join this Ray cluster ('auto' on a cluster node, HOST:PORT or "
+                            "ray://HOST:10001) instead of starting a local Ray instance with --workers CPUs")
     clean.add_argument("--resume", action="store_true",
                        help="reuse the finished work of an interrupted run with the same inputs and settings")
     ci = clean.add_argument_group("unattended runs (CI)")
@@ -197,6 +213,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         generic=preset["generic"] if args.generic is None else args.generic,
         quality=args.quality or preset["quality"],
         dedup=_dedup_settings(args),
+        engine=getattr(args, "engine", "local"),
+        ray_address=getattr(args, "ray_address", None),
         on_error=getattr(args, "on_error", "skip"),
         workers=getattr(args, "workers", 1),
     )
@@ -247,6 +265,10 @@ def _clean(args: argparse.Namespace) -> int:
     ruleset = load_checked_rules(_rule_dirs(args))
     if args.compress and "jsonl" not in args.format:
         raise UsageError("--compress applies to jsonl output; add jsonl to --format")
+    if args.ray_address and args.engine != "ray":
+        raise UsageError("--ray-address needs --engine ray")
+    if args.engine == "ray" and importlib.util.find_spec("ray") is None:
+        raise UsageError("--engine ray needs Ray: pip install 'cleaner[ray]'")
     settings = _settings(args)
     guards = Guards(args.max_removed_fraction, args.min_output_docs)
     try:

@@ -13,7 +13,8 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from cleaner.dedup import (
     StateError,
     fingerprint_many,
 )
+from cleaner.dedup.engine import BandPairs
 from cleaner.dedup.state import FILENAME as DEDUP_STATE_FILE
 from cleaner.document import Cleaned, Document
 from cleaner.engines.local import map_tasks
@@ -57,6 +59,7 @@ FORMATS = ("jsonl", "txt", "parquet")
 TASK_MAX_FILES = 64
 TASK_MAX_BYTES = 8 << 20
 ON_ERROR = ("skip", "fail")
+ENGINES = ("local", "ray")
 FOREIGN_POLICIES = ("keep", "remove")
 
 
@@ -80,13 +83,15 @@ class Settings:
     quality: str = "default"  # a shipped preset name or a path to a quality TOML file
     dedup: DedupSettings | None = field(default_factory=DedupSettings)  # None: no deduplication
     on_error: str = "skip"
-    workers: int = 1
+    workers: int = 1  # local engine: processes; ray engine: CPUs of the local Ray instance it starts
+    engine: str = "local"  # where phase 1 and dedup candidate grouping run: "local" or "ray"
+    ray_address: str | None = None  # ray engine: an existing cluster to join instead of starting one
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["formats"] = list(self.formats)
         data["languages"] = list(self.languages)
-        for runtime_only in ("on_error", "workers"):
+        for runtime_only in ("on_error", "workers", "engine", "ray_address"):
             data.pop(runtime_only)
         return data
 
@@ -184,6 +189,12 @@ def make_tasks(files: list[InputFile], read: ReadOptions, max_files: int = TASK_
     return tasks
 
 
+def _absolute(task: Task) -> Task:
+    """The task with absolute input paths, for workers that do not share the driver's working
+    directory (Ray workers on other nodes). Provenance uses the relative names, so it is unchanged."""
+    return replace(task, files=tuple(replace(item, path=item.path.absolute()) for item in task.files))
+
+
 def _size(path: Path) -> int:
     try:
         return path.stat().st_size
@@ -199,16 +210,18 @@ class TaskSummary:
 
 
 @dataclass
-class TaskWorker:
-    """Runs phase 1 for tasks inside one process and spills each task's results."""
+class TaskCleaner:
+    """Phase 1 for one task, in memory: read and clean its inputs, fingerprint the kept documents.
+
+    The Ray engine returns this result to the driver, whose disk may be on another machine.
+    """
 
     ruleset: RuleSet
     settings: Settings
-    spill_dir: Path
     known_inputs: frozenset[str] = frozenset()  # sha256 of inputs an earlier run saw (--state)
     _cleaner: DocumentCleaner | None = field(default=None, init=False, repr=False)
 
-    def __call__(self, task: Task) -> TaskSummary:
+    def __call__(self, task: Task) -> TaskResult:
         if self._cleaner is None:
             self._cleaner = DocumentCleaner(self.ruleset, self.settings)
         result = TaskResult(task.index)
@@ -222,8 +235,7 @@ class TaskWorker:
         result.bytes_read = task.size
         if self.settings.dedup is not None:
             result.dedup = _fingerprints(kept, self.settings.dedup)
-        write_result(self.spill_dir, result)
-        return TaskSummary(task.index, len(result.documents), result.bytes_read)
+        return result
 
     def _read(self, item: InputFile, report: InputReport, byte_range: ByteRange | None,
               digest: tuple[str, int] | None) -> list[Cleaned]:
@@ -243,6 +255,29 @@ class TaskWorker:
         if report.errors and self.settings.on_error == "fail":
             raise InputFailure(report.errors[0])
         return documents
+
+
+@dataclass
+class TaskWorker:
+    """Runs phase 1 for tasks inside one process and spills each task's results."""
+
+    ruleset: RuleSet
+    settings: Settings
+    spill_dir: Path
+    known_inputs: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        self._tasks = TaskCleaner(self.ruleset, self.settings, self.known_inputs)
+
+    def __call__(self, task: Task) -> TaskSummary:
+        return spill(self.spill_dir, self._tasks(task))
+
+
+def spill(spill_dir: Path, result: TaskResult) -> TaskSummary:
+    """Write a task's result where phase 2 reads it; only the small summary travels on."""
+    summary = TaskSummary(result.index, len(result.documents), result.bytes_read)
+    write_result(spill_dir, result)
+    return summary
 
 
 def _fingerprints(kept: list[Cleaned], settings: DedupSettings) -> list[DedupEntry]:
@@ -299,19 +334,31 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
     stats.tasks_resumed = len(tasks) - len(todo)
     with StagedOutput(out) as staging:
         known = frozenset(state.inputs) if state is not None else frozenset()
-        with progress_bar(sum(task.size for task in todo), "cleaning", progress) as bar:
-            documents = 0
+        with ExitStack() as engine_scope:
+            engine = None
+            if settings.engine == "ray":  # imported here: Ray is an optional extra
+                from cleaner.engines.ray import RayEngine
 
-            def advance(summary: TaskSummary) -> None:
-                nonlocal documents
-                documents += summary.documents
-                bar.set_postfix(docs=documents, refresh=False)
-                bar.update(summary.bytes_read)
+                engine = engine_scope.enter_context(RayEngine(settings.ray_address, settings.workers))
+            with progress_bar(sum(task.size for task in todo), "cleaning", progress) as bar:
+                documents = 0
 
-            map_tasks(partial(TaskWorker, ruleset, settings, work.path, known), todo, settings.workers, advance)
-        phase1 = time.perf_counter()
-        deduplicator = _deduplicate(tasks, work.path, settings, state, staging)
-        decisions = deduplicator.resolve() if deduplicator is not None else {}
+                def advance(summary: TaskSummary) -> None:
+                    nonlocal documents
+                    documents += summary.documents
+                    bar.set_postfix(docs=documents, refresh=False)
+                    bar.update(summary.bytes_read)
+
+                if engine is not None:
+                    engine.map_tasks(partial(TaskCleaner, ruleset, settings, known), [_absolute(t) for t in todo],
+                                     lambda result: advance(spill(work.path, result)))
+                else:
+                    map_tasks(partial(TaskWorker, ruleset, settings, work.path, known), todo, settings.workers,
+                              advance)
+            phase1 = time.perf_counter()
+            deduplicator = _deduplicate(tasks, work.path, settings, state, staging,
+                                        engine.band_pairs if engine is not None else None)
+            decisions = deduplicator.resolve() if deduplicator is not None else {}
         if deduplicator is not None:
             stats.extra["duplicates"] = _duplicate_stats(deduplicator.stats)
         with progress_bar(len(tasks), "writing", progress, unit="task") as bar:
@@ -363,11 +410,11 @@ def _load_state(state_dir: Path | None, settings: Settings) -> DedupState | None
 
 
 def _deduplicate(tasks: list[Task], spill_dir: Path, settings: Settings, state: DedupState | None,
-                 staging: Path) -> Deduplicator | None:
+                 staging: Path, band_pairs: BandPairs | None = None) -> Deduplicator | None:
     """Feed every kept document's fingerprint to the deduplicator, in input order."""
     if settings.dedup is None:
         return None
-    deduplicator = Deduplicator(settings.dedup, state, tmpdir=str(staging))
+    deduplicator = Deduplicator(settings.dedup, state, tmpdir=str(staging), band_pairs=band_pairs)
     for task in tasks:
         for entry in read_dedup(spill_dir, task.index):
             deduplicator.add(entry.doc_id, entry.path, entry.paragraphs, entry.fingerprint)
