@@ -19,7 +19,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from cleaner.dedup.tokens import word_hash
+from cleaner.dedup.tokens import fmix64, word_hash
 
 _MASK64 = (1 << 64) - 1
 _MIX = 0x9E3779B97F4A7C15  # odd 64-bit multiplier (golden ratio) for combining word hashes
@@ -43,14 +43,6 @@ def shingle_hash(words: Sequence[str]) -> int:
     for word in words:
         h = ((h ^ word_hash(word)) * _MIX) & _MASK64
     return _fmix64_int(h) >> 32
-
-
-def _fmix64(h: np.ndarray) -> np.ndarray:
-    h = h ^ (h >> np.uint64(33))
-    h = h * np.uint64(0xFF51AFD7ED558CCD)
-    h = h ^ (h >> np.uint64(33))
-    h = h * np.uint64(0xC4CEB9FE1A85EC53)
-    return h ^ (h >> np.uint64(33))
 
 
 def _fmix32(h: np.ndarray) -> np.ndarray:
@@ -90,7 +82,7 @@ def shingle_sets(tokens: np.ndarray, counts: np.ndarray, ngram: int) -> tuple[np
     mix = np.uint64(_MIX)
     for j in range(ngram):
         h = (h ^ tokens[j : j + width]) * mix
-    h = (_fmix64(h) >> np.uint64(32)).astype(np.uint64)
+    h = (fmix64(h) >> np.uint64(32)).astype(np.uint64)
     # Valid shingle starts: positions whose n-gram stays inside one paragraph.
     owner = np.repeat(np.arange(len(counts), dtype=np.uint64), n_shingles)
     local = np.arange(len(owner), dtype=np.int64) - np.repeat(np.cumsum(n_shingles) - n_shingles, n_shingles)
@@ -153,4 +145,4 @@ def band_hashes(signature: np.ndarray, bands: int, rows: int) -> np.ndarray:
     mix = np.uint64(_MIX)
     for r in range(rows):
         h = (h ^ cut[:, :, r]) * mix
-    return _fmix64(h)
+    return fmix64(h)
