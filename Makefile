@@ -9,7 +9,7 @@ OUT    ?= out
 ARGS   ?=
 
 .DEFAULT_GOAL := clean-corpus
-.PHONY: clean-corpus test bench lint fuzz setup
+.PHONY: clean-corpus clean-corpus-ray test bench lint fuzz setup setup-ray
 
 setup: $(STAMP)
 
@@ -21,6 +21,17 @@ $(STAMP): pyproject.toml
 
 clean-corpus: $(STAMP)
 	$(BIN)/cleaner clean $(IN) -o $(OUT) $(ARGS)
+
+# Ray is an optional extra for the cleaner (the test extra includes it so CI tests the engine).
+RAY_STAMP := $(VENV)/.installed-ray
+$(RAY_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[ray]'
+	touch $(RAY_STAMP)
+
+setup-ray: $(RAY_STAMP)
+
+clean-corpus-ray: $(RAY_STAMP)
+	$(BIN)/cleaner clean $(IN) -o $(OUT) --engine ray $(if $(RAY_ADDRESS),--ray-address $(RAY_ADDRESS)) $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(ARGS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import sys
@@ -16,7 +17,16 @@ from cleaner.filters.generic import GenericConfigError
 from cleaner.filters.language import DEFAULT_DETECTOR, DETECTORS
 from cleaner.filters.quality import QualityConfigError
 from cleaner.guards import Guards, GuardTripped, removed_fraction
-from cleaner.pipeline import FOREIGN_POLICIES, FORMATS, ON_ERROR, DocumentCleaner, InputFailure, Settings, run
+from cleaner.pipeline import (
+    ENGINES,
+    FOREIGN_POLICIES,
+    FORMATS,
+    ON_ERROR,
+    DocumentCleaner,
+    InputFailure,
+    Settings,
+    run,
+)
 from cleaner.readers import INPUT_FORMATS, ReadOptions, read_input
 from cleaner.readers.discover import InputError, discover
 from cleaner.readers.records import RecordFields
@@ -30,6 +40,7 @@ EXIT_INPUT = 1  # inputs were skipped (with --strict) or one failed (with --on-e
 EXIT_USAGE = 2
 EXIT_GUARD = 3  # a guard refused the run's output; the previous output is still in place
 EXIT_INTERRUPTED = 130
+_WARNINGS_SHOWN = 20  # skipped inputs named on stderr; stats.json lists every one
 
 # What --preset switches on; explicit flags still win.
 PRESETS = {
@@ -105,6 +116,12 @@ def _parser() -> argparse.ArgumentParser:
                        help="an unreadable input: skip it and report it (default), or stop the run")
     clean.add_argument("--strict", action="store_true", help="exit 1 if any input was skipped")
     clean.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors on stderr")
+    clean.add_argument("--engine", choices=ENGINES, default="local",
+                       help="where the per-document phase and the dedup candidate search run: local processes "
+                            "(default) or Ray (pip install 'cleaner[ray]'); the output is identical")
+    clean.add_argument("--ray-address", metavar="ADDR",
+                       help="with --engine ray: join this Ray cluster ('auto' on a cluster node, HOST:PORT or "
+                            "ray://HOST:10001) instead of starting a local Ray instance with --workers CPUs")
     clean.add_argument("--resume", action="store_true",
                        help="reuse the finished work of an interrupted run with the same inputs and settings")
     ci = clean.add_argument_group("unattended runs (CI)")
@@ -196,6 +213,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         generic=preset["generic"] if args.generic is None else args.generic,
         quality=args.quality or preset["quality"],
         dedup=_dedup_settings(args),
+        engine=getattr(args, "engine", "local"),
+        ray_address=getattr(args, "ray_address", None),
         on_error=getattr(args, "on_error", "skip"),
         workers=getattr(args, "workers", 1),
     )
@@ -246,6 +265,10 @@ def _clean(args: argparse.Namespace) -> int:
     ruleset = load_checked_rules(_rule_dirs(args))
     if args.compress and "jsonl" not in args.format:
         raise UsageError("--compress applies to jsonl output; add jsonl to --format")
+    if args.ray_address and args.engine != "ray":
+        raise UsageError("--ray-address needs --engine ray")
+    if args.engine == "ray" and importlib.util.find_spec("ray") is None:
+        raise UsageError("--engine ray needs Ray: pip install 'cleaner[ray]'")
     settings = _settings(args)
     guards = Guards(args.max_removed_fraction, args.min_output_docs)
     try:
@@ -261,13 +284,16 @@ def _clean(args: argparse.Namespace) -> int:
         write_report(args.output)
     code = EXIT_INPUT if args.strict and stats.errors else EXIT_OK
     _summarise(args, stats, "ok" if code == EXIT_OK else "inputs_skipped", code, None)
-    for error in stats.errors:
+    for error in stats.errors[:_WARNINGS_SHOWN]:
         print(f"cleaner: warning: skipped {error['message']}", file=sys.stderr)
+    if len(stats.errors) > _WARNINGS_SHOWN:
+        print(f"cleaner: warning: ... and {len(stats.errors) - _WARNINGS_SHOWN} more skipped inputs or records, "
+              f"all listed in {args.output / 'stats.json'}", file=sys.stderr)
     data = stats.to_json()
     docs, chars = data["documents"], data["characters"]
     if not args.quiet:
         print(f"cleaned {docs['in']} documents into {args.output}: {docs['out']} written, {docs['rejected']} "
-              f"rejected, {len(stats.errors)} inputs skipped, {removed_fraction(stats):.1%} of {chars['in']} "
+              f"rejected, {len(stats.errors)} inputs or records skipped, {removed_fraction(stats):.1%} of {chars['in']} "
               f"characters removed", file=sys.stderr)
     return code
 
@@ -301,13 +327,7 @@ def _summarise(args: argparse.Namespace, stats: RunStats, status: str, code: int
 
 def _explain(args: argparse.Namespace) -> int:
     if args.run is not None:
-        record = find_record(args.run, args.file)
-        explanation = explain_record(args.run, record)
-        if args.json:
-            json.dump(explanation, sys.stdout, ensure_ascii=False, indent=2)
-            sys.stdout.write("\n")
-        else:
-            _print_explanation(explanation, _use_colour(args.color, sys.stdout), sys.stdout)
+        _show_explanation(explain_record(args.run, find_record(args.run, args.file)), args)
         return EXIT_OK
     ruleset = load_checked_rules(_rule_dirs(args))
     files = discover([str(args.file)], "*")
@@ -316,13 +336,16 @@ def _explain(args: argparse.Namespace) -> int:
     documents = (doc for item in files for doc in read_input(item, settings.read, lambda m: print(
         f"cleaner: warning: {m}", file=sys.stderr)))
     for document in documents:
-        explanation = explain_cleaned(cleaner.clean(document))
-        if args.json:
-            json.dump(explanation, sys.stdout, ensure_ascii=False, indent=2)
-            sys.stdout.write("\n")
-        else:
-            _print_explanation(explanation, _use_colour(args.color, sys.stdout), sys.stdout)
+        _show_explanation(explain_cleaned(cleaner.clean(document)), args)
     return EXIT_OK
+
+
+def _show_explanation(explanation: dict[str, Any], args: argparse.Namespace) -> None:
+    if args.json:
+        json.dump(explanation, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        _print_explanation(explanation, _use_colour(args.color, sys.stdout), sys.stdout)
 
 
 def _use_colour(choice: str, stream: TextIO) -> bool:

@@ -13,7 +13,8 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -28,8 +29,9 @@ from cleaner.dedup import (
     StateError,
     fingerprint_many,
 )
+from cleaner.dedup.engine import BandPairs
 from cleaner.dedup.state import FILENAME as DEDUP_STATE_FILE
-from cleaner.document import Cleaned, Document, segment
+from cleaner.document import Cleaned, Document
 from cleaner.engines.local import map_tasks
 from cleaner.filters.boilerplate import RuleFilter, line_views
 from cleaner.filters.generic import GenericConfig, classify, load_generic_config
@@ -43,7 +45,7 @@ from cleaner.filters.language import (
 from cleaner.filters.quality import QualityConfig, judge, load_quality_config, preset_path
 from cleaner.guards import Guards, check_guards
 from cleaner.progress import progress_bar
-from cleaner.readers import ReadError, ReadOptions, file_digest, read_input
+from cleaner.readers import ByteRange, ReadError, ReadOptions, file_digest, read_input, split_lines, splittable
 from cleaner.readers.discover import InputFile, discover
 from cleaner.rules.loader import RuleSet
 from cleaner.spill import DedupEntry, DocResult, InputReport, TaskResult, read_dedup, read_result, write_result
@@ -57,6 +59,7 @@ FORMATS = ("jsonl", "txt", "parquet")
 TASK_MAX_FILES = 64
 TASK_MAX_BYTES = 8 << 20
 ON_ERROR = ("skip", "fail")
+ENGINES = ("local", "ray")
 FOREIGN_POLICIES = ("keep", "remove")
 
 
@@ -80,13 +83,15 @@ class Settings:
     quality: str = "default"  # a shipped preset name or a path to a quality TOML file
     dedup: DedupSettings | None = field(default_factory=DedupSettings)  # None: no deduplication
     on_error: str = "skip"
-    workers: int = 1
+    workers: int = 1  # local engine: processes; ray engine: CPUs of the local Ray instance it starts
+    engine: str = "local"  # where phase 1 and dedup candidate grouping run: "local" or "ray"
+    ray_address: str | None = None  # ray engine: an existing cluster to join instead of starting one
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["formats"] = list(self.formats)
         data["languages"] = list(self.languages)
-        for runtime_only in ("on_error", "workers"):
+        for runtime_only in ("on_error", "workers", "engine", "ray_address"):
             data.pop(runtime_only)
         return data
 
@@ -137,30 +142,57 @@ class DocumentCleaner:
 
 @dataclass(frozen=True, slots=True)
 class Task:
-    """One unit of phase-1 work: a batch of input files. Its index fixes its place in the output.
+    """One unit of phase-1 work: a batch of input files, or one part of a large JSONL file.
+    Its index fixes its place in the output.
 
     Small files are batched so per-task overhead (a spill file, a message between processes, a
-    numpy call for fingerprints) is paid per few megabytes, not per file.
+    numpy call for fingerprints) is paid per few megabytes, not per file; a large JSONL file is
+    cut into line-aligned byte ranges so that several workers share it.
     """
 
     index: int
     files: tuple[InputFile, ...]
+    byte_range: ByteRange | None = None  # with exactly one file: the part of it to read
+    digest: tuple[str, int] | None = None  # that file's (sha256, size), hashed once for all its parts
+
+    @property
+    def size(self) -> int:
+        if self.byte_range is not None:
+            return self.byte_range.end - self.byte_range.start
+        return sum(_size(f.path) for f in self.files)
 
 
-def make_tasks(files: list[InputFile], max_files: int = TASK_MAX_FILES, max_bytes: int = TASK_MAX_BYTES) -> list[Task]:
+def make_tasks(files: list[InputFile], read: ReadOptions, max_files: int = TASK_MAX_FILES,
+               max_bytes: int = TASK_MAX_BYTES) -> list[Task]:
     tasks: list[Task] = []
     batch: list[InputFile] = []
     size = 0
-    for item in files:
-        item_size = _size(item.path)
-        if batch and (len(batch) >= max_files or size + item_size > max_bytes):
+
+    def flush() -> None:
+        nonlocal batch, size
+        if batch:
             tasks.append(Task(len(tasks), tuple(batch)))
             batch, size = [], 0
+
+    for item in files:
+        item_size = _size(item.path)
+        if item_size > max_bytes and splittable(item, read):
+            flush()
+            sha256, total, ranges = split_lines(item.path, max_bytes)
+            tasks += [Task(len(tasks) + i, (item,), part, (sha256, total)) for i, part in enumerate(ranges)]
+            continue
+        if batch and (len(batch) >= max_files or size + item_size > max_bytes):
+            flush()
         batch.append(item)
         size += item_size
-    if batch:
-        tasks.append(Task(len(tasks), tuple(batch)))
+    flush()
     return tasks
+
+
+def _absolute(task: Task) -> Task:
+    """The task with absolute input paths, for workers that do not share the driver's working
+    directory (Ray workers on other nodes). Provenance uses the relative names, so it is unchanged."""
+    return replace(task, files=tuple(replace(item, path=item.path.absolute()) for item in task.files))
 
 
 def _size(path: Path) -> int:
@@ -178,41 +210,45 @@ class TaskSummary:
 
 
 @dataclass
-class TaskWorker:
-    """Runs phase 1 for tasks inside one process and spills each task's results."""
+class TaskCleaner:
+    """Phase 1 for one task, in memory: read and clean its inputs, fingerprint the kept documents.
+
+    The Ray engine returns this result to the driver, whose disk may be on another machine.
+    """
 
     ruleset: RuleSet
     settings: Settings
-    spill_dir: Path
     known_inputs: frozenset[str] = frozenset()  # sha256 of inputs an earlier run saw (--state)
     _cleaner: DocumentCleaner | None = field(default=None, init=False, repr=False)
 
-    def __call__(self, task: Task) -> TaskSummary:
+    def __call__(self, task: Task) -> TaskResult:
         if self._cleaner is None:
             self._cleaner = DocumentCleaner(self.ruleset, self.settings)
         result = TaskResult(task.index)
+        kept: list[Cleaned] = []
         for item in task.files:
             report = InputReport(item.source_name, item.relative)
             result.inputs.append(report)
-            documents = self._read(item, report)
-            result.documents += documents
-            result.bytes_read += report.size or 0
+            cleaned = self._read(item, report, task.byte_range, task.digest)
+            result.documents += [DocResult.from_cleaned(c) for c in cleaned]
+            kept += [c for c in cleaned if c.rejection is None]
+        result.bytes_read = task.size
         if self.settings.dedup is not None:
-            result.dedup = _fingerprints(result.documents, self.settings.dedup)
-        write_result(self.spill_dir, result)
-        return TaskSummary(task.index, len(result.documents), result.bytes_read)
+            result.dedup = _fingerprints(kept, self.settings.dedup)
+        return result
 
-    def _read(self, item: InputFile, report: InputReport) -> list[DocResult]:
+    def _read(self, item: InputFile, report: InputReport, byte_range: ByteRange | None,
+              digest: tuple[str, int] | None) -> list[Cleaned]:
         assert self._cleaner is not None
-        documents: list[DocResult] = []
+        documents: list[Cleaned] = []
         try:
-            report.sha256, report.size = file_digest(item.path)
+            report.sha256, report.size = digest or file_digest(item.path)
             if report.sha256 in self.known_inputs:
                 report.unchanged = True
                 return []
             for document in read_input(item, self.settings.read, report.errors.append,
-                                       (report.sha256, report.size)):
-                documents.append(DocResult.from_cleaned(self._cleaner.clean(document)))
+                                       (report.sha256, report.size), byte_range):
+                documents.append(self._cleaner.clean(document))
         except (OSError, ReadError) as exc:
             report.errors.append(_one_line(exc, item))
             documents = []  # a file that failed part-way is skipped whole, never half-cleaned
@@ -221,20 +257,42 @@ class TaskWorker:
         return documents
 
 
-def _fingerprints(documents: list[DocResult], settings: DedupSettings) -> list[DedupEntry]:
+@dataclass
+class TaskWorker:
+    """Runs phase 1 for tasks inside one process and spills each task's results."""
+
+    ruleset: RuleSet
+    settings: Settings
+    spill_dir: Path
+    known_inputs: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        self._tasks = TaskCleaner(self.ruleset, self.settings, self.known_inputs)
+
+    def __call__(self, task: Task) -> TaskSummary:
+        return spill(self.spill_dir, self._tasks(task))
+
+
+def spill(spill_dir: Path, result: TaskResult) -> TaskSummary:
+    """Write a task's result where phase 2 reads it; only the small summary travels on."""
+    summary = TaskSummary(result.index, len(result.documents), result.bytes_read)
+    write_result(spill_dir, result)
+    return summary
+
+
+def _fingerprints(kept: list[Cleaned], settings: DedupSettings) -> list[DedupEntry]:
     """Dedup fingerprints of the task's kept documents, in one batched call."""
-    kept = [d for d in documents if d.rejection is None]
-    paragraphs = [_paragraphs(d) for d in kept]
+    paragraphs = [_paragraphs(c) for c in kept]
     prints = fingerprint_many([[text for _, text in refs] for refs in paragraphs], settings)
-    return [DedupEntry(d.document.id, d.document.source.path, [ref for ref, _ in refs], fp)
-            for d, refs, fp in zip(kept, paragraphs, prints)]
+    return [DedupEntry(c.document.id, c.document.source.path, [ref for ref, _ in refs], fp)
+            for c, refs, fp in zip(kept, paragraphs, prints)]
 
 
-def _paragraphs(result: DocResult) -> list[tuple[ParagraphRef, str]]:
+def _paragraphs(cleaned: Cleaned) -> list[tuple[ParagraphRef, str]]:
     """Dedup units: the kept non-blank lines, with where they sit (the span excludes the line break)."""
     return [(ParagraphRef(i, line.number, line.number, line.start, line.content_end), line.text)
-            for i, line in enumerate(segment(result.document.text))
-            if i not in result.claims and not line.blank]
+            for i, (line, claim) in enumerate(zip(cleaned.lines, cleaned.claims))
+            if claim is None and not line.blank]
 
 
 def _one_line(exc: BaseException, item: InputFile) -> str:
@@ -268,7 +326,7 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
     files = discover(inputs, settings.glob)
     check_output(out, sorted({f.root for f in files}), force)
     state = _load_state(state_dir, settings)
-    tasks = make_tasks(files)
+    tasks = make_tasks(files, settings.read)
     stats = RunStats()
     work = WorkDir(out)
     finished = work.prepare(_work_key(tasks, ruleset, settings, state_dir), resume)
@@ -276,19 +334,31 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
     stats.tasks_resumed = len(tasks) - len(todo)
     with StagedOutput(out) as staging:
         known = frozenset(state.inputs) if state is not None else frozenset()
-        with progress_bar(sum(_size(f.path) for t in todo for f in t.files), "cleaning", progress) as bar:
-            documents = 0
+        with ExitStack() as engine_scope:
+            engine = None
+            if settings.engine == "ray":  # imported here: Ray is an optional extra
+                from cleaner.engines.ray import RayEngine
 
-            def advance(summary: TaskSummary) -> None:
-                nonlocal documents
-                documents += summary.documents
-                bar.set_postfix(docs=documents, refresh=False)
-                bar.update(summary.bytes_read)
+                engine = engine_scope.enter_context(RayEngine(settings.ray_address, settings.workers))
+            with progress_bar(sum(task.size for task in todo), "cleaning", progress) as bar:
+                documents = 0
 
-            map_tasks(partial(TaskWorker, ruleset, settings, work.path, known), todo, settings.workers, advance)
-        phase1 = time.perf_counter()
-        deduplicator = _deduplicate(tasks, work.path, settings, state, staging)
-        decisions = deduplicator.resolve() if deduplicator is not None else {}
+                def advance(summary: TaskSummary) -> None:
+                    nonlocal documents
+                    documents += summary.documents
+                    bar.set_postfix(docs=documents, refresh=False)
+                    bar.update(summary.bytes_read)
+
+                if engine is not None:
+                    engine.map_tasks(partial(TaskCleaner, ruleset, settings, known), [_absolute(t) for t in todo],
+                                     lambda result: advance(spill(work.path, result)))
+                else:
+                    map_tasks(partial(TaskWorker, ruleset, settings, work.path, known), todo, settings.workers,
+                              advance)
+            phase1 = time.perf_counter()
+            deduplicator = _deduplicate(tasks, work.path, settings, state, staging,
+                                        engine.band_pairs if engine is not None else None)
+            decisions = deduplicator.resolve() if deduplicator is not None else {}
         if deduplicator is not None:
             stats.extra["duplicates"] = _duplicate_stats(deduplicator.stats)
         with progress_bar(len(tasks), "writing", progress, unit="task") as bar:
@@ -317,8 +387,9 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
 def _work_key(tasks: list[Task], ruleset: RuleSet, settings: Settings, state_dir: Path | None) -> str:
     """What phase-1 results depend on: inputs as they are on disk, rules, settings, the state."""
     inputs = [[f.source_name, f.relative, *_stat(f.path)] for task in tasks for f in task.files]
+    ranges = [[task.byte_range.start, task.byte_range.end] for task in tasks if task.byte_range is not None]
     state_file = [*_stat(state_dir / DEDUP_STATE_FILE)] if state_dir is not None else None
-    return work_key({"inputs": inputs, "tasks": [len(t.files) for t in tasks], "rules": ruleset.digest,
+    return work_key({"inputs": inputs, "tasks": [len(t.files) for t in tasks], "ranges": ranges, "rules": ruleset.digest,
                      "settings": settings.to_json(), "state": state_file})
 
 
@@ -339,11 +410,11 @@ def _load_state(state_dir: Path | None, settings: Settings) -> DedupState | None
 
 
 def _deduplicate(tasks: list[Task], spill_dir: Path, settings: Settings, state: DedupState | None,
-                 staging: Path) -> Deduplicator | None:
+                 staging: Path, band_pairs: BandPairs | None = None) -> Deduplicator | None:
     """Feed every kept document's fingerprint to the deduplicator, in input order."""
     if settings.dedup is None:
         return None
-    deduplicator = Deduplicator(settings.dedup, state, tmpdir=str(staging))
+    deduplicator = Deduplicator(settings.dedup, state, tmpdir=str(staging), band_pairs=band_pairs)
     for task in tasks:
         for entry in read_dedup(spill_dir, task.index):
             deduplicator.add(entry.doc_id, entry.path, entry.paragraphs, entry.fingerprint)
@@ -389,8 +460,14 @@ def _write_outputs(staging: Path, tasks: list[Task], spill_dir: Path, ruleset: R
             for report in task_result.inputs:
                 for message in report.errors:
                     stats.error(report.path, message)
+                entry = report.to_json()
+                previous = inputs_seen[-1] if inputs_seen else None
+                if task.byte_range is not None and task.byte_range.start > 0 and previous is not None:
+                    if report.errors:  # another part of the file the previous entry names
+                        previous.setdefault("errors", []).extend(report.errors)
+                    continue
                 stats.unchanged_inputs += report.unchanged
-                inputs_seen.append(report.to_json())
+                inputs_seen.append(entry)
             for result in task_result.documents:
                 cleaned = result.cleaned()
                 decision = decisions.get(result.document.id)

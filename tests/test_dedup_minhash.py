@@ -5,13 +5,14 @@ from __future__ import annotations
 import pickle
 
 import numpy as np
+import pytest
 from datasketch import MinHash
 from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from cleaner.dedup import DedupSettings, fingerprint, fingerprint_many
-from cleaner.dedup.minhash import band_hashes, shingle_hash, shingle_sets, signatures
+from cleaner.dedup.minhash import band_hashes, permutations, shingle_hash, shingle_sets, signatures
 from cleaner.dedup.normalize import normalize_text
 from cleaner.dedup.settings import candidate_probability, derive_bands
 from cleaner.dedup.tokens import paragraph_words, word_hash
@@ -121,3 +122,11 @@ def test_batched_fingerprints_equal_single_ones() -> None:
     for single, batched in zip([fingerprint(d, settings) for d in documents], fingerprint_many(documents, settings)):
         for name in ("exact", "words", "offsets", "shingles", "bands"):
             assert np.array_equal(getattr(single, name), getattr(batched, name)), name
+
+
+@pytest.mark.parametrize("num_perm, seed", [(128, 1), (64, 7), (256, 42)])
+def test_permutations_are_datasketchs(num_perm: int, seed: int) -> None:
+    a, b = permutations(num_perm, seed)
+    expected_a, expected_b = MinHash(num_perm=num_perm, seed=seed).permutations
+    assert np.array_equal(a, expected_a) and np.array_equal(b, expected_b)
+    assert a.dtype == np.uint32 and b.dtype == np.uint32

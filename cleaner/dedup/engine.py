@@ -30,7 +30,7 @@ smallest number.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -50,14 +50,21 @@ from cleaner.document import Claim, Rejection
 # first), so real buckets are small; the cap only bounds pathological template text.
 BUCKET_PAIRS_CAP = 64
 
+# Finds the candidate keys of every band: given the band columns (one hash per LSH holder, in
+# band order), the holders' paragraph numbers, the number of earlier runs' paragraphs and the
+# key base, yields `band_pair_keys` of each band, in any order.
+BandPairs = Callable[[Iterable[np.ndarray], np.ndarray, int, int], Iterable[np.ndarray]]
+
 
 class Deduplicator:
     """Collects fingerprints in input order, then resolves duplicates once."""
 
-    def __init__(self, settings: DedupSettings, state: DedupState | None = None, tmpdir: str | None = None) -> None:
+    def __init__(self, settings: DedupSettings, state: DedupState | None = None, tmpdir: str | None = None,
+                 band_pairs: BandPairs | None = None) -> None:
         if state is not None and state.settings != settings:
             raise StateError("dedup state was built with other settings; use the same settings or a fresh state")
         self.settings = settings
+        self.band_pairs: BandPairs = band_pairs or local_band_pairs
         prior = state if state is not None else DedupState(settings)
         assert settings.bands is not None
         # Earlier runs' shingles and band hashes go to the spill files first, so the files
@@ -248,31 +255,18 @@ class Deduplicator:
         return leaders
 
     def _candidates(self, long_of: np.ndarray, leaders: np.ndarray, n_prior: int) -> np.ndarray:
-        """Sorted unique (a, b) pairs, a < b, sharing an LSH band, b from this run."""
+        """Sorted unique (a, b) pairs, a < b, sharing an LSH band, b from this run.
+
+        Bands are independent, so `self.band_pairs` may group them anywhere (one at a time
+        here, spread over a cluster by the Ray engine); the pairs are merged and sorted after.
+        """
         s = self.settings
         assert s.bands is not None
         holders = np.flatnonzero((long_of >= 0) & leaders)  # ascending paragraph numbers
         slots = long_of[holders]
         size = len(long_of)
-        found: list[np.ndarray] = []
-        for band in range(s.bands):
-            values = self._bands.column(band)[slots]
-            order = np.argsort(values, kind="stable")  # equal hashes stay in paragraph order
-            ordered = values[order]
-            starts = np.ones(len(ordered), dtype=bool)
-            starts[1:] = ordered[1:] != ordered[:-1]
-            if starts.all():
-                continue
-            members = holders[order]
-            index = np.arange(len(ordered))
-            bucket_start = np.maximum.accumulate(np.where(starts, index, 0))
-            later = np.flatnonzero(~starts)
-            earlier = np.minimum(later - bucket_start[later], BUCKET_PAIRS_CAP)
-            offsets = np.arange(int(earlier.sum())) - np.repeat(np.cumsum(earlier) - earlier, earlier)
-            left = members[np.repeat(later - earlier, earlier) + offsets]
-            right = members[np.repeat(later, earlier)]
-            keep = right >= n_prior
-            found.append(left[keep] * size + right[keep])
+        columns = (self._bands.column(band)[slots] for band in range(s.bands))
+        found = [keys for keys in self.band_pairs(columns, holders, n_prior, size) if len(keys)]
         if not found:
             return np.zeros((0, 2), dtype=np.int64)
         keys = np.unique(np.concatenate(found))
@@ -412,6 +406,37 @@ class Deduplicator:
             arrays=arrays,
             shingles=self._store,
         )
+
+
+def band_pair_keys(values: np.ndarray, holders: np.ndarray, n_prior: int, size: int) -> np.ndarray:
+    """Candidate pairs from one LSH band, as keys a * size + b (a < b, b >= n_prior).
+
+    `values` is the band's hash for each paragraph in `holders` (ascending paragraph numbers).
+    Paragraphs with equal hashes form a bucket; each member is paired with at most
+    BUCKET_PAIRS_CAP earlier members, the nearest ones, so the result depends only on the inputs.
+    """
+    order = np.argsort(values, kind="stable")  # equal hashes stay in paragraph order
+    ordered = values[order]
+    starts = np.ones(len(ordered), dtype=bool)
+    starts[1:] = ordered[1:] != ordered[:-1]
+    if starts.all():
+        return np.zeros(0, dtype=np.int64)
+    members = holders[order]
+    index = np.arange(len(ordered))
+    bucket_start = np.maximum.accumulate(np.where(starts, index, 0))
+    later = np.flatnonzero(~starts)
+    earlier = np.minimum(later - bucket_start[later], BUCKET_PAIRS_CAP)
+    offsets = np.arange(int(earlier.sum())) - np.repeat(np.cumsum(earlier) - earlier, earlier)
+    left = members[np.repeat(later - earlier, earlier) + offsets]
+    right = members[np.repeat(later, earlier)]
+    keep = right >= n_prior
+    return left[keep] * size + right[keep]
+
+
+def local_band_pairs(columns: Iterable[np.ndarray], holders: np.ndarray, n_prior: int, size: int) -> Iterator[np.ndarray]:
+    """Group every band in this process, one band in memory at a time."""
+    for values in columns:
+        yield band_pair_keys(values, holders, n_prior, size)
 
 
 def _lookup(keys: np.ndarray, values: np.ndarray, queries: np.ndarray) -> np.ndarray:

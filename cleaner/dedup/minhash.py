@@ -19,7 +19,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from cleaner.dedup.tokens import word_hash
+from cleaner.dedup.tokens import fmix64, word_hash
 
 _MASK64 = (1 << 64) - 1
 _MIX = 0x9E3779B97F4A7C15  # odd 64-bit multiplier (golden ratio) for combining word hashes
@@ -43,14 +43,6 @@ def shingle_hash(words: Sequence[str]) -> int:
     for word in words:
         h = ((h ^ word_hash(word)) * _MIX) & _MASK64
     return _fmix64_int(h) >> 32
-
-
-def _fmix64(h: np.ndarray) -> np.ndarray:
-    h = h ^ (h >> np.uint64(33))
-    h = h * np.uint64(0xFF51AFD7ED558CCD)
-    h = h ^ (h >> np.uint64(33))
-    h = h * np.uint64(0xC4CEB9FE1A85EC53)
-    return h ^ (h >> np.uint64(33))
 
 
 def _fmix32(h: np.ndarray) -> np.ndarray:
@@ -90,7 +82,7 @@ def shingle_sets(tokens: np.ndarray, counts: np.ndarray, ngram: int) -> tuple[np
     mix = np.uint64(_MIX)
     for j in range(ngram):
         h = (h ^ tokens[j : j + width]) * mix
-    h = (_fmix64(h) >> np.uint64(32)).astype(np.uint64)
+    h = (fmix64(h) >> np.uint64(32)).astype(np.uint64)
     # Valid shingle starts: positions whose n-gram stays inside one paragraph.
     owner = np.repeat(np.arange(len(counts), dtype=np.uint64), n_shingles)
     local = np.arange(len(owner), dtype=np.int64) - np.repeat(np.cumsum(n_shingles) - n_shingles, n_shingles)
@@ -106,11 +98,13 @@ def shingle_sets(tokens: np.ndarray, counts: np.ndarray, ngram: int) -> tuple[np
 
 @lru_cache(maxsize=8)
 def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """datasketch's own affine32 permutation parameters (a, b) for this seed."""
-    from datasketch import MinHash  # imported here: it pulls in scipy, a second of start-up
-
-    a, b = MinHash(num_perm=num_perm, seed=seed).permutations
-    return a.astype(np.uint32), b.astype(np.uint32)
+    """datasketch's affine32 permutation parameters (a, b) for this seed, drawn as datasketch
+    draws them (`MinHash._init_permutations`) without importing it: its package pulls in scipy,
+    about two seconds of start-up in every worker. tests/test_dedup_minhash.py checks they match."""
+    generator = np.random.RandomState(seed)
+    a = generator.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = generator.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
 
 
 def signatures(shingles: np.ndarray, offsets: np.ndarray, num_perm: int, seed: int) -> np.ndarray:
@@ -151,4 +145,4 @@ def band_hashes(signature: np.ndarray, bands: int, rows: int) -> np.ndarray:
     mix = np.uint64(_MIX)
     for r in range(rows):
         h = (h ^ cut[:, :, r]) * mix
-    return _fmix64(h)
+    return fmix64(h)

@@ -31,7 +31,8 @@ def word_hash(word: str) -> int:
     return int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "little")
 
 
-def _fmix64(h: np.ndarray) -> np.ndarray:
+def fmix64(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 64-bit finalizer, vectorised: spreads every input bit over the output."""
     h = h ^ (h >> np.uint64(33))
     h = h * np.uint64(0xFF51AFD7ED558CCD)
     h = h ^ (h >> np.uint64(33))
@@ -116,7 +117,7 @@ def paragraph_words(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     offset_in_token = np.arange(int(lengths.sum()), dtype=np.int64) - np.repeat(first_byte, lengths)
     powers = np.cumprod(np.full(int(lengths.max()), _RAW_MULT, dtype=np.uint64))
     contribution = (data[word].astype(np.uint64) + np.uint64(1)) * powers[offset_in_token]
-    raw = _fmix64(np.add.reduceat(contribution, first_byte) ^ lengths.astype(np.uint64))
+    raw = fmix64(np.add.reduceat(contribution, first_byte) ^ lengths.astype(np.uint64))
     found, where, count = _table.lookup(raw)
     if not found.all():
         missing = list(zip(np.flatnonzero(~found).tolist(), raw[~found].tolist()))

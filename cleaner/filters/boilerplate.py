@@ -22,12 +22,13 @@ from urllib.parse import urlsplit
 import regex
 
 from cleaner.document import Claim, Cleaned
-from cleaner.rules.loader import RuleSet
+from cleaner.rules.loader import DEFAULT_MAX_WORDS, RuleSet
 from cleaner.rules.model import MATCH_TIMEOUT, Rule, ends_like_sentence, normalise_phrase, word_count
 
 PASSES = ("line", "block", "repeat", "tail")
 # Lower bounds of the word-count buckets lines are matched in (see LineIndex).
 _WORD_BUCKETS = (0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 18, 20, 25, 30, 40, 50, 60, 80, 100, 150)
+_FEW = 4
 # Compiled indexes kept per worker, one per distinct set of applicable rules (scope).
 _INDEX_CACHE_SIZE = 64
 _HEADING_CONTENT_WORDS = 10
@@ -69,6 +70,7 @@ class LineIndex:
             for prefix in rule.test.prefixes:
                 self.prefixes.setdefault(prefix.split(" ", 1)[0], []).append(rule)
         self.patterned = [r for r in self.rules if r.test is not None and r.test.pattern is not None]
+        self.max_words = max((r.test.max_words or 0 for r in self.rules if r.test), default=0)
         self.edge_top = max((r.test.within_top or 0 for r in self.patterned if r.test), default=0)
         self.edge_bottom = max((r.test.within_bottom or 0 for r in self.patterned if r.test), default=0)
         self._alternations: dict[tuple[int, bool], tuple[list[int], regex.Pattern[str] | None]] = {}
@@ -84,33 +86,41 @@ class LineIndex:
                          and (r.test.max_words is None or r.test.max_words >= low)
                          and (r.test.min_words is None or high is None or r.test.min_words <= high)
                          and (near_edge or (r.test.within_top is None and r.test.within_bottom is None))]
-            found = self._alternations[key] = (positions, _combine([(i, self.patterned[i]) for i in positions]))
+            # A handful of patterns are cheaper to try one by one than to compile together.
+            combined = _combine([(i, self.patterned[i]) for i in positions]) if len(positions) > _FEW else None
+            found = self._alternations[key] = (positions, combined)
         return found
 
     def first(self, view: LineView, cleaned: Cleaned) -> tuple[Rule, regex.Match[str] | bool] | None:
         """The earliest rule (in precedence order) that claims this line, with its match."""
-        candidates: list[Rule] = list(self.phrases.get(view.normalised, ()))
-        candidates += self.prefixes.get(view.normalised.split(" ", 1)[0], ())
+        if view.words > self.max_words:
+            return None  # prose: longer than any line rule accepts
+        best: tuple[Rule, regex.Match[str] | bool] | None = None
+        for rule in (*self.phrases.get(view.normalised, ()), *self.prefixes.get(view.normalised.split(" ", 1)[0], ())):
+            if best is None or self.order[rule.id] < self.order[best[0].id]:
+                found = _matches(rule, view, cleaned)
+                if found:
+                    best = (rule, found)
         near_edge = view.rank_top < self.edge_top or view.rank_bottom < self.edge_bottom
         positions, combined = self._alternation(view.words, near_edge)
         if combined is not None:
             try:
-                found = combined.fullmatch(view.stripped, timeout=MATCH_TIMEOUT)
+                hit = combined.fullmatch(view.stripped, timeout=MATCH_TIMEOUT)
             except TimeoutError:
-                candidates += [self.patterned[i] for i in positions]  # find the slow rule, each under its timeout
+                hit = None  # find the slow rule below, one pattern at a time, each under its timeout
             else:
-                if found and found.lastgroup:
-                    # The alternation reports the first pattern that matches; later ones are only
-                    # needed when that one's guards reject the line.
-                    start = positions.index(int(found.lastgroup[2:]))
-                    candidates += [self.patterned[i] for i in positions[start:]]
-        best: tuple[Rule, regex.Match[str] | bool] | None = None
-        for rule in candidates:
+                if not hit:
+                    return best
+                # The alternation names the first pattern that matches; later ones are only
+                # needed when that one's guards reject the line.
+                positions = positions[positions.index(int(hit.lastgroup[2:])):]  # type: ignore[index]
+        for position in positions:
+            rule = self.patterned[position]
             if best is not None and self.order[rule.id] >= self.order[best[0].id]:
-                continue
-            found_match = _matches(rule, view, cleaned)
-            if found_match:
-                best = (rule, found_match)
+                break  # patterns are in precedence order: none of the rest can win
+            found = _matches(rule, view, cleaned)
+            if found:
+                return rule, found
         return best
 
 
@@ -195,17 +205,25 @@ class RuleFilter:
 
 
 def line_views(cleaned: Cleaned) -> list[LineView]:
-    """What the rules look at in each non-blank line; valid for the document's whole life."""
+    """What the rules look at in each non-blank line; valid for the document's whole life.
+
+    Lines longer than any rule accepts (see DEFAULT_MAX_WORDS) are not normalised: no phrase or
+    prefix can claim them, and they hold most of the text.
+    """
     nonblank = [(i, line.text.strip()) for i, line in enumerate(cleaned.lines) if not line.blank]
     total = len(nonblank)
-    return [LineView(i, text, normalise_phrase(text), word_count(text), rank, total - 1 - rank)
-            for rank, (i, text) in enumerate(nonblank)]
+    views = []
+    for rank, (i, text) in enumerate(nonblank):
+        words = word_count(text)
+        normalised = normalise_phrase(text) if words <= DEFAULT_MAX_WORDS else ""
+        views.append(LineView(i, text, normalised, words, rank, total - 1 - rank))
+    return views
 
 
 def _matches(rule: Rule, view: LineView, cleaned: Cleaned) -> regex.Match[str] | bool:
     """Does this rule's line test accept the line? A pattern that times out counts as no."""
     assert rule.test is not None
-    if not rule.test.guards_pass(view.stripped, view.rank_top, view.rank_bottom):
+    if not rule.test.guards_pass(view.words, view.rank_top, view.rank_bottom):
         return False
     try:
         return rule.test.match_text(view.stripped, view.normalised)

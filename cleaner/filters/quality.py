@@ -15,7 +15,7 @@ import tomllib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 from cleaner.document import Cleaned, Rejection
@@ -72,25 +72,24 @@ class QualityConfig:
     bounds: dict[str, Bound]  # only the heuristics that are on, in evaluation order
 
 
-@dataclass(frozen=True, slots=True)
 class _Text:
-    """The kept text, tokenised once for all heuristics."""
+    """The kept text, tokenised once for all heuristics, and only as far as they ask."""
 
-    lines: list[str]
-    words: list[str]  # tokens with their surrounding punctuation stripped, lowercased
-    ids: list[int]  # words as small integers (equal words, equal ids): n-grams hash faster
-    text: str
-    lang: str
+    def __init__(self, cleaned: Cleaned) -> None:
+        self.lines = [line.text.strip() for line in cleaned.kept_lines()]
+        self.text = "\n".join(self.lines)
+        self.lang = cleaned.lang
 
+    @cached_property
+    def words(self) -> list[str]:
+        """Tokens with their surrounding punctuation stripped, lowercased."""
+        return [w for w in (t.strip(_PUNCT_EDGES).lower() for t in self.text.split()) if w]
 
-def _prepare(cleaned: Cleaned) -> _Text:
-    lines = [line.text.strip() for line in cleaned.kept_lines()]
-    text = "\n".join(lines)
-    tokens = text.split()
-    words = [w for w in (t.strip(_PUNCT_EDGES).lower() for t in tokens) if w]
-    vocabulary: dict[str, int] = {}
-    ids = [vocabulary.setdefault(w, len(vocabulary)) for w in words]
-    return _Text(lines, words, ids, text, cleaned.lang)
+    @cached_property
+    def ids(self) -> list[int]:
+        """Words as small integers (equal words, equal ids): n-grams hash faster."""
+        vocabulary: dict[str, int] = {}
+        return [vocabulary.setdefault(w, len(vocabulary)) for w in self.words]
 
 
 def _word_count(t: _Text) -> float:
@@ -214,7 +213,7 @@ HEURISTICS = tuple(_SCALAR) + tuple(_NGRAM)
 
 def judge(cleaned: Cleaned, config: QualityConfig) -> Rejection | None:
     """The first heuristic the kept text fails, as a Rejection; None when it passes all."""
-    text = _prepare(cleaned)
+    text = _Text(cleaned)
     for name, bound in config.bounds.items():
         if name in _NGRAM:
             compute, _ = _NGRAM[name]

@@ -19,7 +19,7 @@ from cleaner.readers.discover import InputFile
 from cleaner.readers.encoding import decode_bytes
 from cleaner.readers.errors import ReadError
 from cleaner.readers.html import DEFAULT_TIMEOUT, read_html
-from cleaner.readers.jsonl import read_jsonl
+from cleaner.readers.jsonl import ByteRange, read_jsonl, split_lines
 from cleaner.readers.records import RecordFields
 
 ErrorCallback = Callable[[str], None]
@@ -28,7 +28,8 @@ _WIDE_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, cod
 _EXTENSIONS = {".txt": "txt", ".text": "txt", ".md": "txt", ".html": "html", ".htm": "html",
                ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 
-__all__ = ["INPUT_FORMATS", "ReadError", "ReadOptions", "file_digest", "format_of", "read_input"]
+__all__ = ["INPUT_FORMATS", "ByteRange", "ReadError", "ReadOptions", "file_digest", "format_of", "read_input",
+           "split_lines", "splittable"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,17 +47,17 @@ def format_of(path: Path, forced: str | None = None) -> str:
 
 
 def read_input(item: InputFile, options: ReadOptions, on_record_error: ErrorCallback,
-               digest: tuple[str, int] | None = None) -> Iterator[Document]:
+               digest: tuple[str, int] | None = None, byte_range: ByteRange | None = None) -> Iterator[Document]:
     """Documents of one input file. Whole-file failures raise ReadError or OSError; bad records
     are reported to `on_record_error` and skipped. `digest` is the file's (sha256, size) when the
-    caller has it already."""
+    caller has it already; `byte_range` reads only part of a splittable file (see `splittable`)."""
     if item.error is not None:
         raise ReadError(item.error)
     kind = format_of(item.path, options.input_format)
     sha256, size = digest or file_digest(item.path)
     base = Source(path=item.relative, root=item.source_name, sha256=sha256, size=size, format=kind)
     if kind == "jsonl":
-        yield from read_jsonl(item.path, base, on_record_error, options.fields)
+        yield from read_jsonl(item.path, base, on_record_error, options.fields, byte_range)
     elif kind == "parquet":
         from cleaner.readers.parquet import read_parquet  # pyarrow loads only when Parquet is read
 
@@ -65,6 +66,11 @@ def read_input(item: InputFile, options: ReadOptions, on_record_error: ErrorCall
         yield from read_html(item.path, base, timeout=options.html_timeout)
     else:
         yield _read_text(item.path, base)
+
+
+def splittable(item: InputFile, options: ReadOptions) -> bool:
+    """Uncompressed JSON Lines can be read in line-aligned byte ranges by several workers."""
+    return format_of(item.path, options.input_format) == "jsonl" and strip_compression_suffix(item.path.name)[1] is None
 
 
 def _read_text(path: Path, base: Source) -> Document:

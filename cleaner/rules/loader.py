@@ -31,6 +31,9 @@ _KIND_KEYS = {
     "repeat": ("window", "min_chars", "max_words"),
 }
 _PACK_KEYS = ("description", "months", *_SCOPE_KEYS)
+# A line longer than this is prose: a rule matches it only if it says so with a larger max_words.
+# Long lines then skip rule matching entirely, and they are most of a corpus's text.
+DEFAULT_MAX_WORDS = 80
 
 
 class RulePackError(Exception):
@@ -177,6 +180,7 @@ def _line_test(entry: dict[str, Any], where: str) -> LineTest:
         raise RulePackError(f"{where}: a phrase or prefix is empty after normalisation")
     bounds = {key: _positive_int(entry, key, where) for key in
               ("max_words", "min_words", "within_top", "within_bottom") if key in entry}
+    bounds.setdefault("max_words", DEFAULT_MAX_WORDS)
     return LineTest(phrases=normalised_phrases, prefixes=normalised_prefixes, pattern=pattern, **bounds)
 
 

@@ -24,23 +24,20 @@ MATCH_TIMEOUT = 0.1
 # Leading list markers and trailing punctuation do not change what a boilerplate line says:
 # "- Lesen Sie auch:" and "Lesen Sie auch" are the same teaser header.
 _BULLET = re.compile(r"^(?:[-–—•*·>»›▸►←‹<]+\s*)+")
-_TRAILING = re.compile(r"[\s.:;,!?…›»>|/\-–—→]+$")
-_SPACES = re.compile(r"\s+")
+_TRAILING_CHARS = " .:;,!?…›»>|/-–—→"  # after whitespace is collapsed, " " is the only whitespace left
 # A sentence (content) ends with terminal punctuation, possibly followed by a closing quote.
 _SENTENCE_END = re.compile(r"[.!?…:;][\"'“”„‚‘’»«)\]]*\s*$")
 
 
 def normalise_phrase(text: str) -> str:
     """The form phrase and prefix rules compare: casefolded, bullets and end punctuation dropped."""
-    text = _SPACES.sub(" ", text).strip()
-    text = _BULLET.sub("", text)
-    text = _TRAILING.sub("", text)
-    return text.casefold()
+    text = _BULLET.sub("", " ".join(text.split()))
+    return text.rstrip(_TRAILING_CHARS).casefold()
 
 
 def normalise_prefix(text: str) -> str:
     """Prefixes keep their trailing punctuation: "Read more:" must not match "Read more about"."""
-    return _BULLET.sub("", _SPACES.sub(" ", text).strip()).casefold()
+    return _BULLET.sub("", " ".join(text.split())).casefold()
 
 
 def word_count(text: str) -> int:
@@ -95,9 +92,9 @@ class LineTest:
     within_top: int | None = None  # only among the first N non-blank lines
     within_bottom: int | None = None  # only among the last N non-blank lines
 
-    def guards_pass(self, text: str, rank_top: int, rank_bottom: int) -> bool:
+    def guards_pass(self, words: int, rank_top: int, rank_bottom: int) -> bool:
+        """Does a line of `words` words at this position pass the length and position guards?"""
         if self.max_words is not None or self.min_words is not None:
-            words = word_count(text)
             if self.max_words is not None and words > self.max_words:
                 return False
             if self.min_words is not None and words < self.min_words:
@@ -128,7 +125,7 @@ class LineTest:
 
     def match(self, text: str, rank_top: int = 0, rank_bottom: int = 0) -> regex.Match[str] | bool:
         stripped = text.strip()
-        if not stripped or not self.guards_pass(stripped, rank_top, rank_bottom):
+        if not stripped or not self.guards_pass(word_count(stripped), rank_top, rank_bottom):
             return False
         return self.match_text(stripped, normalise_phrase(stripped))
 

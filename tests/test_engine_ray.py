@@ -1,0 +1,144 @@
+"""The Ray engine gives the same output as the local engine, on a local 2-CPU Ray instance.
+
+One Ray instance is started for the module (starting one takes seconds) and stopped after.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ray = pytest.importorskip("ray", reason="the Ray engine needs the optional extra: pip install 'cleaner[ray]'")
+
+from conftest import SEEDS
+
+from cleaner.dedup.engine import local_band_pairs
+from cleaner.engines.ray import RayEngine
+from cleaner.pipeline import InputFailure, Settings, make_tasks, run
+from cleaner.readers.discover import discover
+from cleaner.rules.loader import RuleSet
+
+COMPARED = ("documents.jsonl", "rejected.jsonl", "stats.json")
+FOOTER = "Alle Rechte vorbehalten"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ray_instance() -> Iterator[None]:
+    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="warning")
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def pinned_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+
+
+def seed_paragraphs() -> list[str]:
+    lines = [line for path in sorted(SEEDS.glob("*.txt")) for line in path.read_text(encoding="utf-8").splitlines()]
+    return [line for line in lines if len(line.split()) >= 20]
+
+
+def mutate(text: str, rng: random.Random) -> str:
+    """A near duplicate: one or two words replaced, well above the 0.8 Jaccard threshold."""
+    words = text.split()
+    for _ in range(rng.randint(1, 2)):
+        words[rng.randrange(len(words))] = rng.choice(("heute", "gestern", "morgen", "today"))
+    return " ".join(words)
+
+
+def build_corpus(root: Path, count: int, seed: int = 3) -> None:
+    """The seeds, then `count` documents mixing seed paragraphs, exact and near copies, and a
+    footer that recurs everywhere: every dedup rule fires, over more than one task."""
+    root.mkdir(parents=True)
+    for path in sorted(SEEDS.glob("*.txt")):
+        (root / path.name).write_bytes(path.read_bytes())
+    rng = random.Random(seed)
+    pool = seed_paragraphs()
+    for i in range(count):
+        chosen = rng.sample(pool, rng.randint(2, 5))
+        paragraphs = [mutate(p, rng) if rng.random() < 0.5 else p for p in chosen]
+        title = f"Meldung {i}: " + " ".join(rng.sample(chosen[0].split(), 4))
+        (root / f"gen_{i:03d}.txt").write_text("\n".join([title, *paragraphs, FOOTER]) + "\n", encoding="utf-8")
+
+
+def clean(inputs: list[Path], out: Path, rules: RuleSet, engine: str, state: Path | None = None) -> None:
+    run([str(p) for p in inputs], out, rules, Settings(engine=engine, workers=2), state_dir=state)
+
+
+def assert_same_output(local: Path, distributed: Path) -> None:
+    for name in COMPARED:
+        assert (local / name).read_bytes() == (distributed / name).read_bytes(), name
+
+
+def test_ray_run_is_byte_identical_to_local(tmp_path: Path, shipped_rules: RuleSet) -> None:
+    corpus = tmp_path / "corpus"
+    build_corpus(corpus, 100)
+    assert len(make_tasks(discover([str(corpus)], "*.txt"), Settings().read)) >= 2  # the work is really spread
+    clean([corpus], tmp_path / "local", shipped_rules, "local")
+    clean([corpus], tmp_path / "ray", shipped_rules, "ray")
+    assert_same_output(tmp_path / "local", tmp_path / "ray")
+    stats = json.loads((tmp_path / "ray" / "stats.json").read_text())
+    assert stats["duplicates"]["by_kind"]["near"]["paragraphs"] > 10  # every kind of duplicate occurred
+    assert stats["duplicates"]["by_kind"]["exact"]["paragraphs"] > 10
+    assert stats["duplicates"]["recurring_lines"] >= 100  # the footer of every generated document
+
+
+def test_incremental_runs_are_identical(tmp_path: Path, shipped_rules: RuleSet) -> None:
+    """With --state, the candidate pairs reach back into earlier runs' paragraphs."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    build_corpus(first, 40, seed=5)
+    build_corpus(second, 40, seed=6)
+    for engine in ("local", "ray"):
+        clean([first], tmp_path / f"{engine}-1", shipped_rules, engine, tmp_path / f"{engine}-state")
+        clean([second], tmp_path / f"{engine}-2", shipped_rules, engine, tmp_path / f"{engine}-state")
+    assert_same_output(tmp_path / "local-1", tmp_path / "ray-1")
+    assert_same_output(tmp_path / "local-2", tmp_path / "ray-2")
+    assert "dedup.near" in (tmp_path / "ray-2" / "documents.jsonl").read_text()
+
+
+def test_input_failure_is_raised_as_itself(tmp_path: Path, shipped_rules: RuleSet) -> None:
+    corpus = tmp_path / "corpus"
+    build_corpus(corpus, 3)
+    (corpus / "kaputt.txt").write_bytes(b"\x00\x01\x02 binary \x00" * 50)
+    settings = Settings(engine="ray", workers=2, on_error="fail")
+    with pytest.raises(InputFailure, match=r"^kaputt\.txt: ") as caught:
+        run([str(corpus)], tmp_path / "out", shipped_rules, settings)
+    assert "\n" not in str(caught.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_engine_calls_on_the_running_instance() -> None:
+    """Band grouping matches the local grouping; every task result reaches the driver; the
+    instance the engine found running is used (its 2 CPUs, not a new 1-CPU one) and kept."""
+    rng = np.random.default_rng(1)
+    holders = np.sort(rng.choice(10_000, size=3_000, replace=False)).astype(np.int64)
+    columns = [rng.integers(0, 400, size=len(holders)).astype(np.uint64) for _ in range(7)]  # crowded buckets
+    local = np.sort(np.concatenate(list(local_band_pairs(columns, holders, 2_000, 10_000))))
+    seen: list[int] = []
+    with RayEngine(num_cpus=1) as engine:
+        distributed = np.sort(np.concatenate(engine.band_pairs(iter(columns), holders, 2_000, 10_000)))
+        engine.map_tasks(lambda: (lambda n: n * n), range(9), seen.append)
+        engine.map_tasks(lambda: (lambda n: -n), range(3), seen.append)  # the same actors, a new runner
+        engine.map_tasks(lambda: (lambda n: n), [], seen.append)  # nothing to do
+        assert len(engine._actors()) == 2
+    assert len(local) > 1000
+    np.testing.assert_array_equal(local, distributed)
+    assert sorted(seen) == sorted([n * n for n in range(9)] + [0, -1, -2])
+    assert ray.is_initialized()  # not this engine's to stop
+
+
+def test_cli_engine_ray_matches_local(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from conftest import run_cli
+
+    assert run_cli("clean", SEEDS, "-o", tmp_path / "local", "--engine", "local") == 0
+    assert run_cli("clean", SEEDS, "-o", tmp_path / "ray", "--engine", "ray", "--workers", "2") == 0
+    assert_same_output(tmp_path / "local", tmp_path / "ray")
+    capsys.readouterr()
+    assert run_cli("clean", SEEDS, "-o", tmp_path / "x", "--ray-address", "auto") == 2
+    assert "--ray-address needs --engine ray" in capsys.readouterr().err
