@@ -1,9 +1,10 @@
 """A run killed at any moment leaves OUT either as it was or complete, never a mix.
 
-The kill test overwrites a complete earlier OUT with a run over a bigger corpus and kills it with
-SIGKILL at seeded moments spread over the run; after every kill documents.jsonl and stats.json
-must be byte for byte the old reference or the new one (SOURCE_DATE_EPOCH pins timestamps), and
-the next normal run must succeed and clean up what the killed runs left behind.
+The kill test overwrites a complete earlier OUT (and its --state) with a run over a bigger corpus
+and kills it with SIGKILL in every phase (seeded jitter after progress points read from the
+files the run writes); after every kill documents.jsonl, rejected.jsonl and stats.json must be
+byte for byte the old reference or the new one (SOURCE_DATE_EPOCH pins timestamps), and the
+next normal run must succeed and clean up what the killed runs left behind.
 """
 
 from __future__ import annotations
