@@ -39,5 +39,10 @@ test: $(STAMP)
 bench: $(STAMP)
 	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
+# Long property-based fuzzing of the cleaner (not part of make test): FUZZ_SECONDS=1800 make fuzz
+FUZZ_SECONDS ?= 300
+fuzz: $(STAMP)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(BIN)/python tests/fuzz/fuzz_cleaner.py
+
 lint: $(STAMP)
 	$(BIN)/python -m ruff check cleaner tests benchmarks

@@ -128,7 +128,9 @@ class DocumentCleaner:
         lang = None if cleaned.lang == "und" else cleaned.lang
         language_rules = self.rules.applicable(cleaned, lang, only_language_rules=True)
         self.rules.apply(cleaned, language_rules, ("line", "block"), views)
-        self.rules.apply(cleaned, self.rules.in_precedence([*neutral, *language_rules]), ("repeat", "tail"), views)
+        applicable = self.rules.in_precedence([*neutral, *language_rules])
+        self.rules.apply(cleaned, applicable, ("repeat", "tail"), views)
+        self.rules.settle_positions(cleaned, applicable)
         if self.generic is not None:
             classify(cleaned, self.generic)
         if self.settings.foreign_paragraphs == "remove":
@@ -242,6 +244,8 @@ class TaskCleaner:
         assert self._cleaner is not None
         documents: list[Cleaned] = []
         try:
+            if item.error is not None:  # a directory discovery could not list: report why
+                raise ReadError(item.error)
             report.sha256, report.size = digest or file_digest(item.path)
             if report.sha256 in self.known_inputs:
                 report.unchanged = True
@@ -329,10 +333,10 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
     tasks = make_tasks(files, settings.read)
     stats = RunStats()
     work = WorkDir(out)
-    finished = work.prepare(_work_key(tasks, ruleset, settings, state_dir), resume)
-    todo = [task for task in tasks if task.index not in finished]
-    stats.tasks_resumed = len(tasks) - len(todo)
-    with StagedOutput(out) as staging:
+    with StagedOutput(out) as staging:  # holds OUT's lock, so no other run uses the work directory
+        finished = work.prepare(_work_key(tasks, ruleset, settings, state_dir), resume)
+        todo = [task for task in tasks if task.index not in finished]
+        stats.tasks_resumed = len(tasks) - len(todo)
         known = frozenset(state.inputs) if state is not None else frozenset()
         with ExitStack() as engine_scope:
             engine = None
@@ -377,7 +381,7 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
                         "tasks": len(tasks), "tasks_resumed": stats.tasks_resumed},
         })
         new_state = deduplicator.state() if deduplicator is not None and state_dir is not None else None
-    work.remove()
+        work.remove()  # still under the lock: a run that starts next cannot lose its new work directory
     if new_state is not None and state_dir is not None:
         new_state.inputs.update(entry["sha256"] for entry in inputs_seen if entry.get("sha256"))
         new_state.save(state_dir)

@@ -22,12 +22,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import REPO, SEEDS, run_cli
 
 from cleaner.dedup.settings import DedupSettings
 from cleaner.dedup.state import FILENAME as DEDUP_STATE_FILE
 from cleaner.dedup.state import DedupState
 from cleaner.writers.output_dir import StagedOutput
-from conftest import REPO, SEEDS, run_cli
 
 KILLS = int(os.environ.get("CRASH_KILLS", "8"))
 COMPARED = ("documents.jsonl", "rejected.jsonl", "stats.json")

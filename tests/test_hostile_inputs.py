@@ -21,12 +21,12 @@ from pathlib import Path
 
 import pytest
 import zstandard
+from conftest import REPO, SEEDS
 
+from cleaner.cli import main
 from cleaner.pipeline import InputFailure, Settings, Task, TaskWorker
 from cleaner.readers.discover import discover
 from cleaner.spill import read_result
-from cleaner.cli import main
-from conftest import REPO, SEEDS
 
 GOOD = "Die Stadt plant einen neuen Park am Fluss. Die Bürger wurden gefragt, was sie sich dort wünschen.\n"
 GLOB = "*.txt,*.gz,*.zst,*.jsonl,*.html"
@@ -90,7 +90,7 @@ def build_corpus(root: Path, outside: Path) -> None:
     (root / "records.jsonl").write_bytes(b"\n".join(JSONL_LINES) + b"\n")
     (root / "line\nbreak.txt").write_text("Ein Name mit Zeilenumbruch ist kein Grund zum Absturz.\n", encoding="utf-8")
     with open(os.fsencode(root) + b"/latin1-\xe4.txt", "wb") as handle:  # a file name that is not UTF-8
-        handle.write("Ein Name in Latin-1 ist auch kein Grund zum Absturz.\n".encode("utf-8"))
+        handle.write(b"Ein Name in Latin-1 ist auch kein Grund zum Absturz.\n")
     deep = root.joinpath(*["d"] * DEPTH)
     deep.mkdir(parents=True)
     (deep / "deep.txt").write_text(GOOD, encoding="utf-8")
@@ -286,16 +286,16 @@ def test_single_line_file_of_several_megabytes(tmp_path: Path) -> None:
 
 
 UNPRIVILEGED = 65534
-_AS_NOBODY = """\
+_AS_NOBODY = f"""\
 import os, sys
 from cleaner.cli import main
 warm, args = sys.argv[1], sys.argv[2:]
 # The interpreter may live where only root can read (pyenv under /root), so everything a run
 # imports or loads lazily is loaded by a first run as root; then privileges are dropped for good.
 main(["clean", warm, "-o", warm + "-out", "-q", "--workers", "1"])
-os.setgroups([]); os.setgid(%d); os.setuid(%d)
+os.setgroups([]); os.setgid({UNPRIVILEGED}); os.setuid({UNPRIVILEGED})
 sys.exit(main(args))
-""" % (UNPRIVILEGED, UNPRIVILEGED)
+"""
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
+from conftest import make_document
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
@@ -23,7 +23,6 @@ from cleaner.pipeline import DocumentCleaner
 from cleaner.readers.records import RecordFields, record_to_document
 from cleaner.rules.loader import RulePackError, RuleSet, load_rules
 from cleaner.writers.record import build_record, rebuild_source
-from conftest import make_document
 
 PIPELINE = {"cleaner": "test", "rules_digest": "", "settings": {}}
 BREAKS = st.sampled_from(["\n", "\r\n", "\r"])
@@ -62,15 +61,10 @@ def test_shipped_rules_never_raise_and_provenance_is_lossless(document_cleaner: 
     assert rebuild_source(record) == text
 
 
-# Found by `make fuzz`; the fix belongs in the rule engine (cleaner/filters/boilerplate.py).
+# Found by `make fuzz`: position guards once counted lines other rules had removed.
 IDEMPOTENCE_COUNTEREXAMPLE = "Anzeige\n" * 7 + "Text\nA » B » C\n"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "within_top/within_bottom count positions among all non-blank source lines, including lines other rules "
-    "removed: in 'Anzeige\\n'*7 + 'Text\\nA » B » C\\n' the breadcrumb is the 9th line and is kept "
-    "(common.navigation.breadcrumb, within_top = 8); once de.ad.marker has removed the Anzeige lines it is the "
-    "2nd and a second pass removes it"))
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=documents())
 @example(text=IDEMPOTENCE_COUNTEREXAMPLE)

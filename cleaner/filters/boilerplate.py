@@ -151,6 +151,18 @@ class RuleFilter:
         self._indexes: OrderedDict[tuple[str, ...], LineIndex] = OrderedDict()
         self._precedence = {rule.id: position for position, rule in enumerate(ruleset.rules)}
 
+    def settle_positions(self, cleaned: Cleaned, rules: list[Rule], rounds: int = 4) -> None:
+        """Re-run the position-guarded rules with positions counted among the lines still kept,
+        until nothing changes: "among the first 6 lines" must mean the first 6 lines of the text
+        a reader is left with, or a second cleaning pass over the output would remove more."""
+        positional = [r for r in rules if r.test is not None
+                      and (r.test.within_top is not None or r.test.within_bottom is not None)]
+        for _ in range(rounds if positional else 0):
+            claimed = sum(claim is not None for claim in cleaned.claims)
+            self.apply(cleaned, positional, PASSES, line_views(cleaned))
+            if sum(claim is not None for claim in cleaned.claims) == claimed:
+                return
+
     def in_precedence(self, rules: list[Rule]) -> list[Rule]:
         return sorted(rules, key=lambda rule: self._precedence[rule.id])
 
@@ -207,16 +219,21 @@ class RuleFilter:
 def line_views(cleaned: Cleaned) -> list[LineView]:
     """What the rules look at in each non-blank line; valid for the document's whole life.
 
-    Lines longer than any rule accepts (see DEFAULT_MAX_WORDS) are not normalised: no phrase or
-    prefix can claim them, and they hold most of the text.
+    Positions (`rank_top`, `rank_bottom`) count the lines still kept, so that a position guard
+    means the same on a dump as on its cleaned text (see `RuleFilter.settle_positions`); lines
+    already claimed keep their place in the list but take no rank. Lines longer than any rule
+    accepts (see DEFAULT_MAX_WORDS) are not normalised: no phrase or prefix can claim them.
     """
     nonblank = [(i, line.text.strip()) for i, line in enumerate(cleaned.lines) if not line.blank]
-    total = len(nonblank)
+    kept = [cleaned.claims[i] is None for i, _ in nonblank]
+    total = sum(kept)
     views = []
-    for rank, (i, text) in enumerate(nonblank):
+    rank = 0
+    for (i, text), is_kept in zip(nonblank, kept):
         words = word_count(text)
         normalised = normalise_phrase(text) if words <= DEFAULT_MAX_WORDS else ""
         views.append(LineView(i, text, normalised, words, rank, total - 1 - rank))
+        rank += is_kept
     return views
 
 

@@ -16,8 +16,8 @@ one given as an argument is refused.
 from __future__ import annotations
 
 import os
-from fnmatch import fnmatchcase
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 
