@@ -108,3 +108,21 @@ def test_resume_ignores_work_from_other_settings(tmp_path: Path) -> None:
     (work / "00000000.dedup.pkl").write_bytes(b"garbage")
     assert run_cli("clean", corpus, "-o", out, "--resume", "--workers", "1") == 0
     assert json.loads((out / "manifest.json").read_text())["timings"]["tasks_resumed"] == 0
+
+
+def test_lang_filter_sends_other_languages_to_rejected_with_reason(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    (corpus / "english.txt").write_text(
+        "The city council voted on Tuesday to extend the library's opening hours on weekends, after a "
+        "petition collected more than four thousand signatures from residents of all districts.\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert run_cli("clean", corpus, "-o", out, "--lang", "de") == 0
+    kept = [json.loads(line) for line in (out / "documents.jsonl").read_text().splitlines()]
+    rejected = [json.loads(line) for line in (out / "rejected.jsonl").read_text().splitlines()]
+    assert {r["lang"] for r in kept} == {"de"} and len(kept) == 5
+    assert len(rejected) == 1 and rejected[0]["metadata"]["source"]["path"] == "english.txt"
+    rejection = rejected[0]["metadata"]["rejection"]
+    assert rejection["reason"] == "language" and rejection["lang"] == "en" and rejection["allowed"] == ["de"]
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["documents"]["rejected_by_reason"] == {"language": 1}

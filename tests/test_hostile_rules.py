@@ -45,3 +45,22 @@ def test_pattern_that_evades_probes_is_bounded_at_run_time(tmp_path: Path) -> No
     record = json.loads((tmp_path / "out" / "documents.jsonl").read_text())
     assert record["text"] == "Ein Absatz über das Wetter.\nq" + "a" * 40 + "!\n"
     assert [s["rule"] for s in record["metadata"]["removed"]] == ["user.slow"]
+
+
+def test_rule_that_removes_everything_is_flagged_by_rules_test(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "user.toml").write_text('''
+[[rule]]
+id = "user.everything"
+category = "ad"
+kind = "line"
+pattern = '.+'
+max_words = 1000
+remove = ["Anzeige"]
+keep = ["Ein ganz normaler Satz über das Wetter."]
+''')
+    assert run_cli("rules", "test", "--no-default-rules", "--rules", tmp_path) == 1
+    out = capsys.readouterr().out
+    assert "FAIL" in out and "user.everything" in out and "should remove lines nothing, removed [1]" in out
+    # ... and it could never reach a run: the same check guards every load.
+    assert run_cli("clean", tmp_path, "-o", tmp_path / "out", "--no-default-rules", "--rules", tmp_path) == 2
