@@ -107,9 +107,8 @@ class DocumentCleaner:
     line and block rules of language-neutral packs (site and common) run first, the language is
     detected on what they keep, the line and block rules of that language's packs follow, and
     the repeat and tail rules of both, which judge a line by what is around it, run last. The
-    generic classifier
-    and the foreign-paragraph check follow (they need the language), then the document-level
-    judgements: the language filter and the quality heuristics.
+    generic classifier and the foreign-paragraph check follow (they need the language), then the
+    document-level judgements: the language filter and the quality heuristics.
     """
 
     def __init__(self, ruleset: RuleSet, settings: Settings | None = None) -> None:
@@ -130,7 +129,7 @@ class DocumentCleaner:
         self.rules.apply(cleaned, language_rules, ("line", "block"), views)
         applicable = self.rules.in_precedence([*neutral, *language_rules])
         self.rules.apply(cleaned, applicable, ("repeat", "tail"), views)
-        self.rules.settle_positions(cleaned, applicable)
+        self.rules.settle_positions(cleaned, applicable, views)
         if self.generic is not None:
             classify(cleaned, self.generic)
         if self.settings.foreign_paragraphs == "remove":

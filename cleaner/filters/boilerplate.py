@@ -12,6 +12,7 @@ so the most specific explanation is the one recorded):
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import datetime as dt
 import re
 from collections import OrderedDict
@@ -151,7 +152,7 @@ class RuleFilter:
         self._indexes: OrderedDict[tuple[str, ...], LineIndex] = OrderedDict()
         self._precedence = {rule.id: position for position, rule in enumerate(ruleset.rules)}
 
-    def settle_positions(self, cleaned: Cleaned, rules: list[Rule], rounds: int = 4) -> None:
+    def settle_positions(self, cleaned: Cleaned, rules: list[Rule], views: list[LineView], rounds: int = 4) -> None:
         """Re-run the position-guarded rules with positions counted among the lines still kept,
         until nothing changes: "among the first 6 lines" must mean the first 6 lines of the text
         a reader is left with, or a second cleaning pass over the output would remove more."""
@@ -159,7 +160,10 @@ class RuleFilter:
                       and (r.test.within_top is not None or r.test.within_bottom is not None)]
         for _ in range(rounds if positional else 0):
             claimed = sum(claim is not None for claim in cleaned.claims)
-            self.apply(cleaned, positional, PASSES, line_views(cleaned))
+            if not claimed:
+                return  # nothing removed, so positions are what the rules already saw
+            views = _reranked(views, cleaned)
+            self.apply(cleaned, positional, PASSES, views)
             if sum(claim is not None for claim in cleaned.claims) == claimed:
                 return
 
@@ -220,21 +224,30 @@ def line_views(cleaned: Cleaned) -> list[LineView]:
     """What the rules look at in each non-blank line; valid for the document's whole life.
 
     Positions (`rank_top`, `rank_bottom`) count the lines still kept, so that a position guard
-    means the same on a dump as on its cleaned text (see `RuleFilter.settle_positions`); lines
-    already claimed keep their place in the list but take no rank. Lines longer than any rule
-    accepts (see DEFAULT_MAX_WORDS) are not normalised: no phrase or prefix can claim them.
+    means the same on a dump as on its cleaned text (see `RuleFilter.settle_positions`). Lines
+    longer than any rule accepts (see DEFAULT_MAX_WORDS) are not normalised: no phrase or prefix
+    can claim them.
     """
-    nonblank = [(i, line.text.strip()) for i, line in enumerate(cleaned.lines) if not line.blank]
-    kept = [cleaned.claims[i] is None for i, _ in nonblank]
-    total = sum(kept)
     views = []
+    for i, line in enumerate(cleaned.lines):
+        if not line.blank:
+            text = line.text.strip()
+            words = word_count(text)
+            normalised = normalise_phrase(text) if words <= DEFAULT_MAX_WORDS else ""
+            views.append(LineView(i, text, normalised, words, 0, 0))
+    return _reranked(views, cleaned)
+
+
+def _reranked(views: list[LineView], cleaned: Cleaned) -> list[LineView]:
+    """The same views with positions counted among the lines still kept."""
+    kept = [cleaned.claims[view.index] is None for view in views]
+    total = sum(kept)
+    reranked = []
     rank = 0
-    for (i, text), is_kept in zip(nonblank, kept):
-        words = word_count(text)
-        normalised = normalise_phrase(text) if words <= DEFAULT_MAX_WORDS else ""
-        views.append(LineView(i, text, normalised, words, rank, total - 1 - rank))
+    for view, is_kept in zip(views, kept):
+        reranked.append(dataclasses.replace(view, rank_top=rank, rank_bottom=total - 1 - rank))
         rank += is_kept
-    return views
+    return reranked
 
 
 def _matches(rule: Rule, view: LineView, cleaned: Cleaned) -> regex.Match[str] | bool:
