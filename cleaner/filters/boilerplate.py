@@ -12,7 +12,6 @@ so the most specific explanation is the one recorded):
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import datetime as dt
 import re
 from collections import OrderedDict
@@ -158,12 +157,25 @@ class RuleFilter:
         a reader is left with, or a second cleaning pass over the output would remove more."""
         positional = [r for r in rules if r.test is not None
                       and (r.test.within_top is not None or r.test.within_bottom is not None)]
-        for _ in range(rounds if positional else 0):
+        if not positional:
+            return
+        top = max(r.test.within_top or 0 for r in positional if r.test)
+        bottom = max(r.test.within_bottom or 0 for r in positional if r.test)
+        line_rules = [r for r in positional if r.kind == "line"]
+        context_rules = [r for r in positional if r.kind != "line"]
+        for _ in range(rounds):
             claimed = sum(claim is not None for claim in cleaned.claims)
-            if not claimed:
-                return  # nothing removed, so positions are what the rules already saw
-            views = _reranked(views, cleaned)
-            self.apply(cleaned, positional, PASSES, views)
+            reranked = _reranked(views, cleaned)
+            # Only a kept line whose position moved into a guarded window can now match.
+            moved = [new for old, new in zip(views, reranked) if cleaned.claims[new.index] is None and (
+                (new.rank_top < top and new.rank_top != old.rank_top)
+                or (new.rank_bottom < bottom and new.rank_bottom != old.rank_bottom))]
+            if not moved:
+                return
+            views = reranked
+            self.apply(cleaned, line_rules, ("line",), moved)
+            if context_rules:
+                self.apply(cleaned, context_rules, PASSES, views)
             if sum(claim is not None for claim in cleaned.claims) == claimed:
                 return
 
@@ -245,7 +257,7 @@ def _reranked(views: list[LineView], cleaned: Cleaned) -> list[LineView]:
     reranked = []
     rank = 0
     for view, is_kept in zip(views, kept):
-        reranked.append(dataclasses.replace(view, rank_top=rank, rank_bottom=total - 1 - rank))
+        reranked.append(LineView(view.index, view.stripped, view.normalised, view.words, rank, total - 1 - rank))
         rank += is_kept
     return reranked
 
