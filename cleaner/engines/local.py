@@ -9,14 +9,10 @@ from __future__ import annotations
 
 import multiprocessing
 from collections.abc import Callable, Iterable
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 TaskT = TypeVar("TaskT")
 SummaryT = TypeVar("SummaryT")
-
-
-class TaskRunner(Protocol[TaskT, SummaryT]):
-    def __call__(self, task: TaskT) -> SummaryT: ...
 
 
 _runner: Callable[[object], object] | None = None
