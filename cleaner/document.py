@@ -207,7 +207,7 @@ class Cleaned:
 
     def clean_text(self, spans: list[Span] | None = None) -> str:
         text = self.document.text
-        return "".join(text[s.start : s.end] for s in (spans or self.spans()) if s.claim is None)
+        return "".join(text[s.start : s.end] for s in (self.spans() if spans is None else spans) if s.claim is None)
 
     def kept_lines(self) -> list[Line]:
         return [line for line, claim in zip(self.lines, self.claims) if claim is None and not line.blank]

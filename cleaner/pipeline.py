@@ -478,8 +478,9 @@ def _write_outputs(staging: Path, tasks: list[Task], spill_dir: Path, ruleset: R
                     for index, claim in decision.removals:
                         cleaned.claim(index, claim)
                     cleaned.rejection = cleaned.rejection or decision.rejection
-                stats.add(cleaned)
-                record = build_record(cleaned, added, pipeline_meta)
+                spans = cleaned.spans()
+                stats.add(cleaned, spans)
+                record = build_record(cleaned, added, pipeline_meta, spans)
                 for writer in (rejected if cleaned.rejection is not None else writers):
                     writer.write(record)
                 if "txt" in settings.formats and cleaned.rejection is None:

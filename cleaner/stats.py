@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from cleaner.document import Cleaned
+from cleaner.document import Cleaned, Span
 
 
 @dataclass
@@ -28,22 +28,23 @@ class RunStats:
     rule_timeouts: Counter[str] = field(default_factory=Counter)
     extra: dict[str, Any] = field(default_factory=dict)  # sections other stages report (dedup)
 
-    def add(self, cleaned: Cleaned) -> None:
+    def add(self, cleaned: Cleaned, spans: list[Span]) -> None:
+        """Count one document; `spans` are its `Cleaned.spans()`, computed once by the caller."""
         self.documents_in += 1
-        text = cleaned.document.text
-        self.chars_in += len(text)
+        self.chars_in += len(cleaned.document.text)
         self.rule_timeouts.update(cleaned.rule_timeouts)
-        if cleaned.rejection is not None:
-            self.rejected[cleaned.rejection.reason] += 1
-        else:
+        written = cleaned.rejection is None
+        if written:
             self.documents_out += 1
             self.languages[cleaned.lang] += 1
-            self.chars_out += len(cleaned.clean_text())
-        for span in cleaned.spans():
+        else:
+            self.rejected[cleaned.rejection.reason] += 1
+        for span in spans:
             nonblank = sum(1 for line in cleaned.lines[span.first_line - 1 : span.last_line] if not line.blank)
             self.lines_in += nonblank
             if span.claim is None:
                 self.chars_kept += span.end - span.start
+                self.chars_out += (span.end - span.start) if written else 0
                 self.lines_kept += nonblank
                 continue
             rule = self.by_rule.setdefault(span.claim.rule, {"category": span.claim.category, "lines": 0, "chars": 0})

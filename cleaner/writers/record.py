@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from cleaner.document import Cleaned
+from cleaner.document import Cleaned, Span
 
 DUPLICATE_CATEGORY = "duplicate"
 
 
-def build_record(cleaned: Cleaned, added: str, pipeline: dict[str, Any]) -> dict[str, Any]:
+def build_record(cleaned: Cleaned, added: str, pipeline: dict[str, Any],
+                 spans: list[Span] | None = None) -> dict[str, Any]:
+    """The record of one document; pass `spans` when the caller has computed them already."""
     doc = cleaned.document
-    spans = cleaned.spans()
+    spans = cleaned.spans() if spans is None else spans
     kept, removed, duplicates = [], [], []
     for span in spans:
         entry = span.to_json(doc.text)
