@@ -153,3 +153,24 @@ keep = ["Kein Treffer hier."]
     cleaned = Cleaned.start(make_document("promo number 299 today\npromo number 7\n" + CONTENT))
     rule_filter.apply(cleaned, rule_filter.applicable(cleaned, "de"))
     assert [c.rule if c else None for c in cleaned.claims] == ["t.r299", "t.r7", None]
+
+
+def test_remembered_line_verdicts_respect_position_guards(tmp_path: Path) -> None:
+    """A line's verdict is remembered across documents, but only for the same clipped rank: the
+    same line inside and outside a position window must still be judged differently."""
+    body = '''
+[[rule]]
+id = "t.top"
+category = "date"
+kind = "line"
+pattern = '\\d{2}\\.\\d{2}\\.\\d{4}'
+within_top = 2
+remove = ["12.11.2024"]
+keep = ["Erster Absatz.\\nZweiter Absatz.\\n12.11.2024"]
+'''
+    shared = rules_from(tmp_path, body)
+    documents = [f"12.11.2024\n{CONTENT}", f"{CONTENT}\n{CONTENT}.\n12.11.2024", f"{CONTENT}\n12.11.2024\n{CONTENT}!",
+                 f"12.11.2024\n{CONTENT}?"]
+    remembered = [removed(shared, text) for text in documents]
+    fresh = [removed(rules_from(tmp_path, body), text) for text in documents]
+    assert remembered == fresh == [[1], [], [2], [1]]

@@ -23,7 +23,7 @@ import regex
 
 from cleaner.document import Claim, Cleaned
 from cleaner.rules.loader import DEFAULT_MAX_WORDS, RuleSet
-from cleaner.rules.model import MATCH_TIMEOUT, Rule, ends_like_sentence, normalise_phrase, word_count
+from cleaner.rules.model import MATCH_TIMEOUT, Rule, Scope, ends_like_sentence, normalise_phrase, word_count
 
 PASSES = ("line", "block", "repeat", "tail")
 # Lower bounds of the word-count buckets lines are matched in (see LineIndex).
@@ -31,6 +31,8 @@ _WORD_BUCKETS = (0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 18, 20, 25, 30, 40, 50,
 _FEW = 4
 # Compiled indexes kept per worker, one per distinct set of applicable rules (scope).
 _INDEX_CACHE_SIZE = 64
+# Line verdicts remembered per index (see LineIndex.first); lines here are short, so ~30 MB at most.
+_VERDICT_CACHE_SIZE = 100_000
 _HEADING_CONTENT_WORDS = 10
 _GROUP_NAME = re.compile(r"\(\?P<(\w+)>")
 _GROUP_REF = re.compile(r"\(\?P=(\w+)\)")
@@ -73,6 +75,10 @@ class LineIndex:
         self.max_words = max((r.test.max_words or 0 for r in self.rules if r.test), default=0)
         self.edge_top = max((r.test.within_top or 0 for r in self.patterned if r.test), default=0)
         self.edge_bottom = max((r.test.within_bottom or 0 for r in self.patterned if r.test), default=0)
+        # Beyond every rule's position window, a line's rank no longer changes what matches it.
+        self._top_window = max((r.test.within_top or 0 for r in self.rules if r.test), default=0)
+        self._bottom_window = max((r.test.within_bottom or 0 for r in self.rules if r.test), default=0)
+        self._verdicts: dict[tuple[str, int, int], tuple[Rule, regex.Match[str] | bool] | None] = {}
         self._alternations: dict[tuple[int, bool], tuple[list[int], regex.Pattern[str] | None]] = {}
 
     def _alternation(self, words: int, near_edge: bool) -> tuple[list[int], regex.Pattern[str] | None]:
@@ -92,9 +98,28 @@ class LineIndex:
         return found
 
     def first(self, view: LineView, cleaned: Cleaned) -> tuple[Rule, regex.Match[str] | bool] | None:
-        """The earliest rule (in precedence order) that claims this line, with its match."""
+        """The earliest rule (in precedence order) that claims this line, with its match.
+
+        Boilerplate is the text that recurs: the same cookie notice, menu and teaser lines open
+        and close thousands of pages. So the verdict on a line is remembered, keyed by everything
+        it depends on (its text and its rank clipped to the widest position window), and a
+        recurring line costs one dict lookup instead of the regexes. A verdict reached while a
+        pattern timed out is not remembered: the next occurrence tries again.
+        """
         if view.words > self.max_words:
             return None  # prose: longer than any line rule accepts
+        key = (view.stripped, min(view.rank_top, self._top_window), min(view.rank_bottom, self._bottom_window))
+        if key in self._verdicts:
+            return self._verdicts[key]
+        timeouts = sum(cleaned.rule_timeouts.values())
+        verdict = self._first(view, cleaned)
+        if sum(cleaned.rule_timeouts.values()) == timeouts:
+            if len(self._verdicts) >= _VERDICT_CACHE_SIZE:
+                self._verdicts.clear()  # crude but O(1) on average; recurring lines come back at once
+            self._verdicts[key] = verdict
+        return verdict
+
+    def _first(self, view: LineView, cleaned: Cleaned) -> tuple[Rule, regex.Match[str] | bool] | None:
         best: tuple[Rule, regex.Match[str] | bool] | None = None
         for rule in (*self.phrases.get(view.normalised, ()), *self.prefixes.get(view.normalised.split(" ", 1)[0], ())):
             if best is None or self.order[rule.id] < self.order[best[0].id]:
@@ -150,6 +175,10 @@ class RuleFilter:
         self.ruleset = ruleset
         self._indexes: OrderedDict[tuple[str, ...], LineIndex] = OrderedDict()
         self._precedence = {rule.id: position for position, rule in enumerate(ruleset.rules)}
+        # Rules share a handful of scopes; each scope is judged once per document, not per rule.
+        self._scopes: dict[Scope, list[int]] = {}
+        for position, rule in enumerate(ruleset.rules):
+            self._scopes.setdefault(rule.scope, []).append(position)
 
     def settle_positions(self, cleaned: Cleaned, rules: list[Rule], views: list[LineView], rounds: int = 4) -> None:
         """Re-run the position-guarded rules with positions counted among the lines still kept,
@@ -190,9 +219,13 @@ class RuleFilter:
         doc = cleaned.document
         url = doc.source.url or doc.meta.get("url")
         host = (urlsplit(url).hostname or "").lower() if isinstance(url, str) else None
-        return [rule for rule in self.ruleset.rules
-                if (only_language_rules is None or bool(rule.scope.languages) == only_language_rules)
-                and rule.scope.applies(lang, doc.source.path, host, doc.text)]
+        positions: list[int] = []
+        for scope, members in self._scopes.items():
+            if ((only_language_rules is None or bool(scope.languages) == only_language_rules)
+                    and scope.applies(lang, doc.source.path, host, doc.text)):
+                positions += members
+        rules = self.ruleset.rules
+        return [rules[i] for i in sorted(positions)]
 
     def apply(self, cleaned: Cleaned, rules: list[Rule], passes: tuple[str, ...] = PASSES,
               views: list[LineView] | None = None) -> None:

@@ -44,22 +44,19 @@ def sample(text: str, max_chars: int) -> str:
     return cut[:space] if space > max_chars // 2 else cut
 
 
-_LETTER = re.compile(r"[^\W\d_]")
-
-
-def _letters(text: str) -> int:
-    return len(_LETTER.findall(text))
-
-
 @dataclass
 class _Bounds:
     sample_chars: int = DEFAULT_SAMPLE_CHARS
     min_chars: int = DEFAULT_MIN_CHARS  # fewer letters than this: too short to tell
 
+    def __post_init__(self) -> None:
+        # Matches once `min_chars` letters are seen: stops early instead of counting them all.
+        self._enough_letters = re.compile(r"(?:[\W\d_]*[^\W\d_]){%d}" % self.min_chars)
+
     def prepare(self, text: str) -> str | None:
         """The sample to detect on, or None when the text is too short to be worth asking."""
         text = sample(text, self.sample_chars)
-        return text if _letters(text) >= self.min_chars else None
+        return text if self._enough_letters.match(text) else None
 
 
 class LangdetectDetector:
