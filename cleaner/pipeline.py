@@ -24,7 +24,6 @@ from cleaner.dedup import (
     Deduplicator,
     DedupSettings,
     DedupState,
-    DocumentDecision,
     ParagraphRef,
     StateError,
     fingerprint_many,
@@ -48,12 +47,12 @@ from cleaner.progress import progress_bar
 from cleaner.readers import ByteRange, ReadError, ReadOptions, file_digest, read_input, split_lines, splittable
 from cleaner.readers.discover import InputFile, discover
 from cleaner.rules.loader import RuleSet
-from cleaner.spill import DedupEntry, DocResult, InputReport, TaskResult, read_dedup, read_result, write_result
+from cleaner.spill import DedupEntry, DocResult, InputReport, TaskResult, read_dedup, write_decisions, write_result
 from cleaner.stats import RunStats
 from cleaner.workdir import WorkDir, work_key
 from cleaner.writers.output_dir import GENERATOR, StagedOutput, check_output
-from cleaner.writers.record import build_record
 from cleaner.writers.shards import ShardedWriter
+from cleaner.writers.task_records import PARTS, RecordSettings, TaskRecordWriter, WrittenTask, part_path
 
 FORMATS = ("jsonl", "txt", "parquet")
 TASK_MAX_FILES = 64
@@ -361,11 +360,10 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
             phase1 = time.perf_counter()
             deduplicator = _deduplicate(tasks, work.path, settings, state, staging,
                                         engine.band_pairs if engine is not None else None)
-            decisions = deduplicator.resolve() if deduplicator is not None else {}
         if deduplicator is not None:
             stats.extra["duplicates"] = _duplicate_stats(deduplicator.stats)
         with progress_bar(len(tasks), "writing", progress, unit="task") as bar:
-            inputs_seen = _write_outputs(staging, tasks, work.path, ruleset, settings, stats, decisions, bar.update)
+            inputs_seen = _write_outputs(staging, tasks, work.path, ruleset, settings, stats, bar.update)
         check_guards(stats, guards)
         _write_json(staging / "manifest.json", {
             "generator": GENERATOR,
@@ -414,13 +412,27 @@ def _load_state(state_dir: Path | None, settings: Settings) -> DedupState | None
 
 def _deduplicate(tasks: list[Task], spill_dir: Path, settings: Settings, state: DedupState | None,
                  staging: Path, band_pairs: BandPairs | None = None) -> Deduplicator | None:
-    """Feed every kept document's fingerprint to the deduplicator, in input order."""
+    """Feed every kept document's fingerprint to the deduplicator, in input order, resolve, and
+    leave each task's decisions beside its spill files for the writers (every task gets a file,
+    empty without dedup), so the driver holds no decisions while the output is written."""
     if settings.dedup is None:
+        for task in tasks:
+            write_decisions(spill_dir, task.index, {})
         return None
     deduplicator = Deduplicator(settings.dedup, state, tmpdir=str(staging), band_pairs=band_pairs)
+    counts = []
     for task in tasks:
-        for entry in read_dedup(spill_dir, task.index):
+        entries = read_dedup(spill_dir, task.index)
+        for entry in entries:
             deduplicator.add(entry.doc_id, entry.path, entry.paragraphs, entry.fingerprint)
+        counts.append(len(entries))
+    decisions = deduplicator.resolve()
+    ids = deduplicator.run_document_ids()
+    start = 0
+    for task, count in zip(tasks, counts):
+        mine = {doc_id: decisions[doc_id] for doc_id in ids[start:start + count] if doc_id in decisions}
+        write_decisions(spill_dir, task.index, mine)
+        start += count
     return deduplicator
 
 
@@ -446,75 +458,68 @@ def _duplicate_stats(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def _write_outputs(staging: Path, tasks: list[Task], spill_dir: Path, ruleset: RuleSet, settings: Settings,
-                   stats: RunStats, decisions: dict[str, DocumentDecision],
-                   on_task: Callable[[int], object]) -> list[dict[str, Any]]:
+                   stats: RunStats, on_task: Callable[[int], object]) -> list[dict[str, Any]]:
     """Phase 2: every spilled document, in input order, with its dedup decision, into the output files.
 
-    Returns the manifest's list of inputs, with the hash and size of the bytes actually read.
+    Worker processes build each task's records (see `TaskRecordWriter`); the driver appends
+    them to the shards strictly in task order as they arrive. Returns the manifest's list of
+    inputs, with the hash and size of the bytes actually read.
     """
     inputs_seen: list[dict[str, Any]] = []
-    added = added_timestamp()
-    pipeline_meta = {"cleaner": __version__, "rules_digest": ruleset.digest, "settings": settings.to_json()}
-    writers = _record_writers(staging, "documents", settings)
-    rejected = _record_writers(staging, "rejected", settings)
-    try:
-        for task in tasks:
-            task_result = read_result(spill_dir, task.index)
-            for report in task_result.inputs:
-                for message in report.errors:
-                    stats.error(report.path, message)
-                entry = report.to_json()
-                previous = inputs_seen[-1] if inputs_seen else None
-                if task.byte_range is not None and task.byte_range.start > 0 and previous is not None:
-                    if report.errors:  # another part of the file the previous entry names
-                        previous.setdefault("errors", []).extend(report.errors)
-                    continue
-                stats.unchanged_inputs += report.unchanged
-                inputs_seen.append(entry)
-            for result in task_result.documents:
-                cleaned = result.cleaned()
-                decision = decisions.get(result.document.id)
-                if decision is not None:
-                    for index, claim in decision.removals:
-                        cleaned.claim(index, claim)
-                    cleaned.rejection = cleaned.rejection or decision.rejection
-                spans = cleaned.spans()
-                stats.add(cleaned, spans)
-                record = build_record(cleaned, added, pipeline_meta, spans)
-                for writer in (rejected if cleaned.rejection is not None else writers):
-                    writer.write(record)
-                if "txt" in settings.formats and cleaned.rejection is None:
-                    _write_text(staging / "text", text_path(result.document), record["text"])
+    record_settings = RecordSettings(
+        added=added_timestamp(),
+        pipeline={"cleaner": __version__, "rules_digest": ruleset.digest, "settings": settings.to_json()},
+        text_root=staging / "text" if "txt" in settings.formats else None,
+    )
+    writers = {part: _record_writers(staging, part, settings) for part in PARTS}
+    waiting: dict[int, WrittenTask] = {}
+    position = 0
+
+    def append_in_order(written: WrittenTask) -> None:
+        nonlocal position
+        waiting[written.index] = written
+        while position < len(tasks) and tasks[position].index in waiting:
+            task = tasks[position]
+            _append_task(task, waiting.pop(task.index), spill_dir, writers, stats, inputs_seen)
+            position += 1
             on_task(1)
+
+    try:
+        map_tasks(partial(TaskRecordWriter, spill_dir, record_settings), [task.index for task in tasks],
+                  max(1, settings.workers), append_in_order)
     finally:
-        for writer in (*writers, *rejected):
+        for writer in (writer for kind in writers.values() for writer in kind):
             writer.close()
     _write_json(staging / "stats.json", stats.to_json())
     return inputs_seen
+
+
+def _append_task(task: Task, written: WrittenTask, spill_dir: Path, writers: dict[str, list[ShardedWriter]],
+                 stats: RunStats, inputs_seen: list[dict[str, Any]]) -> None:
+    """One written task into the run's output: its part files, its counts, its inputs."""
+    for report in written.inputs:
+        for message in report.errors:
+            stats.error(report.path, message)
+        previous = inputs_seen[-1] if inputs_seen else None
+        if task.byte_range is not None and task.byte_range.start > 0 and previous is not None:
+            if report.errors:  # another part of the file the previous entry names
+                previous.setdefault("errors", []).extend(report.errors)
+            continue
+        stats.unchanged_inputs += report.unchanged
+        inputs_seen.append(report.to_json())
+    stats.merge(written.stats)
+    for part, kinds in writers.items():
+        path = part_path(spill_dir, task.index, part)
+        block = path.read_bytes()
+        for writer in kinds:
+            writer.write_lines(block)
+        path.unlink()
 
 
 def _record_writers(staging: Path, stem: str, settings: Settings) -> list[ShardedWriter]:
     return [ShardedWriter(staging, stem=stem, format=kind, compression=settings.compress if kind == "jsonl" else None,
                           shard_size=settings.shard_size)
             for kind in settings.formats if kind in ("jsonl", "parquet")]
-
-
-def text_path(document: Document) -> str:
-    """Where a document's clean text goes under OUT/text: its input path, or one file per record."""
-    source = document.source
-    return source.path if source.record is None else f"{source.path}/{source.record:08d}.txt"
-
-
-def _write_text(root: Path, relative: str, text: str) -> None:
-    target = root / relative
-    clash = FileExistsError(f"{target}: two inputs map to the same text/ path; clean them into separate outputs")
-    if target.exists():
-        raise clash
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise clash from None
-    target.write_bytes(text.encode("utf-8"))  # bytes: line endings stay exactly as in the source
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

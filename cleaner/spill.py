@@ -98,12 +98,13 @@ def write_result(directory: Path, result: TaskResult) -> None:
     _dump(spill_path(directory, result.index, "docs"), result)
 
 
-def _dump(target: Path, value: Any) -> None:
+def _dump(target: Path, value: Any, durable: bool = True) -> None:
     temporary = target.with_suffix(".tmp")
     with temporary.open("wb") as handle:
         pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        handle.flush()
-        os.fsync(handle.fileno())  # a finished task must survive a crash, for --resume
+        if durable:  # a finished task must survive a crash, for --resume
+            handle.flush()
+            os.fsync(handle.fileno())
     os.replace(temporary, target)
 
 
@@ -120,3 +121,14 @@ def read_result(directory: Path, index: int) -> TaskResult:
 def read_dedup(directory: Path, index: int) -> list[DedupEntry]:
     entries: list[DedupEntry] = _load(spill_path(directory, index, "dedup"))
     return entries
+
+
+def write_decisions(directory: Path, index: int, decisions: dict[str, Any]) -> None:
+    """The dedup decisions for one task's documents, where that task's writer reads them.
+    Not synced: a resumed run resolves duplicates again anyway."""
+    _dump(spill_path(directory, index, "decisions"), decisions, durable=False)
+
+
+def read_decisions(directory: Path, index: int) -> dict[str, Any]:
+    decisions: dict[str, Any] = _load(spill_path(directory, index, "decisions"))
+    return decisions

@@ -53,6 +53,26 @@ class RunStats:
                 bucket["lines"] += nonblank
                 bucket["chars"] += span.end - span.start
 
+    def merge(self, other: RunStats) -> None:
+        """Add the counts of another part of the run (a task written in a worker process)."""
+        self.documents_in += other.documents_in
+        self.documents_out += other.documents_out
+        self.rejected.update(other.rejected)
+        self.chars_in += other.chars_in
+        self.chars_kept += other.chars_kept
+        self.chars_out += other.chars_out
+        self.lines_in += other.lines_in
+        self.lines_kept += other.lines_kept
+        self.languages.update(other.languages)
+        self.rule_timeouts.update(other.rule_timeouts)
+        self.errors += other.errors
+        self.unchanged_inputs += other.unchanged_inputs
+        for mine, theirs in ((self.by_rule, other.by_rule), (self.by_category, other.by_category)):
+            for key, counts in theirs.items():
+                bucket = mine.setdefault(key, {**counts, "lines": 0, "chars": 0})
+                bucket["lines"] += counts["lines"]
+                bucket["chars"] += counts["chars"]
+
     def error(self, path: str, message: str) -> None:
         self.errors.append({"path": path, "message": message})
 

@@ -98,13 +98,12 @@ class Deduplicator:
             "long": Column(np.bool_),
         }
         self._long_count = Column(np.int32)
-        self._decisions: dict[str, DocumentDecision] | None = None
         self._resolved: tuple | None = None  # what state() needs, kept from resolve()
         self.stats: dict[str, Any] = {}
 
     def add(self, doc_id: str, path: str, paragraphs: Sequence[ParagraphRef], fp: DocFingerprint) -> None:
         """Register one document's paragraphs; call in input order."""
-        if self._decisions is not None:
+        if self._resolved is not None:
             raise RuntimeError("Deduplicator.add() after resolve()")
         if doc_id in self._seen:
             raise ValueError(f"{path}: document id {doc_id} added to dedup twice")
@@ -139,14 +138,23 @@ class Deduplicator:
             self._bands.append(fp.bands)
 
     def resolve(self) -> dict[str, DocumentDecision]:
-        """Decisions for the documents of this run that lose something, keyed by document id."""
-        if self._decisions is None:
-            self._decisions = self._resolve()
-        return self._decisions
+        """Decisions for the documents of this run that lose something, keyed by document id.
+
+        Computed once; the deduplicator keeps no reference to them, so a caller that hands them
+        on (to the writers, task by task) frees them when it is done.
+        """
+        if self._resolved is not None:
+            raise RuntimeError("Deduplicator.resolve() called twice")
+        return self._resolve()
+
+    def run_document_ids(self) -> list[str]:
+        """This run's document ids in the order they were added."""
+        return self._doc_ids[self._first_run_doc:]
 
     def state(self) -> DedupState:
         """The state to save for the next run: earlier runs plus everything this run indexed."""
-        self.resolve()
+        if self._resolved is None:
+            self._resolve()
         assert self._resolved is not None
         return self._build_state(*self._resolved)
 

@@ -17,6 +17,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 import regex
@@ -165,7 +166,14 @@ def _combine(rules: list[tuple[int, Rule]]) -> regex.Pattern[str] | None:
         source = _GROUP_REF.sub(lambda m, n=position: f"(?P=_r{n}_{m.group(1)})", source)
         flags = "i" if rule.test.pattern.flags & regex.IGNORECASE else "-i"
         branches.append(f"(?P<_r{position}>(?{flags}:{source}))")
-    return regex.compile("|".join(branches))
+    return _compile("|".join(branches))
+
+
+@lru_cache(maxsize=_INDEX_CACHE_SIZE * 4)
+def _compile(source: str) -> regex.Pattern[str]:
+    """Compiling a large alternation costs milliseconds, and neighbouring word-count buckets and
+    scopes often hold the same patterns: compile each distinct alternation once per process."""
+    return regex.compile(source)
 
 
 class RuleFilter:

@@ -51,7 +51,7 @@ class _Bounds:
 
     def __post_init__(self) -> None:
         # Matches once `min_chars` letters are seen: stops early instead of counting them all.
-        self._enough_letters = re.compile(r"(?:[\W\d_]*[^\W\d_]){%d}" % self.min_chars)
+        self._enough_letters = re.compile(rf"(?:[\W\d_]*[^\W\d_]){{{self.min_chars}}}")
 
     def prepare(self, text: str) -> str | None:
         """The sample to detect on, or None when the text is too short to be worth asking."""

@@ -14,7 +14,6 @@ name in the header; zstandard at a fixed level with content checksums and no thr
 from __future__ import annotations
 
 import gzip
-import io
 import json
 from pathlib import Path
 from types import TracebackType
@@ -63,12 +62,29 @@ class ShardedWriter:
         self._shard: _Shard | None = None
 
     def write(self, record: dict[str, Any]) -> None:
-        if self._shard is None or (self.shard_size is not None and self._in_shard >= self.shard_size):
-            self._next_shard()
-        assert self._shard is not None
-        self._shard.write(record)
-        self._in_shard += 1
-        self.count += 1
+        self.write_lines(json_line(record))
+
+    def write_lines(self, block: bytes) -> None:
+        """Append records already serialised by `json_line`, as many as the block holds.
+
+        Worker processes serialise their records; the driver only appends the bytes, cutting
+        them into shards at line ends.
+        """
+        start = 0
+        while start < len(block):
+            if self._shard is None or (self.shard_size is not None and self._in_shard >= self.shard_size):
+                self._next_shard()
+            assert self._shard is not None
+            end, lines = len(block), block.count(b"\n", start)
+            if self.shard_size is not None and lines > self.shard_size - self._in_shard:
+                lines = self.shard_size - self._in_shard
+                end = start
+                for _ in range(lines):
+                    end = block.index(b"\n", end) + 1
+            self._shard.write_lines(block[start:end] if start or end < len(block) else block)
+            self._in_shard += lines
+            self.count += lines
+            start = end
 
     def close(self) -> list[Path]:
         if self._shard is None:
@@ -101,8 +117,13 @@ class ShardedWriter:
             self._shard = _JsonlShard(path, self.compression)
 
 
+def json_line(record: dict[str, Any]) -> bytes:
+    """One record as the JSONL output holds it: compact JSON, UTF-8, one line."""
+    return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+
+
 class _Shard(Protocol):
-    def write(self, record: dict[str, Any]) -> None: ...
+    def write_lines(self, block: bytes) -> None: ...
 
     def close(self) -> None: ...
 
@@ -111,8 +132,9 @@ class _ParquetShard:
     def __init__(self, path: Path) -> None:
         self._writer = ParquetRecordWriter(path)
 
-    def write(self, record: dict[str, Any]) -> None:
-        self._writer.write(record)
+    def write_lines(self, block: bytes) -> None:
+        for line in block.split(b"\n")[:-1]:
+            self._writer.write(json.loads(line))
 
     def close(self) -> None:
         self._writer.close()
@@ -129,15 +151,11 @@ class _JsonlShard:
             self._stream = compressor.stream_writer(self._raw, closefd=False)  # type: ignore[assignment]
         else:
             self._stream = self._raw
-        self._text = io.TextIOWrapper(self._stream, encoding="utf-8", newline="\n", write_through=False)
 
-    def write(self, record: dict[str, Any]) -> None:
-        self._text.write(json.dumps(record, ensure_ascii=False))
-        self._text.write("\n")
+    def write_lines(self, block: bytes) -> None:
+        self._stream.write(block)
 
     def close(self) -> None:
-        self._text.flush()
-        self._text.detach()
         if self._stream is not self._raw:
             self._stream.close()
         self._raw.close()
