@@ -31,6 +31,7 @@ atomic there; what does hold:
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -39,7 +40,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import unquote, urlsplit
@@ -90,6 +91,8 @@ class RemotePath:
     """One input file behind an fsspec URL, with the Path methods the pipeline uses on inputs."""
 
     url: str
+    # what the listing that found the file said: saves a request per file for each stat()
+    listed: RemoteStat | None = field(default=None, compare=False)
 
     @property
     def name(self) -> str:
@@ -100,9 +103,10 @@ class RemotePath:
         return fs.open(path, mode)  # type: ignore[no-any-return]
 
     def stat(self) -> RemoteStat:
+        if self.listed is not None:
+            return self.listed
         fs, path = filesystem(self.url)
-        info = fs.info(path)
-        return RemoteStat(int(info.get("size") or 0), modified_ns(info))
+        return remote_stat(fs.info(path))
 
     def absolute(self) -> RemotePath:
         return self
@@ -114,11 +118,14 @@ class RemotePath:
         return self.url
 
 
-def modified_ns(info: dict[str, Any]) -> int:
+def remote_stat(info: dict[str, Any]) -> RemoteStat:
+    """Size and modification time from an fsspec info dict."""
+    return RemoteStat(int(info.get("size") or 0), _modified_ns(info))
+
+
+def _modified_ns(info: dict[str, Any]) -> int:
     """The modification time in an fsspec info dict; backends name and type it differently
     (s3fs ``LastModified`` datetime, gcsfs ``updated`` string, memory ``created`` float)."""
-    import datetime as dt
-
     for key in ("mtime", "LastModified", "last_modified", "updated", "created"):
         value = info.get(key)
         if isinstance(value, (int, float)):
@@ -134,7 +141,7 @@ def modified_ns(info: dict[str, Any]) -> int:
 
 
 @contextmanager
-def published(out: str, inputs: list[str], *, force: bool = False) -> Iterator[Path]:
+def published(out: str | Path, inputs: list[str], *, force: bool = False) -> Iterator[Path]:
     """The directory a run writes OUT to; for a URL OUT, a local stand-in published on success.
 
     A local OUT (or ``file://`` URL) is yielded as its Path and nothing else happens: the run's
@@ -144,7 +151,7 @@ def published(out: str, inputs: list[str], *, force: bool = False) -> Iterator[P
     and the stand-in is uploaded when the block exits without an exception, then removed.
     """
     try:
-        out = local_path(out)
+        out = local_path(os.fspath(out))
     except ValueError as exc:
         raise OutputError(str(exc)) from None
     if not is_url(out):

@@ -24,8 +24,9 @@ import os
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
+from typing import Any
 
-from cleaner.remote import RemotePath, filesystem, glob_base, is_url, join, local_path
+from cleaner.remote import RemotePath, filesystem, glob_base, is_url, join, local_path, remote_stat
 
 
 class InputError(Exception):
@@ -86,21 +87,21 @@ def _discover_url(argument: str, pattern: str) -> list[InputFile]:
         if not matches:
             raise InputError(f"{argument}: no input matches this pattern")
         return matches
-    kind = _url_kind(argument)
-    if kind == "directory":
+    info = _url_info(argument)
+    if info.get("type") == "directory":
         patterns = [p.strip() for p in pattern.split(",") if p.strip()]
         return [f for f in _list_url(argument, argument)
                 if any(Path(f.relative).match(p) or Path(f.path.name).match(p) for p in patterns)]
-    if kind != "file":
+    if info.get("type") != "file":
         raise InputError(f"{argument}: not a regular file or directory")
-    root = RemotePath(argument.rstrip("/").rsplit("/", 1)[0])
-    return [InputFile(RemotePath(argument), root, _printable(RemotePath(argument).name), _name(root))]
+    root, file = RemotePath(argument.rstrip("/").rsplit("/", 1)[0]), RemotePath(argument, remote_stat(info))
+    return [InputFile(file, root, _printable(file.name), _name(root))]
 
 
-def _url_kind(argument: str) -> str:
+def _url_info(argument: str) -> dict[str, Any]:
     try:
         fs, path = filesystem(argument)
-        return str(fs.info(path).get("type"))
+        return fs.info(path)  # type: ignore[no-any-return]
     except FileNotFoundError:
         raise InputError(f"{argument}: no such file or directory") from None
     except Exception as exc:  # noqa: BLE001 - backends raise their own types (missing package, denied, ...)
@@ -115,13 +116,14 @@ def _list_url(argument: str, base: str) -> list[InputFile]:
         listed = fs.find(path, detail=True)
     except FileNotFoundError:
         raise InputError(f"{argument}: no such file or directory") from None
-    except Exception as exc:  # noqa: BLE001 - as in _url_kind
+    except Exception as exc:  # noqa: BLE001 - as in _url_info
         raise InputError(f"{argument}: cannot list: {_one_line(exc)}") from None
     files = []
     for name, info in listed.items():
         relative = name[len(path):].lstrip("/")
         if info.get("type") == "file" and relative:
-            files.append(InputFile(RemotePath(join(root.url, relative)), root, _printable(relative), _name(root)))
+            files.append(InputFile(RemotePath(join(root.url, relative), remote_stat(info)), root, _printable(relative),
+                                   _name(root)))
     return sorted(files, key=lambda f: f.relative)
 
 
