@@ -3,6 +3,7 @@
 Formats are recognised by extension after any `.gz`/`.zst` suffix (`dump.jsonl.zst` is
 compressed JSONL), or forced with `ReadOptions.input_format`. The input's sha256 and size are of
 the bytes on disk, so provenance can always be checked against the file the user has.
+An input behind an fsspec URL (a `RemotePath`) is read the same way, through its filesystem.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cleaner.document import Document, Source, document_id
-from cleaner.readers.compression import open_binary, strip_compression_suffix
+from cleaner.readers.compression import open_binary, open_raw, strip_compression_suffix
 from cleaner.readers.discover import InputFile
 from cleaner.readers.encoding import decode_bytes
 from cleaner.readers.errors import ReadError
 from cleaner.readers.html import DEFAULT_TIMEOUT, read_html
 from cleaner.readers.jsonl import ByteRange, read_jsonl, split_lines
 from cleaner.readers.records import RecordFields
+from cleaner.remote import RemotePath
 
 ErrorCallback = Callable[[str], None]
 INPUT_FORMATS = ("txt", "html", "jsonl", "parquet")
@@ -39,7 +41,7 @@ class ReadOptions:
     html_timeout: float = DEFAULT_TIMEOUT
 
 
-def format_of(path: Path, forced: str | None = None) -> str:
+def format_of(path: Path | RemotePath, forced: str | None = None) -> str:
     if forced:
         return forced
     base, _ = strip_compression_suffix(path.name)
@@ -73,7 +75,7 @@ def splittable(item: InputFile, options: ReadOptions) -> bool:
     return format_of(item.path, options.input_format) == "jsonl" and strip_compression_suffix(item.path.name)[1] is None
 
 
-def _read_text(path: Path, base: Source) -> Document:
+def _read_text(path: Path | RemotePath, base: Source) -> Document:
     """A plain-text file is one document, in whatever encoding it was written.
 
     A NUL byte anywhere means binary (an image, an archive, a database page) rather than text,
@@ -91,11 +93,11 @@ def _read_text(path: Path, base: Source) -> Document:
     return Document(document_id(source), text, source)
 
 
-def file_digest(path: Path) -> tuple[str, int]:
+def file_digest(path: Path | RemotePath) -> tuple[str, int]:
     """sha256 and size of a file's bytes, read in chunks."""
     digest = hashlib.sha256()
     size = 0
-    with path.open("rb") as handle:
+    with open_raw(path) as handle:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
             size += len(chunk)

@@ -11,6 +11,11 @@ linked directories (and round a link to ``..`` until the path is too long). A li
 directly as an INPUT argument is the user's explicit choice and is followed. Only regular files
 are read: a FIFO or device inside a tree is passed over (reading one could block forever), and
 one given as an argument is refused.
+
+An fsspec URL (``s3://bucket/dump/``, ``memory://dump/*.jsonl``) is listed through its
+filesystem with the same glob semantics, order and relative names as a local copy of the same
+tree, so provenance does not depend on where the corpus is stored; its files are `RemotePath`s.
+A ``file://`` URL is the local path it names.
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ import os
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
+from typing import Any
+
+from cleaner.remote import RemotePath, filesystem, glob_base, is_url, join, local_path, remote_stat
 
 
 class InputError(Exception):
@@ -27,8 +35,8 @@ class InputError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class InputFile:
-    path: Path  # the file to open
-    root: Path  # the input root it was found under
+    path: Path | RemotePath  # the file to open
+    root: Path | RemotePath  # the input root it was found under
     relative: str  # posix path relative to the root: the name it has in provenance and in text/
     source_name: str  # the corpus name: the root folder's name
     error: str | None = None  # set when the entry could not even be listed (an unreadable directory)
@@ -41,6 +49,13 @@ def discover(inputs: list[str], pattern: str = "*.txt") -> list[InputFile]:
     """
     found: list[InputFile] = []
     for argument in inputs:
+        try:
+            argument = local_path(argument)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+        if is_url(argument):
+            found += _discover_url(argument, pattern)
+            continue
         if any(ch in argument for ch in "*?["):
             base = Path(_glob_base(argument))
             matches = _expand_glob(base, Path(argument).parts[len(base.parts):])
@@ -61,6 +76,60 @@ def discover(inputs: list[str], pattern: str = "*.txt") -> list[InputFile]:
             raise InputError(f"{argument}: no such file or directory")
     _refuse_name_clashes(found)
     return found
+
+
+def _discover_url(argument: str, pattern: str) -> list[InputFile]:
+    """Like the local cases of `discover`, for one URL: a glob, a directory (prefix) or a file."""
+    if any(ch in argument.partition("://")[2] for ch in "*?["):
+        base = glob_base(argument)
+        parts = tuple(part for part in argument[len(base):].split("/") if part)
+        matches = [f for f in _list_url(argument, base) if _glob_match(parts, tuple(f.relative.split("/")))]
+        if not matches:
+            raise InputError(f"{argument}: no input matches this pattern")
+        return matches
+    info = _url_info(argument)
+    if info.get("type") == "directory":
+        patterns = [p.strip() for p in pattern.split(",") if p.strip()]
+        return [f for f in _list_url(argument, argument)
+                if any(Path(f.relative).match(p) or Path(f.path.name).match(p) for p in patterns)]
+    if info.get("type") != "file":
+        raise InputError(f"{argument}: not a regular file or directory")
+    root, file = RemotePath(argument.rstrip("/").rsplit("/", 1)[0]), RemotePath(argument, remote_stat(info))
+    return [InputFile(file, root, _printable(file.name), _name(root))]
+
+
+def _url_info(argument: str) -> dict[str, Any]:
+    try:
+        fs, path = filesystem(argument)
+        return fs.info(path)  # type: ignore[no-any-return]
+    except FileNotFoundError:
+        raise InputError(f"{argument}: no such file or directory") from None
+    except Exception as exc:  # noqa: BLE001 - backends raise their own types (missing package, denied, ...)
+        raise InputError(f"{argument}: cannot open: {_one_line(exc)}") from None
+
+
+def _list_url(argument: str, base: str) -> list[InputFile]:
+    """Every file under the URL `base`, sorted by relative name (byte order, as local discovery)."""
+    root = RemotePath(base.rstrip("/"))
+    try:
+        fs, path = filesystem(base)
+        listed = fs.find(path, detail=True)
+    except FileNotFoundError:
+        raise InputError(f"{argument}: no such file or directory") from None
+    except Exception as exc:  # noqa: BLE001 - as in _url_info
+        raise InputError(f"{argument}: cannot list: {_one_line(exc)}") from None
+    files = []
+    for name, info in listed.items():
+        relative = name[len(path):].lstrip("/")
+        if info.get("type") == "file" and relative:
+            files.append(InputFile(RemotePath(join(root.url, relative), remote_stat(info)), root, _printable(relative),
+                                   _name(root)))
+    return sorted(files, key=lambda f: f.relative)
+
+
+def _one_line(exc: BaseException) -> str:
+    message = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
 def _expand_glob(base: Path, parts: tuple[str, ...]) -> list[InputFile]:
@@ -139,7 +208,7 @@ def _file(path: Path, root: Path) -> InputFile:
     return InputFile(path, root, _printable(path.relative_to(root).as_posix()), _name(root))
 
 
-def _name(root: Path) -> str:
+def _name(root: Path | RemotePath) -> str:
     return _printable(root.resolve().name or str(root))
 
 

@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 from cleaner.document import Document, Source
-from cleaner.readers.compression import open_binary
+from cleaner.readers.compression import open_binary, open_raw
 from cleaner.readers.encoding import decode_bytes
 from cleaner.readers.records import OnError, RecordFields, record_to_document
+from cleaner.remote import RemotePath
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,13 +36,13 @@ class ByteRange:
     first_line: int
 
 
-def split_lines(path: Path, part_bytes: int, chunk_bytes: int = 1 << 23) -> tuple[str, int, list[ByteRange]]:
+def split_lines(path: Path | RemotePath, part_bytes: int, chunk_bytes: int = 1 << 23) -> tuple[str, int, list[ByteRange]]:
     """The file's sha256 and size, and line-aligned ranges of about `part_bytes`, in one read."""
     digest = hashlib.sha256()
     ranges: list[ByteRange] = []
     start, line, offset = 0, 1, 0
     lines_before = 0  # newlines seen before the current chunk
-    with path.open("rb") as handle:
+    with open_raw(path) as handle:
         while chunk := handle.read(chunk_bytes):
             digest.update(chunk)
             position = 0
@@ -61,7 +62,7 @@ def split_lines(path: Path, part_bytes: int, chunk_bytes: int = 1 << 23) -> tupl
 
 
 def read_jsonl(
-    path: Path,
+    path: Path | RemotePath,
     source_base: Source,
     on_error: OnError,
     fields: RecordFields = RecordFields(),

@@ -15,6 +15,7 @@ import base64
 import datetime as dt
 import decimal
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,12 +26,13 @@ import pyarrow.parquet as pq
 from cleaner.document import Document, Source
 from cleaner.readers.errors import ReadError, one_line
 from cleaner.readers.records import OnError, RecordFields, record_to_document
+from cleaner.remote import RemotePath
 
 BATCH_ROWS = 1024
 
 
 def read_parquet(
-    path: Path,
+    path: Path | RemotePath,
     source_base: Source,
     on_error: OnError,
     fields: RecordFields = RecordFields(),
@@ -39,11 +41,14 @@ def read_parquet(
 ) -> Iterator[Document]:
     """Yield one document per row of ``path``; the record index is the 0-based row number."""
     base = replace(source_base, format="parquet")
-    try:
-        parquet = pq.ParquetFile(path)
-    except (OSError, pa.ArrowException) as exc:
-        raise ReadError(f"{source_base.path}: not a readable Parquet file: {one_line(exc)}") from exc
-    with parquet:
+    with ExitStack() as scope:
+        # a remote file is opened here and handed over as a seekable file object; pyarrow
+        # would otherwise take the URL for a local path
+        source = scope.enter_context(path.open("rb")) if isinstance(path, RemotePath) else path
+        try:
+            parquet = scope.enter_context(pq.ParquetFile(source))
+        except (OSError, pa.ArrowException) as exc:
+            raise ReadError(f"{source_base.path}: not a readable Parquet file: {one_line(exc)}") from exc
         content_field = fields.html_field or fields.text_field
         if content_field not in parquet.schema_arrow.names:
             columns = ", ".join(parquet.schema_arrow.names)

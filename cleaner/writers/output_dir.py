@@ -66,14 +66,15 @@ class StagedOutput:
 
     def __enter__(self) -> Path:
         self.out.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = _lock(self.out)
+        self._lock = lock_file(self.out, f"{self.out}: another cleaner run is writing this output; "
+                                         "wait for it to finish")
         try:
             _recover(self.out)
             for leftover in _leftovers(self.out):
                 shutil.rmtree(leftover)
             self.staging.mkdir()
         except BaseException:
-            _unlock(self.out, self._lock)
+            unlock_file(self.out, self._lock)
             raise
         return self.staging
 
@@ -83,7 +84,7 @@ class StagedOutput:
             self._finish(exc_type is None)
         finally:
             if self._lock is not None:
-                _unlock(self.out, self._lock)
+                unlock_file(self.out, self._lock)
                 self._lock = None
 
     def _finish(self, succeeded: bool) -> None:
@@ -108,8 +109,9 @@ def _lock_path(out: Path) -> Path:
     return out.parent / f".{out.name}.lock"
 
 
-def _lock(out: Path) -> int:
-    """Take the exclusive write lock of OUT; refuse if another run holds it.
+def lock_file(out: Path, busy: str) -> int:
+    """Take the exclusive write lock of OUT (the file ``.OUT.lock`` beside it); if another run
+    holds it, raise OutputError with the message `busy`.
 
     The lock file is removed when a run ends, so a run that opened it just before may hold a
     lock on a file that no longer has a name; it checks that the file it locked is still the
@@ -122,7 +124,7 @@ def _lock(out: Path) -> int:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise OutputError(f"{out}: another cleaner run is writing this output; wait for it to finish") from None
+            raise OutputError(busy) from None
         try:
             current = os.stat(path)
         except FileNotFoundError:
@@ -133,7 +135,7 @@ def _lock(out: Path) -> int:
         os.close(fd)
 
 
-def _unlock(out: Path, fd: int) -> None:
+def unlock_file(out: Path, fd: int) -> None:
     """Remove the lock file while still holding the lock, then release it."""
     try:
         os.unlink(_lock_path(out))
