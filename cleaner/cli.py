@@ -30,6 +30,7 @@ from cleaner.pipeline import (
 from cleaner.readers import INPUT_FORMATS, ReadOptions, read_input
 from cleaner.readers.discover import InputError, discover
 from cleaner.readers.records import RecordFields
+from cleaner.remote import published
 from cleaner.rules.examples import check_examples, load_checked_rules
 from cleaner.rules.loader import RulePackError, RuleSet, default_rules_dir, load_rules
 from cleaner.stats import RunStats
@@ -83,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
 
     clean = commands.add_parser("clean", help="clean inputs into an output directory")
     clean.add_argument("inputs", nargs="+", metavar="INPUT", help="files, directories or globs")
-    clean.add_argument("-o", "--output", required=True, type=Path, metavar="OUT")
+    clean.add_argument("-o", "--output", required=True, metavar="OUT", help="a directory or an fsspec URL")
     clean.add_argument("--glob", default="*.txt",
                        help="file patterns inside directories, comma-separated (default: *.txt)")
     clean.add_argument("--format", default="jsonl", type=_formats,
@@ -272,23 +273,24 @@ def _clean(args: argparse.Namespace) -> int:
     settings = _settings(args)
     guards = Guards(args.max_removed_fraction, args.min_output_docs)
     try:
-        stats = run(args.inputs, args.output, ruleset, settings, force=args.force, state_dir=args.state,
-                    resume=args.resume, progress=sys.stderr.isatty() and not args.quiet, guards=guards)
+        with published(args.output, args.inputs, force=args.force) as out:
+            stats = run(args.inputs, out, ruleset, settings, force=args.force, state_dir=args.state,
+                        resume=args.resume, progress=sys.stderr.isatty() and not args.quiet, guards=guards)
+            if args.report:  # inside: a URL output is published with its report
+                from cleaner.report import write_report
+
+                write_report(out)
     except GuardTripped as tripped:
         _summarise(args, tripped.stats, "guard", EXIT_GUARD, str(tripped))
         print(f"cleaner: error: {tripped} (previous output left in place)", file=sys.stderr)
         return EXIT_GUARD
-    if args.report:
-        from cleaner.report import write_report
-
-        write_report(args.output)
     code = EXIT_INPUT if args.strict and stats.errors else EXIT_OK
     _summarise(args, stats, "ok" if code == EXIT_OK else "inputs_skipped", code, None)
     for error in stats.errors[:_WARNINGS_SHOWN]:
         print(f"cleaner: warning: skipped {error['message']}", file=sys.stderr)
     if len(stats.errors) > _WARNINGS_SHOWN:
         print(f"cleaner: warning: ... and {len(stats.errors) - _WARNINGS_SHOWN} more skipped inputs or records, "
-              f"all listed in {args.output / 'stats.json'}", file=sys.stderr)
+              f"all listed in {args.output.rstrip('/')}/stats.json", file=sys.stderr)
     data = stats.to_json()
     docs, chars = data["documents"], data["characters"]
     if not args.quiet:
