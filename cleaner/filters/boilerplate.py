@@ -15,7 +15,7 @@ import bisect
 import datetime as dt
 import re
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
@@ -183,6 +183,7 @@ class RuleFilter:
         self.ruleset = ruleset
         self._indexes: OrderedDict[tuple[str, ...], LineIndex] = OrderedDict()
         self._precedence = {rule.id: position for position, rule in enumerate(ruleset.rules)}
+        self._start_verdicts: dict[tuple[str, str], regex.Match[str] | bool] = {}
         # Rules share a handful of scopes; each scope is judged once per document, not per rule.
         self._scopes: dict[Scope, list[int]] = {}
         for position, rule in enumerate(ruleset.rules):
@@ -252,11 +253,33 @@ class RuleFilter:
                 hit = index.first(view, cleaned)
                 if hit is not None and cleaned.claim(view.index, Claim(hit[0].id, hit[0].category)):
                     _extract(cleaned, hit[0], view.stripped, hit[1])
-        for kind, apply_rule in (("block", _apply_block), ("repeat", _apply_repeat), ("tail", _apply_tail)):
+        for kind, apply_rule in (("block", _apply_block), ("tail", _apply_tail)):
             if kind in passes:
                 for rule in rules:
                     if rule.kind == kind:
-                        apply_rule(cleaned, rule, views)
+                        apply_rule(cleaned, rule, views, self._start_line)
+        if "repeat" in passes:
+            for rule in rules:
+                if rule.kind == "repeat":
+                    _apply_repeat(cleaned, rule, views)
+
+    def _start_line(self, rule: Rule, view: LineView, cleaned: Cleaned) -> regex.Match[str] | bool:
+        """Does this block or tail rule start at this line? Block headers and tail markers are
+        tested on every line of every document, and most lines they meet recur (menus, footers),
+        so the text test is remembered per rule and line text; the guards are checked each time."""
+        assert rule.test is not None
+        if not rule.test.guards_pass(view.words, view.rank_top, view.rank_bottom):
+            return False
+        key = (rule.id, view.stripped)
+        found = self._start_verdicts.get(key)
+        if found is None:
+            timeouts = sum(cleaned.rule_timeouts.values())
+            found = _matches(rule, view, cleaned)
+            if sum(cleaned.rule_timeouts.values()) == timeouts:
+                if len(self._start_verdicts) >= _VERDICT_CACHE_SIZE:
+                    self._start_verdicts.clear()
+                self._start_verdicts[key] = found
+        return found
 
 
     def _index(self, rules: list[Rule]) -> LineIndex:
@@ -320,12 +343,15 @@ def _is_content(view: LineView) -> bool:
     return view.words >= _HEADING_CONTENT_WORDS and ends_like_sentence(view.stripped)
 
 
-def _apply_block(cleaned: Cleaned, rule: Rule, views: list[LineView]) -> None:
+StartTest = Callable[[Rule, LineView, Cleaned], "regex.Match[str] | bool"]
+
+
+def _apply_block(cleaned: Cleaned, rule: Rule, views: list[LineView], starts: StartTest) -> None:
     claim = Claim(rule.id, rule.category)
     position = 0
     while position < len(views):
         header = views[position]
-        found = _matches(rule, header, cleaned)
+        found = starts(rule, header, cleaned)
         if not found:
             position += 1
             continue
@@ -382,9 +408,9 @@ def _apply_repeat(cleaned: Cleaned, rule: Rule, views: list[LineView]) -> None:
             recent.pop(0)
 
 
-def _apply_tail(cleaned: Cleaned, rule: Rule, views: list[LineView]) -> None:
+def _apply_tail(cleaned: Cleaned, rule: Rule, views: list[LineView], starts: StartTest) -> None:
     for position, marker in enumerate(views):
-        found = _matches(rule, marker, cleaned)
+        found = starts(rule, marker, cleaned)
         if not found:
             continue
         rest = [v for v in views[position + 1:] if cleaned.claims[v.index] is None]
