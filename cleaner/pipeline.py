@@ -19,16 +19,17 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from cleaner import __version__
 from cleaner.dedup import (
     Deduplicator,
     DedupSettings,
     DedupState,
-    ParagraphRef,
     StateError,
-    fingerprint_many,
 )
-from cleaner.dedup.engine import BandPairs
+from cleaner.dedup.engine import REF_COLUMNS, BandPairs
+from cleaner.dedup.fingerprint import fingerprint_batch
 from cleaner.dedup.state import FILENAME as DEDUP_STATE_FILE
 from cleaner.document import Cleaned, Document
 from cleaner.engines.local import map_tasks
@@ -47,7 +48,7 @@ from cleaner.progress import progress_bar
 from cleaner.readers import ByteRange, ReadError, ReadOptions, file_digest, read_input, split_lines, splittable
 from cleaner.readers.discover import InputFile, discover
 from cleaner.rules.loader import RuleSet
-from cleaner.spill import DedupEntry, DocResult, InputReport, TaskResult, read_dedup, write_decisions, write_result
+from cleaner.spill import DedupBatch, DocResult, InputReport, TaskResult, read_dedup, write_decisions, write_result
 from cleaner.stats import RunStats
 from cleaner.workdir import WorkDir, work_key
 from cleaner.writers.output_dir import GENERATOR, StagedOutput, check_output
@@ -282,17 +283,18 @@ def spill(spill_dir: Path, result: TaskResult) -> TaskSummary:
     return summary
 
 
-def _fingerprints(kept: list[Cleaned], settings: DedupSettings) -> list[DedupEntry]:
+def _fingerprints(kept: list[Cleaned], settings: DedupSettings) -> DedupBatch:
     """Dedup fingerprints of the task's kept documents, in one batched call."""
     paragraphs = [_paragraphs(c) for c in kept]
-    prints = fingerprint_many([[text for _, text in refs] for refs in paragraphs], settings)
-    return [DedupEntry(c.document.id, c.document.source.path, [ref for ref, _ in refs], fp)
-            for c, refs, fp in zip(kept, paragraphs, prints)]
+    refs = np.array([ref for doc in paragraphs for ref, _ in doc], dtype=np.int64).reshape(-1, REF_COLUMNS)
+    batch = fingerprint_batch([[text for _, text in doc] for doc in paragraphs], settings)
+    return DedupBatch([c.document.id for c in kept], [c.document.source.path for c in kept], refs, batch)
 
 
-def _paragraphs(cleaned: Cleaned) -> list[tuple[ParagraphRef, str]]:
-    """Dedup units: the kept non-blank lines, with where they sit (the span excludes the line break)."""
-    return [(ParagraphRef(i, line.number, line.number, line.start, line.content_end), line.text)
+def _paragraphs(cleaned: Cleaned) -> list[tuple[tuple[int, int, int, int, int], str]]:
+    """Dedup units: the kept non-blank lines, with where they sit (a ParagraphRef's fields; the
+    span excludes the line break)."""
+    return [((i, line.number, line.number, line.start, line.content_end), line.text)
             for i, (line, claim) in enumerate(zip(cleaned.lines, cleaned.claims))
             if claim is None and not line.blank]
 
@@ -422,10 +424,10 @@ def _deduplicate(tasks: list[Task], spill_dir: Path, settings: Settings, state: 
     deduplicator = Deduplicator(settings.dedup, state, tmpdir=str(staging), band_pairs=band_pairs)
     counts = []
     for task in tasks:
-        entries = read_dedup(spill_dir, task.index)
-        for entry in entries:
-            deduplicator.add(entry.doc_id, entry.path, entry.paragraphs, entry.fingerprint)
-        counts.append(len(entries))
+        batch = read_dedup(spill_dir, task.index)
+        if batch is not None:
+            deduplicator.add_batch(batch.doc_ids, batch.paths, batch.refs, batch.fingerprint)
+        counts.append(len(batch.doc_ids) if batch is not None else 0)
     decisions = deduplicator.resolve()
     ids = deduplicator.run_document_ids()
     start = 0

@@ -66,13 +66,14 @@ class InputReport:
 
 
 @dataclass(slots=True)
-class DedupEntry:
-    """What phase 2 needs to deduplicate one kept document: where its paragraphs are, and their hashes."""
+class DedupBatch:
+    """What phase 2 needs to deduplicate a task's kept documents: where their paragraphs are,
+    and their hashes, in flat arrays (see Deduplicator.add_batch)."""
 
-    doc_id: str
-    path: str
-    paragraphs: list[Any]  # cleaner.dedup.ParagraphRef
-    fingerprint: Any  # cleaner.dedup.DocFingerprint
+    doc_ids: list[str]
+    paths: list[str]
+    refs: Any  # numpy int64[paragraphs, 5]
+    fingerprint: Any  # cleaner.dedup.FingerprintBatch
 
 
 @dataclass(slots=True)
@@ -82,7 +83,7 @@ class TaskResult:
     index: int
     documents: list[DocResult] = field(default_factory=list)
     inputs: list[InputReport] = field(default_factory=list)
-    dedup: list[DedupEntry] = field(default_factory=list)
+    dedup: DedupBatch | None = None
     bytes_read: int = 0
 
 
@@ -93,7 +94,7 @@ def spill_path(directory: Path, index: int, part: str) -> Path:
 def write_result(directory: Path, result: TaskResult) -> None:
     """Spill a task's documents and its dedup entries apart: phase 2 reads the small dedup part
     of every task first, and the documents only when it writes them."""
-    dedup, result.dedup = result.dedup, []
+    dedup, result.dedup = result.dedup, None
     _dump(spill_path(directory, result.index, "dedup"), dedup)
     _dump(spill_path(directory, result.index, "docs"), result)
 
@@ -118,9 +119,9 @@ def read_result(directory: Path, index: int) -> TaskResult:
     return result
 
 
-def read_dedup(directory: Path, index: int) -> list[DedupEntry]:
-    entries: list[DedupEntry] = _load(spill_path(directory, index, "dedup"))
-    return entries
+def read_dedup(directory: Path, index: int) -> DedupBatch | None:
+    batch: DedupBatch | None = _load(spill_path(directory, index, "dedup"))
+    return batch
 
 
 def write_decisions(directory: Path, index: int, decisions: dict[str, Any]) -> None:

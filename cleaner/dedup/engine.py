@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from cleaner.dedup.columns import Column
-from cleaner.dedup.fingerprint import DocFingerprint
+from cleaner.dedup.fingerprint import DocFingerprint, FingerprintBatch
 from cleaner.dedup.minhash import signatures
 from cleaner.dedup.records import DocumentDecision, ParagraphRef
 from cleaner.dedup.settings import DedupSettings
@@ -49,6 +49,8 @@ from cleaner.document import Claim, Rejection
 # members of the bucket. Buckets are made of distinct texts (exact copies are linked by hash
 # first), so real buckets are small; the cap only bounds pathological template text.
 BUCKET_PAIRS_CAP = 64
+# Columns of the paragraph table `add_batch` takes: line_index, first_line, last_line, start, end.
+REF_COLUMNS = 5
 
 # Finds the candidate keys of every band: given the band columns (one hash per LSH holder, in
 # band order), the holders' paragraph numbers, the number of earlier runs' paragraphs and the
@@ -103,38 +105,50 @@ class Deduplicator:
 
     def add(self, doc_id: str, path: str, paragraphs: Sequence[ParagraphRef], fp: DocFingerprint) -> None:
         """Register one document's paragraphs; call in input order."""
-        if self._resolved is not None:
-            raise RuntimeError("Deduplicator.add() after resolve()")
-        if doc_id in self._seen:
-            raise ValueError(f"{path}: document id {doc_id} added to dedup twice")
         if len(paragraphs) != len(fp):
             raise ValueError(f"{path}: {len(paragraphs)} paragraphs but a fingerprint of {len(fp)}")
+        refs = np.array([(p.line_index, p.first_line, p.last_line, p.start, p.end) for p in paragraphs],
+                        dtype=np.int64).reshape(-1, REF_COLUMNS)
+        self.add_batch([doc_id], [path], refs, FingerprintBatch.of(fp))
+
+    def add_batch(self, doc_ids: Sequence[str], paths: Sequence[str], refs: np.ndarray, fp: FingerprintBatch) -> None:
+        """Register several documents at once, in input order: `refs` holds one row per
+        paragraph (line_index, first_line, last_line, start, end; see ParagraphRef), the
+        documents' paragraphs back to back as `fp.counts` says."""
+        if self._resolved is not None:
+            raise RuntimeError("Deduplicator.add() after resolve()")
+        counts = fp.counts
+        if not len(doc_ids) == len(paths) == len(counts):
+            raise ValueError(f"{len(doc_ids)} documents, {len(paths)} paths and {len(counts)} fingerprints")
+        if len(refs) != int(counts.sum()) or len(fp.exact) != len(refs):
+            raise ValueError(f"{paths[0] if paths else '?'}: {len(refs)} paragraphs but fingerprints of {len(fp.exact)}")
         if fp.bands.shape[1] != self.settings.bands:
-            raise ValueError(f"{path}: fingerprint has {fp.bands.shape[1]} LSH bands, the settings {self.settings.bands}")
-        indices = [p.line_index for p in paragraphs]
-        if any(b <= a for a, b in zip(indices, indices[1:])):
-            raise ValueError(f"{path}: dedup paragraphs must be given in line order")
-        ordinal = len(self._doc_ids)
-        self._seen.add(doc_id)
-        self._doc_ids.append(doc_id)
-        self._doc_paths.append(path)
-        n = len(paragraphs)
+            raise ValueError(f"{paths[0] if paths else '?'}: fingerprint has {fp.bands.shape[1]} LSH bands, "
+                             f"the settings {self.settings.bands}")
+        for doc_id, path in zip(doc_ids, paths):
+            if doc_id in self._seen:
+                raise ValueError(f"{path}: document id {doc_id} added to dedup twice")
+            self._seen.add(doc_id)
+        owner = np.repeat(np.arange(len(counts)), counts)
+        disordered = (np.diff(refs[:, 0]) <= 0) & (owner[1:] == owner[:-1])
+        if disordered.any():
+            raise ValueError(f"{paths[int(owner[1:][disordered][0])]}: dedup paragraphs must be given in line order")
+        first_ordinal = len(self._doc_ids)
+        self._doc_ids += doc_ids
+        self._doc_paths += paths
         cols = self._cols
-        cols["doc"].append(np.full(n, ordinal, dtype=np.int32))
-        cols["line_index"].append(np.array(indices, dtype=np.int32))
-        cols["first"].append(np.array([p.first_line for p in paragraphs], dtype=np.int32))
-        cols["last"].append(np.array([p.last_line for p in paragraphs], dtype=np.int32))
-        cols["start"].append(np.array([p.start for p in paragraphs], dtype=np.int64))
-        cols["end"].append(np.array([p.end for p in paragraphs], dtype=np.int64))
+        cols["doc"].append(first_ordinal + owner)
+        for column, name in enumerate(("line_index", "first", "last", "start", "end")):
+            cols[name].append(refs[:, column])
         cols["exact"].append(fp.exact)
         cols["words"].append(fp.words)
-        long = fp.long
+        long = fp.sizes > 0
         cols["long"].append(long)
         if long.any():
             # The store holds long paragraphs' shingles back to back in paragraph order, so
             # offsets are the running sum of the counts.
             self._store.append(fp.shingles)
-            self._long_count.append(np.diff(fp.offsets)[long])
+            self._long_count.append(fp.sizes[long])
             self._bands.append(fp.bands)
 
     def resolve(self) -> dict[str, DocumentDecision]:
