@@ -182,6 +182,9 @@ def _add_langid_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--html-field", help="JSONL/Parquet field holding HTML to extract")
     parser.add_argument("--html-timeout", type=float, default=30.0, metavar="SECONDS",
                         help="time limit for extracting one HTML page (default: 30)")
+    parser.add_argument("--html-fast", action="store_true",
+                        help="about 1.75x faster HTML extraction: no fallback extractors, and no date "
+                             "searched for in the body text (pages dated only there get no date)")
     parser.add_argument("--langid", default=DEFAULT_DETECTOR, choices=tuple(sorted(DETECTORS)),
                         help=f"language detector (default: {DEFAULT_DETECTOR}, see benchmarks/language.py)")
     parser.add_argument("--lang", type=_languages, default=(), metavar="CODES",
@@ -201,10 +204,11 @@ def _settings(args: argparse.Namespace) -> Settings:
         raise UsageError("--html-timeout must be positive")
     preset = PRESETS[args.preset]
     fields = RecordFields(text_field=args.text_field, id_field=args.id_field, url_field=args.url_field,
-                          html_field=args.html_field, timeout=args.html_timeout)
+                          html_field=args.html_field, timeout=args.html_timeout, html_fast=args.html_fast)
     return Settings(
         glob=getattr(args, "glob", "*"),
-        read=ReadOptions(input_format=args.input_format, fields=fields, html_timeout=args.html_timeout),
+        read=ReadOptions(input_format=args.input_format, fields=fields, html_timeout=args.html_timeout,
+                         html_fast=args.html_fast),
         formats=getattr(args, "format", ("jsonl",)),
         compress=getattr(args, "compress", None),
         shard_size=getattr(args, "shard_size", None),

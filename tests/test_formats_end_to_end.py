@@ -145,3 +145,16 @@ def test_compressed_sharded_output_and_on_error_fail(tmp_path: Path, capsys: pyt
                    "--html-timeout", "1") == 1
     assert "binär.txt: binary file" in capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == before
+
+
+def test_html_fast_reaches_the_extractor_and_is_recorded(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "seite.html").write_text(PAGE, encoding="utf-8")
+    outputs = {}
+    for name, extra in (("full", ()), ("fast", ("--html-fast",))):
+        assert run_cli("clean", tmp_path / "in", "-o", tmp_path / name, "--glob", "*.html", "--quiet", *extra) == 0
+        record = json.loads((tmp_path / name / "documents.jsonl").read_text(encoding="utf-8"))
+        outputs[name] = record
+    assert outputs["fast"]["text"] == outputs["full"]["text"]
+    assert outputs["fast"]["metadata"]["pipeline"]["settings"]["read"]["html_fast"] is True
+    assert outputs["full"]["metadata"]["pipeline"]["settings"]["read"]["html_fast"] is False

@@ -170,3 +170,18 @@ def test_timeout_works_inside_multiprocessing_pool_workers() -> None:
 def test_time_limit_must_be_positive() -> None:
     with pytest.raises(ValueError, match="extraction time limit must be positive, got 0"):
         extract_html(PAGE, None, timeout=0)
+
+
+def test_page_date_depends_on_the_run_date_not_on_today(monkeypatch: pytest.MonkeyPatch) -> None:
+    """htmldate drops dates after its latest plausible date; that date is the run's own
+    (SOURCE_DATE_EPOCH), so a reproducible run gets the same date on any day."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # 2023-11-14: after the page's date
+    assert extract_html(PAGE, None, 30)[1]["date"] == "2023-05-04"
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1672531200")  # 2023-01-01: the page's date lies ahead
+    assert extract_html(PAGE, None, 30)[1].get("date", "") <= "2023-01-01"
+
+
+def test_fast_extraction_keeps_the_text_and_metadata_of_a_plain_page() -> None:
+    slow, fast = extract_html(PAGE, None, 30), extract_html(PAGE, None, 30, fast=True)
+    assert fast == slow
+    assert "Stadtrat hat am Dienstagabend" in fast[0]

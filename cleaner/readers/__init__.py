@@ -39,6 +39,7 @@ class ReadOptions:
     input_format: str | None = None  # None: by extension
     fields: RecordFields = field(default_factory=RecordFields)
     html_timeout: float = DEFAULT_TIMEOUT
+    html_fast: bool = False  # see readers.html.extract_html
 
 
 def format_of(path: Path | RemotePath, forced: str | None = None) -> str:
@@ -65,7 +66,7 @@ def read_input(item: InputFile, options: ReadOptions, on_record_error: ErrorCall
 
         yield from read_parquet(item.path, base, on_record_error, options.fields)
     elif kind == "html":
-        yield from read_html(item.path, base, timeout=options.html_timeout)
+        yield from read_html(item.path, base, timeout=options.html_timeout, fast=options.html_fast)
     else:
         yield _read_text(item.path, base)
 

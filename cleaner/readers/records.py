@@ -35,6 +35,7 @@ class RecordFields:
     html_field: str | None = None
     detect_html: bool = True
     timeout: float = DEFAULT_TIMEOUT
+    html_fast: bool = False  # see readers.html.extract_html
 
 
 def record_to_document(
@@ -65,7 +66,7 @@ def record_to_document(
     text = value
     if fields.html_field is not None or (fields.detect_html and looks_like_html(value)):
         try:
-            text, page_meta = extract_html(value, url, fields.timeout)
+            text, page_meta = extract_html(value, url, fields.timeout, fields.html_fast)
         except ExtractionTimeout:
             raise ValueError(f"{where}: extraction timed out after {fields.timeout:g}s") from None
         except Exception as exc:  # trafilatura/lxml fail in many ways on broken pages
