@@ -4,8 +4,10 @@ Ray workers may run on other machines, so they cannot write the driver's spill f
 task's result travels back through Ray's object store and the driver spills it, exactly the
 files the local engine's workers write. Only a bounded number of tasks are in flight at once,
 so the driver never holds more than that many results. Everything that fixes the output order
-(reading spill files in input order, resolving duplicates, writing) stays in the driver, which
-is why a Ray run's output is byte-identical to a local run's.
+(reading spill files in input order, resolving duplicates, appending records) stays in the
+driver, which is why a Ray run's output is byte-identical to a local run's. Records are built
+next to the spill files by local worker processes on the driver's machine (see
+`pipeline._write_outputs`): the output directory is there.
 """
 
 from __future__ import annotations
