@@ -29,7 +29,6 @@ _ASCII_SPACE[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
 _RAW_MULT = 0x100000001B3  # FNV-style odd multiplier for the raw-token polynomial
 _RAW_INVERSE = pow(_RAW_MULT, -1, 1 << 64)
 _POWERS_KEPT = 1 << 21  # bytes of powers kept between calls (larger batches compute their own)
-_RECENT_LIMIT = 1 << 15  # new entries collected before merging into the main table
 _TABLE_LIMIT = 1 << 19  # distinct raw tokens remembered before starting afresh (bounds worker memory)
 _blake2b_64 = partial(hashlib.blake2b, digest_size=8)
 _digest = methodcaller("digest")
@@ -72,37 +71,34 @@ def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
     return up[:n], down[:n]
 
 
-def _search(keys: np.ndarray, values: tuple[np.ndarray, np.ndarray], raw: np.ndarray):
-    """(found mask, starts, counts) of each raw hash in one sorted key array."""
-    if not len(keys):
-        return np.zeros(len(raw), dtype=bool), np.zeros(len(raw), np.int64), np.zeros(len(raw), np.int64)
-    at = np.minimum(np.searchsorted(keys, raw), len(keys) - 1)
-    return keys[at] == raw, values[0][at], values[1][at]
-
-
 class _Table:
     """Raw-token hash -> a (start, count) range of word hashes in a pool.
 
-    Two sorted arrays, both searched vectorised: a large main one and a small one of recent
-    additions, which is cheap to re-sort on every addition and is merged into the main one
-    once it has grown.
+    An open-addressing hash table (linear probing, at most half full) held in numpy arrays,
+    so a whole batch is looked up with a few vectorised gathers: raw hashes are already
+    mixed, so their low bits are the slot.
     """
 
-    def __init__(self) -> None:
-        self.keys = np.zeros(0, dtype=np.uint64)
-        self.ranges = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
-        self.recent_keys = np.zeros(0, dtype=np.uint64)
-        self.recent_ranges = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+    def __init__(self, capacity: int = 1 << 16) -> None:
+        self.mask = capacity - 1
+        self.used = np.zeros(capacity, dtype=bool)
+        self.keys = np.zeros(capacity, dtype=np.uint64)
+        self.starts = np.zeros(capacity, dtype=np.int64)
+        self.counts = np.zeros(capacity, dtype=np.int64)
+        self.size = 0
         self.pool = np.zeros(1 << 16, dtype=np.uint64)
         self.pool_size = 0
 
-    def lookup(self, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(found mask, starts, counts) for each raw hash; starts/counts valid where found."""
-        found, starts, counts = _search(self.keys, self.ranges, raw)
-        rest = np.flatnonzero(~found)
-        if len(rest):
-            found[rest], starts[rest], counts[rest] = _search(self.recent_keys, self.recent_ranges, raw[rest])
-        return found, starts, counts
+    def slots(self, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(found mask, slot) per raw hash: its slot, or where probing for it hit an empty one."""
+        slot = (raw & np.uint64(self.mask)).astype(np.int64)
+        pending = np.arange(len(raw))
+        while len(pending):
+            at = slot[pending]
+            probe_on = self.used[at] & (self.keys[at] != raw[pending])
+            pending = pending[probe_on]
+            slot[pending] = (slot[pending] + 1) & self.mask
+        return self.used[slot], slot
 
     def add(self, raws: np.ndarray, tokens: list[str]) -> None:
         """Normalise and hash distinct tokens not in the table yet (all at once: one Unicode pass)."""
@@ -114,26 +110,49 @@ class _Table:
         self.pool[self.pool_size : self.pool_size + len(hashes)] = hashes
         starts = self.pool_size + np.cumsum(counts) - counts
         self.pool_size += len(hashes)
-        self.recent_keys, self.recent_ranges = _merge(self.recent_keys, self.recent_ranges, raws, (starts, counts))
+        self.insert(raws, starts, counts)
+
+    def insert(self, raws: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> None:
+        """Put distinct keys not in the table yet into it, doubling it first if it would be over half full."""
+        if 2 * (self.size + len(raws)) > len(self.keys):
+            old = np.flatnonzero(self.used)
+            keys, old_starts, old_counts = self.keys[old], self.starts[old], self.counts[old]
+            capacity = len(self.keys)
+            while 2 * (self.size + len(raws)) > capacity:
+                capacity *= 2
+            pool, pool_size = self.pool, self.pool_size
+            self.__init__(capacity)  # type: ignore[misc]
+            self.pool, self.pool_size = pool, pool_size
+            self.insert(keys, old_starts, old_counts)
+        while len(raws):
+            _, slot = self.slots(raws)
+            # Keys that probed to the same empty slot: the first takes it, the others probe on.
+            taken, first = np.unique(slot, return_index=True)
+            self.used[taken] = True
+            self.keys[taken] = raws[first]
+            self.starts[taken] = starts[first]
+            self.counts[taken] = counts[first]
+            self.size += len(taken)
+            rest = np.ones(len(raws), dtype=bool)
+            rest[first] = False
+            raws, starts, counts = raws[rest], starts[rest], counts[rest]
 
     def settle(self) -> None:
-        """Merge recent additions into the main array; forget everything if it grew too big."""
-        if len(self.keys) + len(self.recent_keys) > _TABLE_LIMIT:
+        """Forget everything once the table holds too many tokens (bounds worker memory)."""
+        if self.size > _TABLE_LIMIT:
             self.__init__()  # type: ignore[misc]
-        elif len(self.recent_keys) >= _RECENT_LIMIT:
-            self.keys, self.ranges = _merge(self.keys, self.ranges, self.recent_keys, self.recent_ranges)
-            self.recent_keys = np.zeros(0, dtype=np.uint64)
-            self.recent_ranges = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
-
-
-def _merge(keys, ranges, more_keys, more_ranges):
-    """Two key arrays with their (starts, counts), as one sorted key array."""
-    all_keys = np.concatenate([keys, more_keys])
-    order = np.argsort(all_keys, kind="stable")
-    return all_keys[order], tuple(np.concatenate([a, b])[order] for a, b in zip(ranges, more_ranges))
 
 
 _table = _Table()
+
+
+def raw_hashes(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Hash of each token data[start:end]: the sum of (byte + 1) * M**(position in token + 1)
+    modulo 2**64, mixed with the token's length."""
+    up, down = _powers(len(data))
+    prefix = np.zeros(len(data) + 1, dtype=np.uint64)
+    np.cumsum((data.astype(np.uint64) + np.uint64(1)) * up, out=prefix[1:])
+    return fmix64(((prefix[ends] - prefix[starts]) * down[starts]) ^ (ends - starts).astype(np.uint64))
 
 
 def paragraph_words(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -148,20 +167,17 @@ def paragraph_words(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     ends = np.flatnonzero(edge == -1)
     if not len(starts):
         return np.zeros(0, dtype=np.uint64), np.zeros(len(texts), dtype=np.int64)
-    lengths = ends - starts
-    # Raw hash: sum of (byte + 1) * M**(position in token + 1), then mixed with the length.
-    up, down = _powers(len(data))
-    prefix = np.zeros(len(data) + 1, dtype=np.uint64)
-    np.cumsum((data.astype(np.uint64) + np.uint64(1)) * up, out=prefix[1:])
-    raw = fmix64(((prefix[ends] - prefix[starts]) * down[starts]) ^ lengths.astype(np.uint64))
-    found, where, count = _table.lookup(raw)
+    raw = raw_hashes(data, starts, ends)
+    found, slot = _table.slots(raw)
+    where, count = _table.starts[slot], _table.counts[slot]
     if not found.all():
         missing = np.flatnonzero(~found)
         new, first = np.unique(raw[missing], return_index=True)
         at = missing[first]
         tokens = [joined[s:e].decode("utf-8", "surrogatepass") for s, e in zip(starts[at].tolist(), ends[at].tolist())]
-        _table.add(new, tokens)
-        _, where[missing], count[missing] = _table.lookup(raw[missing])
+        _table.add(new, tokens)  # may grow the table and so move every slot
+        _, slot = _table.slots(raw[missing])
+        where[missing], count[missing] = _table.starts[slot], _table.counts[slot]
     # Expand each token to its words (usually exactly one); read the pool before settle().
     total = int(count.sum())
     first_word = np.cumsum(count) - count
