@@ -2,10 +2,12 @@
 
 Tokens are found on the UTF-8 bytes with numpy (split at ASCII whitespace, as str.split()
 does; other whitespace such as NBSP is left to the normaliser, which splits on it too). Each
-raw token gets a 64-bit hash computed with vectorised polynomial arithmetic, and a per-process
+raw token gets a 64-bit polynomial hash, computed for all tokens at once from one running sum
+over the bytes: with S the prefix sums of (byte + 1) * M**(i + 1), a token's polynomial is
+(S[end] - S[start]) * M**-start, since M is odd and so invertible modulo 2**64. A per-process
 table maps raw-token hashes to the hashes of the token's normalised words. Only tokens never
-seen before are decoded and normalised in Python (normalize.normalize_token), so the Unicode
-work is done once per distinct token, not once per byte.
+seen before are decoded, normalised (normalize.normalize_tokens, one pass for all of them)
+and hashed, so the Unicode work is done once per distinct token, not once per byte.
 
 The table only memoises a pure function: results never depend on what it already holds.
 """
@@ -14,6 +16,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from functools import partial
+from itertools import chain
+from operator import methodcaller
 
 import numpy as np
 
@@ -21,14 +26,23 @@ from cleaner.dedup.normalize import normalize_tokens
 
 _ASCII_SPACE = np.zeros(256, dtype=bool)
 _ASCII_SPACE[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
-_RAW_MULT = np.uint64(0x100000001B3)  # FNV-style odd multiplier for the raw-token polynomial
-_PENDING_LIMIT = 1 << 15  # new entries collected before merging into the main table
+_RAW_MULT = 0x100000001B3  # FNV-style odd multiplier for the raw-token polynomial
+_RAW_INVERSE = pow(_RAW_MULT, -1, 1 << 64)
+_POWERS_KEPT = 1 << 21  # bytes of powers kept between calls (larger batches compute their own)
 _TABLE_LIMIT = 1 << 19  # distinct raw tokens remembered before starting afresh (bounds worker memory)
+_blake2b_64 = partial(hashlib.blake2b, digest_size=8)
+_digest = methodcaller("digest")
 
 
 def word_hash(word: str) -> int:
     """64-bit hash of one normalised word."""
     return int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def word_hashes(words: list[str]) -> np.ndarray:
+    """word_hash of every word, as uint64, with the iteration in C."""
+    digests = b"".join(map(_digest, map(_blake2b_64, map(str.encode, words))))
+    return np.frombuffer(digests, dtype="<u8").astype(np.uint64)
 
 
 def fmix64(h: np.ndarray) -> np.ndarray:
@@ -40,97 +54,130 @@ def fmix64(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> np.uint64(33))
 
 
+_powers_kept = (np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.uint64))
+
+
+def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(M**(i + 1), M**-i) modulo 2**64 for i < n."""
+    global _powers_kept
+    up, down = _powers_kept
+    if len(up) < n:
+        size = min(max(n, 2 * len(up), 1 << 16), max(n, _POWERS_KEPT))
+        up = np.cumprod(np.full(size, _RAW_MULT, dtype=np.uint64))
+        down = np.ones(size, dtype=np.uint64)
+        np.cumprod(np.full(size - 1, _RAW_INVERSE, dtype=np.uint64), out=down[1:])
+        if size <= _POWERS_KEPT:
+            _powers_kept = (up, down)
+    return up[:n], down[:n]
+
+
 class _Table:
     """Raw-token hash -> a (start, count) range of word hashes in a pool.
 
-    Lookups go to a sorted array (vectorised); tokens not in it go through a small dict of
-    recent additions, which is merged into the sorted array once it has grown.
+    An open-addressing hash table (linear probing, at most half full) held in numpy arrays,
+    so a whole batch is looked up with a few vectorised gathers: raw hashes are already
+    mixed, so their low bits are the slot.
     """
 
-    def __init__(self) -> None:
-        self.keys = np.zeros(0, dtype=np.uint64)
-        self.starts = np.zeros(0, dtype=np.int64)
-        self.counts = np.zeros(0, dtype=np.int64)
+    def __init__(self, capacity: int = 1 << 16) -> None:
+        self.mask = capacity - 1
+        self.used = np.zeros(capacity, dtype=bool)
+        self.keys = np.zeros(capacity, dtype=np.uint64)
+        self.starts = np.zeros(capacity, dtype=np.int64)
+        self.counts = np.zeros(capacity, dtype=np.int64)
+        self.size = 0
         self.pool = np.zeros(1 << 16, dtype=np.uint64)
         self.pool_size = 0
-        self.pending: dict[int, tuple[int, int]] = {}
-        self.words: dict[str, int] = {}  # normalised word -> hash (many raw tokens share a word)
 
-    def lookup(self, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(found mask, starts, counts) for each raw hash; starts/counts valid where found."""
-        if not len(self.keys):
-            return np.zeros(len(raw), dtype=bool), np.zeros(len(raw), np.int64), np.zeros(len(raw), np.int64)
-        at = np.minimum(np.searchsorted(self.keys, raw), len(self.keys) - 1)
-        return self.keys[at] == raw, self.starts[at], self.counts[at]
+    def slots(self, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(found mask, slot) per raw hash: its slot, or where probing for it hit an empty one."""
+        slot = (raw & np.uint64(self.mask)).astype(np.int64)
+        pending = np.arange(len(raw))
+        while len(pending):
+            at = slot[pending]
+            probe_on = self.used[at] & (self.keys[at] != raw[pending])
+            pending = pending[probe_on]
+            slot[pending] = (slot[pending] + 1) & self.mask
+        return self.used[slot], slot
 
-    def add_tokens(self, raws: list[int], tokens: list[str]) -> None:
-        """Normalise and hash tokens not in the table yet (all at once: one Unicode pass)."""
-        for raw, words in zip(raws, normalize_tokens(tokens)):
-            if raw in self.pending:
-                continue
-            hashes = [self.word(w) for w in words]
-            if self.pool_size + len(hashes) > len(self.pool):
-                self.pool = np.concatenate([self.pool, np.zeros(len(self.pool) + len(hashes), dtype=np.uint64)])
-            self.pool[self.pool_size : self.pool_size + len(hashes)] = hashes
-            self.pending[raw] = (self.pool_size, len(hashes))
-            self.pool_size += len(hashes)
+    def add(self, raws: np.ndarray, tokens: list[str]) -> None:
+        """Normalise and hash distinct tokens not in the table yet (all at once: one Unicode pass)."""
+        words = normalize_tokens(tokens)
+        counts = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+        hashes = word_hashes(list(chain.from_iterable(words)))
+        if self.pool_size + len(hashes) > len(self.pool):
+            self.pool = np.concatenate([self.pool, np.zeros(len(self.pool) + len(hashes), dtype=np.uint64)])
+        self.pool[self.pool_size : self.pool_size + len(hashes)] = hashes
+        starts = self.pool_size + np.cumsum(counts) - counts
+        self.pool_size += len(hashes)
+        self.insert(raws, starts, counts)
 
-    def word(self, word: str) -> int:
-        value = self.words.get(word)
-        if value is None:
-            value = self.words[word] = word_hash(word)
-        return value
+    def insert(self, raws: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> None:
+        """Put distinct keys not in the table yet into it, doubling it first if it would be over half full."""
+        if 2 * (self.size + len(raws)) > len(self.keys):
+            old = np.flatnonzero(self.used)
+            keys, old_starts, old_counts = self.keys[old], self.starts[old], self.counts[old]
+            capacity = len(self.keys)
+            while 2 * (self.size + len(raws)) > capacity:
+                capacity *= 2
+            pool, pool_size = self.pool, self.pool_size
+            self.__init__(capacity)  # type: ignore[misc]
+            self.pool, self.pool_size = pool, pool_size
+            self.insert(keys, old_starts, old_counts)
+        while len(raws):
+            _, slot = self.slots(raws)
+            # Keys that probed to the same empty slot: the first takes it, the others probe on.
+            taken, first = np.unique(slot, return_index=True)
+            self.used[taken] = True
+            self.keys[taken] = raws[first]
+            self.starts[taken] = starts[first]
+            self.counts[taken] = counts[first]
+            self.size += len(taken)
+            rest = np.ones(len(raws), dtype=bool)
+            rest[first] = False
+            raws, starts, counts = raws[rest], starts[rest], counts[rest]
 
     def settle(self) -> None:
-        """Merge recent additions into the sorted array; forget everything if it grew too big."""
-        if len(self.keys) + len(self.pending) > _TABLE_LIMIT:
+        """Forget everything once the table holds too many tokens (bounds worker memory)."""
+        if self.size > _TABLE_LIMIT:
             self.__init__()  # type: ignore[misc]
-        elif len(self.pending) >= _PENDING_LIMIT:
-            keys = np.fromiter(self.pending.keys(), dtype=np.uint64, count=len(self.pending))
-            ranges = np.array(list(self.pending.values()), dtype=np.int64).reshape(-1, 2)
-            all_keys = np.concatenate([self.keys, keys])
-            order = np.argsort(all_keys, kind="stable")
-            self.keys = all_keys[order]
-            self.starts = np.concatenate([self.starts, ranges[:, 0]])[order]
-            self.counts = np.concatenate([self.counts, ranges[:, 1]])[order]
-            self.pending = {}
 
 
 _table = _Table()
+
+
+def raw_hashes(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Hash of each token data[start:end]: the sum of (byte + 1) * M**(position in token + 1)
+    modulo 2**64, mixed with the token's length."""
+    up, down = _powers(len(data))
+    prefix = np.zeros(len(data) + 1, dtype=np.uint64)
+    np.cumsum((data.astype(np.uint64) + np.uint64(1)) * up, out=prefix[1:])
+    return fmix64(((prefix[ends] - prefix[starts]) * down[starts]) ^ (ends - starts).astype(np.uint64))
 
 
 def paragraph_words(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Hashes (uint64) of every text's normalised words, concatenated, and words per text."""
     encoded = [text.encode("utf-8", "surrogatepass") for text in texts]
     sizes = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
-    data = np.frombuffer(b" ".join(encoded), dtype=np.uint8)
-    space = _ASCII_SPACE[data]
-    word = ~space
+    joined = b" ".join(encoded)
+    data = np.frombuffer(joined, dtype=np.uint8)
+    word = ~_ASCII_SPACE[data]
     edge = np.diff(np.concatenate(([False], word, [False])).astype(np.int8))
     starts = np.flatnonzero(edge == 1)
     ends = np.flatnonzero(edge == -1)
     if not len(starts):
         return np.zeros(0, dtype=np.uint64), np.zeros(len(texts), dtype=np.int64)
-    lengths = ends - starts
-    # Raw hash: sum of (byte + 1) * M**(position in token + 1), then mixed with the length.
-    first_byte = np.cumsum(lengths) - lengths
-    offset_in_token = np.arange(int(lengths.sum()), dtype=np.int64) - np.repeat(first_byte, lengths)
-    powers = np.cumprod(np.full(int(lengths.max()), _RAW_MULT, dtype=np.uint64))
-    contribution = (data[word].astype(np.uint64) + np.uint64(1)) * powers[offset_in_token]
-    raw = fmix64(np.add.reduceat(contribution, first_byte) ^ lengths.astype(np.uint64))
-    found, where, count = _table.lookup(raw)
+    raw = raw_hashes(data, starts, ends)
+    found, slot = _table.slots(raw)
+    where, count = _table.starts[slot], _table.counts[slot]
     if not found.all():
-        missing = list(zip(np.flatnonzero(~found).tolist(), raw[~found].tolist()))
-        pending = _table.pending
-        new = {}
-        for i, key in missing:
-            if key not in pending and key not in new:
-                new[key] = i
-        if new:
-            raw_bytes = data.tobytes()
-            _table.add_tokens(list(new), [raw_bytes[starts[i] : ends[i]].decode("utf-8", "surrogatepass") for i in new.values()])
-        for i, key in missing:
-            where[i], count[i] = pending[key]
+        missing = np.flatnonzero(~found)
+        new, first = np.unique(raw[missing], return_index=True)
+        at = missing[first]
+        tokens = [joined[s:e].decode("utf-8", "surrogatepass") for s, e in zip(starts[at].tolist(), ends[at].tolist())]
+        _table.add(new, tokens)  # may grow the table and so move every slot
+        _, slot = _table.slots(raw[missing])
+        where[missing], count[missing] = _table.starts[slot], _table.counts[slot]
     # Expand each token to its words (usually exactly one); read the pool before settle().
     total = int(count.sum())
     first_word = np.cumsum(count) - count

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 import tomllib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, cached_property
+from itertools import repeat
 from pathlib import Path
+
+import numpy as np
 
 from cleaner.document import Cleaned, Rejection
 from cleaner.rules.loader import default_rules_dir
@@ -52,6 +56,27 @@ _CLOSERS = "\"'”“»«’)]"
 _BULLETS = ("-", "*", "•", "‣", "·", "–", "—", "►", "▪", "◦", "●", "○", "■", "□", "→", "+")
 _ELLIPSIS = ("...", "…")
 _LETTER = re.compile(r"[^\W\d_]")
+_SPACE = re.compile(r"\s")  # exactly the characters str.split() splits at
+_CHUNK = 1 << 20  # characters counted at a time by word_totals: bounds its arrays
+# The class of every code point for word_totals: whitespace as str.isspace() (none above
+# U+3000), the edge punctuation, or a word character.
+_WORD_CHAR, _WHITESPACE, _EDGE = 0, 1, 2
+_KIND = np.zeros(sys.maxunicode + 1, dtype=np.uint8)
+_KIND[[c for c in range(0x3001) if chr(c).isspace()]] = _WHITESPACE
+_KIND[[ord(c) for c in _PUNCT_EDGES]] = _EDGE
+# Heuristics that need only the number of words and their total length, not the words.
+_COUNTS_ONLY = frozenset(
+    {
+        "word_count",
+        "mean_word_length",
+        "symbol_word_ratio",
+        "ellipsis_lines",
+        "terminal_punctuation",
+        "bullet_lines",
+        "duplicate_lines",
+        "duplicate_line_chars",
+    }
+)
 
 
 class QualityConfigError(ValueError):
@@ -72,32 +97,75 @@ class QualityConfig:
     bounds: dict[str, Bound]  # only the heuristics that are on, in evaluation order
 
 
+def word_totals(text: str, chunk: int = _CHUNK) -> tuple[int, int]:
+    """(number of words, their total length) as `_Text.words` would give them, without
+    making the words: numpy classifies every code point, so the cost is a few array passes
+    per character and the memory is bounded by `chunk` (pieces are cut at whitespace).
+
+    A word is a token's span from its first to its last character that is neither whitespace
+    nor edge punctuation. Lowercasing is not needed: it changes no character's class and only
+    U+0130 (İ, lowered to two characters) changes length; every İ lies inside a word.
+    """
+    count = length = 0
+    start = 0
+    while start < len(text):
+        cut = _SPACE.search(text, start + chunk)
+        end = cut.start() if cut else len(text)
+        codes = np.frombuffer(text[start:end].encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        kind = np.take(_KIND, codes)
+        token = np.cumsum(kind == _WHITESPACE, dtype=np.int32)  # equal within one token
+        core = np.flatnonzero(kind == _WORD_CHAR)
+        if len(core):
+            owner = token[core]
+            change = np.flatnonzero(owner[1:] != owner[:-1])  # a word ends after these core chars
+            first = core[np.concatenate(([0], change + 1))]
+            last = core[np.append(change, len(core) - 1)]
+            count += len(first)
+            length += int((last - first).sum()) + len(first)
+        start = end
+    return count, length + text.count("\u0130")
+
+
 class _Text:
     """The kept text, tokenised once for all heuristics, and only as far as they ask."""
 
-    def __init__(self, cleaned: Cleaned) -> None:
+    def __init__(self, cleaned: Cleaned, need_words: bool) -> None:
         self.lines = [line.text.strip() for line in cleaned.kept_lines()]
         self.text = "\n".join(self.lines)
         self.lang = cleaned.lang
+        self.need_words = need_words
 
     @cached_property
     def words(self) -> list[str]:
-        """Tokens with their surrounding punctuation stripped, lowercased."""
-        return [w for w in (t.strip(_PUNCT_EDGES).lower() for t in self.text.split()) if w]
+        """Tokens with their surrounding punctuation stripped, lowercased; iterated in C.
+        Lowering the whole text first gives the same words as lowering each stripped token:
+        lower() maps no character into or out of whitespace or _PUNCT_EDGES, and the context
+        it reads (final sigma) never crosses whitespace (tests/test_quality_words.py)."""
+        return list(filter(None, map(str.strip, self.text.lower().split(), repeat(_PUNCT_EDGES))))
+
+    @cached_property
+    def totals(self) -> tuple[int, int]:
+        """(number of words, their total length); counted without making the words when no
+        heuristic needs them: a 50 MB one-line document would otherwise hold millions of
+        small strings at once."""
+        if self.need_words:
+            return len(self.words), sum(map(len, self.words))
+        return word_totals(self.text)
 
     @cached_property
     def ids(self) -> list[int]:
         """Words as small integers (equal words, equal ids): n-grams hash faster."""
-        vocabulary: dict[str, int] = {}
-        return [vocabulary.setdefault(w, len(vocabulary)) for w in self.words]
+        vocabulary = {word: i for i, word in enumerate(dict.fromkeys(self.words))}
+        return list(map(vocabulary.__getitem__, self.words))
 
 
 def _word_count(t: _Text) -> float:
-    return len(t.words)
+    return t.totals[0]
 
 
 def _mean_word_length(t: _Text) -> float:
-    return sum(map(len, t.words)) / len(t.words) if t.words else 0.0
+    count, length = t.totals
+    return length / count if count else 0.0
 
 
 def _alpha_words(t: _Text) -> float:
@@ -107,7 +175,8 @@ def _alpha_words(t: _Text) -> float:
 
 def _symbol_word_ratio(t: _Text) -> float:
     symbols = t.text.count("#") + t.text.count("...") + t.text.count("…")
-    return symbols / len(t.words) if t.words else 0.0
+    count = t.totals[0]
+    return symbols / count if count else 0.0
 
 
 def _ellipsis_lines(t: _Text) -> float:
@@ -213,7 +282,7 @@ HEURISTICS = tuple(_SCALAR) + tuple(_NGRAM)
 
 def judge(cleaned: Cleaned, config: QualityConfig) -> Rejection | None:
     """The first heuristic the kept text fails, as a Rejection; None when it passes all."""
-    text = _Text(cleaned)
+    text = _Text(cleaned, need_words=not _COUNTS_ONLY.issuperset(config.bounds))
     for name, bound in config.bounds.items():
         if name in _NGRAM:
             compute, _ = _NGRAM[name]
