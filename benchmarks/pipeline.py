@@ -5,10 +5,12 @@ from `pipeline_corpus.py` (cached under `<repo>/.bench/`), with `--workers 1` an
 and prints for each run: wall time, CPU time (user + system of the whole process tree, from
 `/usr/bin/time -v`), MB/s, MB/s per core by wall time (MB/s / workers) and by CPU time (input MB
 per CPU second, the figure that holds on a machine shared with other work), the peak RSS of the
-largest single process (`/usr/bin/time -v`) and the peak summed RSS of the process tree
-(sampled from /proc every 0.2 s) and the seconds the driver spent after phase 1 (dedup resolution
-and writing, from the manifest timings), then the 2-vs-1 worker speedup and the figures beside the
-issue's reference figures as ratios.
+largest single process (`/usr/bin/time -v`) and the peak summed PSS of the process tree
+(sampled from /proc every 0.2 s; PSS splits pages a forked worker still shares with the driver)
+and the seconds after phase 1 (the driver's dedup resolution, then the write phase, from the
+manifest timings), then the 2-vs-1 worker speedup and the figures beside the issue's reference
+figures as ratios. CPU time of HTML runs with 2 workers misses the extraction children (forked
+by the workers and not waited for); use wall time there.
 
     python benchmarks/pipeline.py            # 200 MB of text, JSONL and HTML (about 10-20 min)
     python benchmarks/pipeline.py --quick    # 5 MB text only, workers 1 and 2 (BENCH_QUICK=1 too)
@@ -53,9 +55,10 @@ class Measurement:
     wall: float
     cpu: float
     max_rss: int  # bytes, largest single process
-    tree_rss: int  # bytes, peak of the summed RSS of the process tree
+    tree_rss: int  # bytes, peak of the summed PSS (shared pages split between sharers) of the process tree
     documents_out: int
-    phase2: float  # seconds in the driver after phase 1: dedup resolution and writing (manifest timings)
+    dedup: float  # seconds the driver spent resolving duplicates, after phase 1 (manifest timings)
+    phase2: float  # seconds after phase 1: dedup resolution and the write phase
 
     @property
     def mb_s(self) -> float:
@@ -80,7 +83,7 @@ class TreeSampler(threading.Thread):
 
     def run(self) -> None:
         while not self.done.is_set():
-            self.peak = max(self.peak, sum(_rss(pid) for pid in _tree(self.pid)))
+            self.peak = max(self.peak, sum(_pss(pid) for pid in _tree(self.pid)))
             self.done.wait(self.interval)
 
 
@@ -98,11 +101,14 @@ def _tree(root: int) -> list[int]:
     return found
 
 
-def _rss(pid: int) -> int:
+def _pss(pid: int) -> int:
+    """Proportional set size: pages shared between processes (a forked worker shares the
+    driver's memory until either writes to it) count once in a sum over the tree, not once per
+    process as RSS would."""
     try:
-        with open(f"/proc/{pid}/status") as f:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith("Pss:"):
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
@@ -119,8 +125,9 @@ def _parse_time(report: str) -> tuple[float, float, int]:
 
 
 def run_clean(python: str, repo: Path, inputs: list[str], extra: list[str], workers: int, work: Path,
-              profile: Path | None = None) -> tuple[float, float, int, int, int, float]:
-    """One `cleaner clean` run; returns (wall, cpu, max RSS, tree RSS, documents written, phase-2 seconds)."""
+              profile: Path | None = None) -> tuple[float, float, int, int, int, float, float]:
+    """One `cleaner clean` run; returns (wall, cpu, max RSS, tree PSS, documents written, dedup seconds,
+    phase-2 seconds)."""
     out = work / "out"
     timing = work / "time.txt"
     shutil.rmtree(out, ignore_errors=True)
@@ -146,7 +153,7 @@ def run_clean(python: str, repo: Path, inputs: list[str], extra: list[str], work
     documents = stats["documents"]["out"]
     timings = json.loads((out / "manifest.json").read_text())["timings"]
     shutil.rmtree(out)
-    return (wall or elapsed, cpu, max_rss, sampler.peak, documents,
+    return (wall or elapsed, cpu, max_rss, sampler.peak, documents, timings["dedup_seconds"],
             timings["total_seconds"] - timings["phase1_seconds"])
 
 
@@ -156,14 +163,14 @@ def measure(name: str, layout: str, size: int, workers: int, args: argparse.Name
     extra = {"txt": [], "jsonl": [], "html": ["--glob", "*.html"]}[layout]
     profile = args.cache / f"profile-{name}.txt" if args.profile and workers == 1 and layout == "txt" else None
     with tempfile.TemporaryDirectory(dir=args.cache) as work:
-        wall, cpu, max_rss, tree_rss, documents, phase2 = run_clean(args.python, args.repo, inputs, extra, workers,
+        wall, cpu, max_rss, tree_rss, documents, dedup, phase2 = run_clean(args.python, args.repo, inputs, extra, workers,
                                                             Path(work), profile)
     result = Measurement(name, layout, workers, summary["bytes"], wall, cpu, max_rss, tree_rss, documents,
-                         phase2)
+                         dedup, phase2)
     print(f"  {name:<22} {result.input_bytes / MB:8.1f} MB  wall {wall:7.1f} s  cpu {cpu:7.1f} s  "
           f"{result.mb_s:6.2f} MB/s  per core: {result.mb_s_core_wall:5.2f} (wall) {result.mb_s_core_cpu:5.2f} (cpu)  "
-          f"max RSS {max_rss / MB:6.0f} MB  tree RSS {tree_rss / MB:6.0f} MB  docs out {documents}  "
-          f"phase 2 (driver: dedup + write) {phase2:5.1f} s", flush=True)
+          f"max RSS {max_rss / MB:6.0f} MB  tree PSS {tree_rss / MB:6.0f} MB  docs out {documents}  "
+          f"after phase 1: dedup (driver) {dedup:5.1f} s + write {phase2 - dedup:5.1f} s", flush=True)
     return result
 
 
