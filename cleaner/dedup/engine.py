@@ -49,6 +49,8 @@ from cleaner.document import Claim, Rejection
 # members of the bucket. Buckets are made of distinct texts (exact copies are linked by hash
 # first), so real buckets are small; the cap only bounds pathological template text.
 BUCKET_PAIRS_CAP = 64
+# Near-duplicate pairs whose MinHash signatures are computed in one call (see _similarity).
+_SIMILARITY_BATCH = 4096
 # Columns of the paragraph table `add_batch` takes: line_index, first_line, last_line, start, end.
 REF_COLUMNS = 5
 
@@ -326,47 +328,45 @@ class Deduplicator:
         copied: list[dict[int, int]] = [{} for _ in range(n_docs)]
         removed_chars = {"exact": 0, "near": 0, "recurring": 0}
         removed_count = {"exact": 0, "near": 0, "recurring": 0}
-        for i in np.flatnonzero(recurring).tolist():
-            claim = Claim("dedup.recurring", "recurring", {"documents": int(recurring_docs[i])})
-            removals[doc_rel[i]].append((int(run["line_index"][i]), claim))
-            removed_chars["recurring"] += int(chars[i])
+        # Plain lists for the per-paragraph loops below: indexing numpy arrays one element at a
+        # time costs far more than the dicts built from the values.
+        doc_list, line_list, char_list = doc_rel.tolist(), run["line_index"].tolist(), chars.tolist()
+        recurring_at = np.flatnonzero(recurring)
+        for i, documents in zip(recurring_at.tolist(), recurring_docs[recurring_at].tolist()):
+            claim = Claim("dedup.recurring", "recurring", {"documents": documents})
+            removals[doc_list[i]].append((line_list[i], claim))
+            removed_chars["recurring"] += char_list[i]
             removed_count["recurring"] += 1
         ids = n_prior + np.flatnonzero(active)
         dup_ids = ids[roots[ids] != ids]
-        for g in dup_ids.tolist():
+        targets = roots[dup_ids]
+        target_cols = [np.concatenate([prior[f"para_{name}"], run[name]])[targets].tolist()
+                       for name in ("doc", "first", "last", "start", "end")]
+        same_text = exact[dup_ids] == exact[targets]
+        similarity = self._similarity(dup_ids[~same_text], targets[~same_text], long_of, offsets, counts)
+        for g, target_doc, first, last, start, end, is_exact in zip(dup_ids.tolist(), *target_cols, same_text.tolist()):
             i = g - n_prior
-            r = int(roots[g])
-            if r < n_prior:
-                target = (int(prior["para_doc"][r]), prior["para_first"][r], prior["para_last"][r], prior["para_start"][r], prior["para_end"][r])
-            else:
-                k = r - n_prior
-                target = (int(run["doc"][k]), run["first"][k], run["last"][k], run["start"][k], run["end"][k])
-            if exact[g] == exact[r]:
+            if is_exact:
                 kind, estimate, jaccard = "exact", 1.0, 1.0
             else:
                 kind = "near"
-                x = self._shingles(g, long_of, offsets, counts)
-                y = self._shingles(r, long_of, offsets, counts)
-                jaccard = _jaccard(x, y)
-                sig = signatures(np.concatenate([x, y]), np.array([0, len(x), len(x) + len(y)]), s.num_perm, s.seed)
-                estimate = float(np.count_nonzero(sig[0] == sig[1])) / s.num_perm
-            target_doc = target[0]
+                jaccard, estimate = next(similarity)
             detail = {
                 "duplicate_of": {
                     "id": self._doc_ids[target_doc],
                     "path": self._doc_paths[target_doc],
-                    "lines": [int(target[1]), int(target[2])],
-                    "chars": [int(target[3]), int(target[4])],
+                    "lines": [first, last],
+                    "chars": [start, end],
                 },
                 "jaccard_estimate": round(estimate, 4),
                 "jaccard": round(jaccard, 4),
             }
-            own = int(doc_rel[i])
-            removals[own].append((int(run["line_index"][i]), Claim(f"dedup.{kind}", "duplicate", detail)))
-            removed_chars[kind] += int(chars[i])
+            own = doc_list[i]
+            removals[own].append((line_list[i], Claim(f"dedup.{kind}", "duplicate", detail)))
+            removed_chars[kind] += char_list[i]
             removed_count[kind] += 1
             if target_doc != own + first_doc:
-                copied[own][target_doc] = copied[own].get(target_doc, 0) + int(chars[i])
+                copied[own][target_doc] = copied[own].get(target_doc, 0) + char_list[i]
         decisions: dict[str, DocumentDecision] = {}
         rejected = 0
         for own in range(n_docs):
@@ -395,6 +395,21 @@ class Deduplicator:
             duplicate_documents=rejected,
         )
         return decisions
+
+    def _similarity(self, members: np.ndarray, targets: np.ndarray, long_of: np.ndarray, offsets: np.ndarray,
+                    counts: np.ndarray) -> Iterator[tuple[float, float]]:
+        """(exact Jaccard, MinHash estimate) of each near-duplicate paragraph and the paragraph it
+        duplicates, in order; signatures are computed a few thousand pairs per numpy call."""
+        s = self.settings
+        for begin in range(0, len(members), _SIMILARITY_BATCH):
+            pairs = list(zip(members[begin:begin + _SIMILARITY_BATCH].tolist(), targets[begin:begin + _SIMILARITY_BATCH].tolist()))
+            sets = [self._shingles(p, long_of, offsets, counts) for pair in pairs for p in pair]
+            bounds = np.zeros(len(sets) + 1, dtype=np.int64)
+            np.cumsum([len(x) for x in sets], out=bounds[1:])
+            sig = signatures(np.concatenate(sets), bounds, s.num_perm, s.seed)
+            agree = np.count_nonzero(sig[0::2] == sig[1::2], axis=1).tolist()
+            for k in range(len(pairs)):
+                yield _jaccard(sets[2 * k], sets[2 * k + 1]), float(agree[k]) / s.num_perm
 
     def _cluster_stats(self, roots: np.ndarray, n_prior: int, active_ids: np.ndarray) -> None:
         touched = np.unique(roots[active_ids[roots[active_ids] != active_ids]])
