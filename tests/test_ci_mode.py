@@ -77,7 +77,10 @@ def test_interrupted_run_resumes_without_redoing_finished_tasks(tmp_path: Path) 
     _corpus(corpus, 40 * 64)
     env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}
     command = [sys.executable, "-m", "cleaner.cli", "clean", str(corpus), "-o", str(out), "--workers", "1", "-q"]
-    process = subprocess.Popen(command, cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
+    # A shell starts background jobs with SIGINT ignored, and Python then never raises
+    # KeyboardInterrupt: give the run the default disposition, as a terminal's Ctrl-C finds it.
+    process = subprocess.Popen(command, cwd=REPO, env=env, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     work = tmp_path / ".out.work"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and len(list(work.glob("*.docs.pkl"))) < 2:
