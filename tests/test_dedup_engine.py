@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from concurrent.futures import ProcessPoolExecutor
 
+import numpy as np
 import pytest
 from dedup_support import mutate, refs, removed, run, words
 
 from cleaner.dedup import Deduplicator, DedupSettings, fingerprint
+from cleaner.dedup.fingerprint import FingerprintBatch
 from cleaner.document import Claim, Rejection
 
 # 200 distinct words: 196 five-word shingles; k separated changed words give
@@ -167,6 +169,20 @@ def test_add_checks_its_input() -> None:
     dedup.add("x", "x.txt", paragraph_refs, fingerprint(texts, settings))
     with pytest.raises(ValueError, match="added to dedup twice"):
         dedup.add("x", "y.txt", paragraph_refs, fingerprint(texts, settings))
+
+
+def test_a_refused_batch_leaves_nothing_behind() -> None:
+    settings = DedupSettings()
+    dedup = Deduplicator(settings)
+    paragraph_refs, texts = refs(f"{A}\n{OTHER}")
+    rows = np.array([(p.line_index, p.first_line, p.last_line, p.start, p.end) for p in paragraph_refs] * 2)
+    one = FingerprintBatch.of(fingerprint(texts, settings))
+    both = FingerprintBatch(np.array([2, 2]), *(np.concatenate([part, part]) for part in (
+        one.exact, one.words, one.sizes, one.shingles, one.bands)))
+    with pytest.raises(ValueError, match="b.txt: document id x added to dedup twice"):
+        dedup.add_batch(["x", "x"], ["a.txt", "b.txt"], rows, both)
+    dedup.add("x", "a.txt", paragraph_refs, fingerprint(texts, settings))  # x was not registered
+    assert dedup.run_document_ids() == ["x"]
 
 
 @pytest.mark.parametrize("cap", [1, 64])

@@ -127,14 +127,16 @@ class Deduplicator:
         if fp.bands.shape[1] != self.settings.bands:
             raise ValueError(f"{paths[0] if paths else '?'}: fingerprint has {fp.bands.shape[1]} LSH bands, "
                              f"the settings {self.settings.bands}")
-        for doc_id, path in zip(doc_ids, paths):
-            if doc_id in self._seen:
-                raise ValueError(f"{path}: document id {doc_id} added to dedup twice")
-            self._seen.add(doc_id)
         owner = np.repeat(np.arange(len(counts)), counts)
         disordered = (np.diff(refs[:, 0]) <= 0) & (owner[1:] == owner[:-1])
         if disordered.any():
             raise ValueError(f"{paths[int(owner[1:][disordered][0])]}: dedup paragraphs must be given in line order")
+        new: set[str] = set()
+        for doc_id, path in zip(doc_ids, paths):
+            if doc_id in self._seen or doc_id in new:
+                raise ValueError(f"{path}: document id {doc_id} added to dedup twice")
+            new.add(doc_id)
+        self._seen |= new  # only once every check passed: a refused batch leaves nothing behind
         first_ordinal = len(self._doc_ids)
         self._doc_ids += doc_ids
         self._doc_paths += paths
