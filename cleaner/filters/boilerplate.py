@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Generic, TypeVar
 from urllib.parse import urlsplit
 
 import regex
@@ -34,6 +35,8 @@ _FEW = 4
 _INDEX_CACHE_SIZE = 64
 # Line verdicts remembered per index (see LineIndex.first); lines here are short, so ~30 MB at most.
 _VERDICT_CACHE_SIZE = 100_000
+K = TypeVar("K")
+V = TypeVar("V")
 _HEADING_CONTENT_WORDS = 10
 _GROUP_NAME = re.compile(r"\(\?P<(\w+)>")
 _GROUP_REF = re.compile(r"\(\?P=(\w+)\)")
@@ -49,6 +52,28 @@ class LineView:
     words: int
     rank_top: int
     rank_bottom: int
+
+
+class Verdicts(Generic[K, V]):
+    """Verdicts on line texts, remembered: boilerplate is the text that recurs, so a recurring
+    line costs a dict lookup instead of its regexes. Bounded (cleared when full: crude, but O(1)
+    on average, and recurring lines come back at once). A verdict reached while a pattern timed
+    out is not remembered: the next occurrence tries again."""
+
+    def __init__(self) -> None:
+        self._memo: dict[K, V] = {}
+
+    def get(self, key: K, cleaned: Cleaned, judge: Callable[..., V], *args: object) -> V:
+        """The verdict for `key`, from memory or from `judge(*args, cleaned)`."""
+        if key in self._memo:
+            return self._memo[key]
+        timeouts = sum(cleaned.rule_timeouts.values())
+        verdict = judge(*args, cleaned)
+        if sum(cleaned.rule_timeouts.values()) == timeouts:
+            if len(self._memo) >= _VERDICT_CACHE_SIZE:
+                self._memo.clear()
+            self._memo[key] = verdict
+        return verdict
 
 
 class LineIndex:
@@ -79,7 +104,7 @@ class LineIndex:
         # Beyond every rule's position window, a line's rank no longer changes what matches it.
         self._top_window = max((r.test.within_top or 0 for r in self.rules if r.test), default=0)
         self._bottom_window = max((r.test.within_bottom or 0 for r in self.rules if r.test), default=0)
-        self._verdicts: dict[tuple[str, int, int], tuple[Rule, regex.Match[str] | bool] | None] = {}
+        self._verdicts: Verdicts[tuple[str, int, int], tuple[Rule, regex.Match[str] | bool] | None] = Verdicts()
         self._alternations: dict[tuple[int, bool], tuple[list[int], regex.Pattern[str] | None]] = {}
 
     def _alternation(self, words: int, near_edge: bool) -> tuple[list[int], regex.Pattern[str] | None]:
@@ -101,24 +126,13 @@ class LineIndex:
     def first(self, view: LineView, cleaned: Cleaned) -> tuple[Rule, regex.Match[str] | bool] | None:
         """The earliest rule (in precedence order) that claims this line, with its match.
 
-        Boilerplate is the text that recurs: the same cookie notice, menu and teaser lines open
-        and close thousands of pages. So the verdict on a line is remembered, keyed by everything
-        it depends on (its text and its rank clipped to the widest position window), and a
-        recurring line costs one dict lookup instead of the regexes. A verdict reached while a
-        pattern timed out is not remembered: the next occurrence tries again.
+        The verdict is remembered (see Verdicts), keyed by everything it depends on: the line's
+        text and its rank clipped to the widest position window.
         """
         if view.words > self.max_words:
             return None  # prose: longer than any line rule accepts
         key = (view.stripped, min(view.rank_top, self._top_window), min(view.rank_bottom, self._bottom_window))
-        if key in self._verdicts:
-            return self._verdicts[key]
-        timeouts = sum(cleaned.rule_timeouts.values())
-        verdict = self._first(view, cleaned)
-        if sum(cleaned.rule_timeouts.values()) == timeouts:
-            if len(self._verdicts) >= _VERDICT_CACHE_SIZE:
-                self._verdicts.clear()  # crude but O(1) on average; recurring lines come back at once
-            self._verdicts[key] = verdict
-        return verdict
+        return self._verdicts.get(key, cleaned, self._first, view)
 
     def _first(self, view: LineView, cleaned: Cleaned) -> tuple[Rule, regex.Match[str] | bool] | None:
         best: tuple[Rule, regex.Match[str] | bool] | None = None
@@ -183,7 +197,7 @@ class RuleFilter:
         self.ruleset = ruleset
         self._indexes: OrderedDict[tuple[str, ...], LineIndex] = OrderedDict()
         self._precedence = {rule.id: position for position, rule in enumerate(ruleset.rules)}
-        self._start_verdicts: dict[tuple[str, str], regex.Match[str] | bool] = {}
+        self._start_verdicts: Verdicts[tuple[str, str], regex.Match[str] | bool] = Verdicts()
         # Rules share a handful of scopes; each scope is judged once per document, not per rule.
         self._scopes: dict[Scope, list[int]] = {}
         for position, rule in enumerate(ruleset.rules):
@@ -265,22 +279,12 @@ class RuleFilter:
 
     def _start_line(self, rule: Rule, view: LineView, cleaned: Cleaned) -> regex.Match[str] | bool:
         """Does this block or tail rule start at this line? Block headers and tail markers are
-        tested on every line of every document, and most lines they meet recur (menus, footers),
-        so the text test is remembered per rule and line text; the guards are checked each time."""
+        tested on every line of every document, so the text test is remembered per rule and line
+        text (see Verdicts); the guards are checked each time."""
         assert rule.test is not None
         if not rule.test.guards_pass(view.words, view.rank_top, view.rank_bottom):
             return False
-        key = (rule.id, view.stripped)
-        found = self._start_verdicts.get(key)
-        if found is None:
-            timeouts = sum(cleaned.rule_timeouts.values())
-            found = _matches(rule, view, cleaned)
-            if sum(cleaned.rule_timeouts.values()) == timeouts:
-                if len(self._start_verdicts) >= _VERDICT_CACHE_SIZE:
-                    self._start_verdicts.clear()
-                self._start_verdicts[key] = found
-        return found
-
+        return self._start_verdicts.get((rule.id, view.stripped), cleaned, _matches_text, rule, view)
 
     def _index(self, rules: list[Rule]) -> LineIndex:
         """The compiled index for this scope, from a small LRU cache: corpora mixing many sites
@@ -331,6 +335,12 @@ def _matches(rule: Rule, view: LineView, cleaned: Cleaned) -> regex.Match[str] |
     assert rule.test is not None
     if not rule.test.guards_pass(view.words, view.rank_top, view.rank_bottom):
         return False
+    return _matches_text(rule, view, cleaned)
+
+
+def _matches_text(rule: Rule, view: LineView, cleaned: Cleaned) -> regex.Match[str] | bool:
+    """The text part of `_matches`, without the length and position guards."""
+    assert rule.test is not None
     try:
         return rule.test.match_text(view.stripped, view.normalised)
     except TimeoutError:
