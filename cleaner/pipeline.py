@@ -8,9 +8,7 @@ writes them, so the output never depends on how phase 1 was scheduled.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import os
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -48,6 +46,7 @@ from cleaner.progress import progress_bar
 from cleaner.readers import ByteRange, ReadError, ReadOptions, file_digest, read_input, split_lines, splittable
 from cleaner.readers.discover import InputFile, discover
 from cleaner.rules.loader import RuleSet
+from cleaner.run_clock import run_moment
 from cleaner.spill import DedupBatch, DocResult, InputReport, TaskResult, read_dedup, write_decisions, write_result
 from cleaner.stats import RunStats
 from cleaner.workdir import WorkDir, work_key
@@ -310,11 +309,8 @@ def _one_line(exc: BaseException, item: InputFile) -> str:
 
 
 def added_timestamp() -> str:
-    """When this run wrote its output; SOURCE_DATE_EPOCH pins it for reproducible runs."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    moment = (dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch
-              else dt.datetime.now(dt.UTC))
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """When this run wrote its output (see run_clock)."""
+    return run_moment().strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, force: bool = False,

@@ -26,7 +26,6 @@ multiprocessing workers, where multiprocessing refuses to start children.
 from __future__ import annotations
 
 import atexit
-import datetime as dt
 import os
 import re
 import signal
@@ -41,6 +40,7 @@ from cleaner.document import Document, Source, document_id
 from cleaner.readers.compression import open_binary
 from cleaner.readers.encoding import decode_bytes
 from cleaner.readers.errors import ReadError, one_line
+from cleaner.run_clock import run_moment
 
 META_KEYS = ("title", "url", "date", "author", "sitename", "hostname")
 DEFAULT_TIMEOUT = 30.0
@@ -155,9 +155,7 @@ def _latest_date() -> str:
     another date on another day; the run's own date (SOURCE_DATE_EPOCH when set, as for the
     records' `added`) keeps a reproducible run reproducible. Read by the caller, not the
     long-lived extraction child, whose environment is the one it was forked with."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    moment = dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch else dt.datetime.now(dt.UTC)
-    return moment.strftime("%Y-%m-%d")
+    return run_moment().strftime("%Y-%m-%d")
 
 
 def _plain_text(text: str) -> str:
