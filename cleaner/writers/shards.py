@@ -81,7 +81,7 @@ class ShardedWriter:
                 end = start
                 for _ in range(lines):
                     end = block.index(b"\n", end) + 1
-            self._shard.write_lines(block[start:end] if start or end < len(block) else block)
+            self._shard.write_lines(block[start:end])  # a whole block is not copied: bytes slicing returns it
             self._in_shard += lines
             self.count += lines
             start = end
