@@ -26,7 +26,8 @@ from cleaner.dedup import (
     DedupState,
     StateError,
 )
-from cleaner.dedup.engine import REF_COLUMNS, BandPairs
+from cleaner.dedup.components import Spread
+from cleaner.dedup.engine import REF_COLUMNS
 from cleaner.dedup.fingerprint import fingerprint_batch
 from cleaner.dedup.state import FILENAME as DEDUP_STATE_FILE
 from cleaner.document import Cleaned, Document
@@ -85,7 +86,7 @@ class Settings:
     dedup: DedupSettings | None = field(default_factory=DedupSettings)  # None: no deduplication
     on_error: str = "skip"
     workers: int = 1  # local engine: processes; ray engine: CPUs of the local Ray instance it starts
-    engine: str = "local"  # where phase 1 and dedup candidate grouping run: "local" or "ray"
+    engine: str = "local"  # where phase 1 and the dedup grouping, verification and components run: "local" or "ray"
     ray_address: str | None = None  # ray engine: an existing cluster to join instead of starting one
 
     def to_json(self) -> dict[str, Any]:
@@ -359,7 +360,7 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
                               advance)
             phase1 = time.perf_counter()
             deduplicator = _deduplicate(tasks, work.path, settings, state, staging,
-                                        engine.band_pairs if engine is not None else None)
+                                        engine.spread if engine is not None else None)
         deduplicated = time.perf_counter()
         new_state = None
         if deduplicator is not None:
@@ -415,7 +416,7 @@ def _load_state(state_dir: Path | None, settings: Settings) -> DedupState | None
 
 
 def _deduplicate(tasks: list[Task], spill_dir: Path, settings: Settings, state: DedupState | None,
-                 staging: Path, band_pairs: BandPairs | None = None) -> Deduplicator | None:
+                 staging: Path, spread: Spread | None = None) -> Deduplicator | None:
     """Feed every kept document's fingerprint to the deduplicator, in input order, resolve, and
     leave each task's decisions beside its spill files for the writers (every task gets a file,
     empty without dedup), so the driver holds no decisions while the output is written."""
@@ -423,7 +424,7 @@ def _deduplicate(tasks: list[Task], spill_dir: Path, settings: Settings, state: 
         for task in tasks:
             write_decisions(spill_dir, task.index, {})
         return None
-    deduplicator = Deduplicator(settings.dedup, state, tmpdir=str(staging), band_pairs=band_pairs)
+    deduplicator = Deduplicator(settings.dedup, state, tmpdir=str(staging), spread=spread)
     counts = []
     for task in tasks:
         batch = read_dedup(spill_dir, task.index)

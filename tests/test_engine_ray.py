@@ -17,7 +17,9 @@ ray = pytest.importorskip("ray", reason="the Ray engine needs the optional extra
 
 from conftest import SEEDS
 
-from cleaner.dedup.engine import local_band_pairs
+from cleaner.dedup.components import min_labels, spread_components
+from cleaner.dedup.engine import band_pair_keys, in_process
+from cleaner.dedup.jaccard import pair_jaccard
 from cleaner.engines.ray import RayEngine
 from cleaner.pipeline import InputFailure, Settings, make_tasks, run
 from cleaner.readers.discover import discover
@@ -114,21 +116,34 @@ def test_input_failure_is_raised_as_itself(tmp_path: Path, shipped_rules: RuleSe
 
 
 def test_engine_calls_on_the_running_instance() -> None:
-    """Band grouping matches the local grouping; every task result reaches the driver; the
-    instance the engine found running is used (its 2 CPUs, not a new 1-CPU one) and kept."""
+    """Band grouping, pair verification and components spread over the actors match the
+    in-process results; every task result reaches the driver; the instance the engine found
+    running is used (its 2 CPUs, not a new 1-CPU one) and kept."""
     rng = np.random.default_rng(1)
     holders = np.sort(rng.choice(10_000, size=3_000, replace=False)).astype(np.int64)
-    columns = [rng.integers(0, 400, size=len(holders)).astype(np.uint64) for _ in range(7)]  # crowded buckets
-    local = np.sort(np.concatenate(list(local_band_pairs(columns, holders, 2_000, 10_000))))
+    columns = [(rng.integers(0, 400, size=len(holders)).astype(np.uint64),) for _ in range(7)]  # crowded buckets
+    shared = (holders, 2_000, 10_000)
+    sets = [np.unique(rng.integers(0, 60, size=int(rng.integers(1, 30)))).astype(np.uint32) for _ in range(50)]
+    bounds = np.concatenate([[0], np.cumsum([len(x) for x in sets])])
+    batches = [(np.concatenate(sets), bounds, rng.integers(0, 50, size=200), rng.integers(0, 50, size=200)) for _ in range(5)]
+    left, right = rng.integers(0, 5_000, size=4_000), rng.integers(0, 5_000, size=4_000)
     seen: list[int] = []
     with RayEngine(num_cpus=1) as engine:
-        distributed = np.sort(np.concatenate(engine.band_pairs(iter(columns), holders, 2_000, 10_000)))
+        keys = list(engine.spread(band_pair_keys, iter(columns), shared))
+        jaccard = list(engine.spread(pair_jaccard, iter(batches), ()))
+        components = spread_components(engine.spread, left, right, chunk=500)  # 8 chunks, 3 merge rounds
         engine.map_tasks(lambda: (lambda n: n * n), range(9), seen.append)
         engine.map_tasks(lambda: (lambda n: -n), range(3), seen.append)  # the same actors, a new runner
         engine.map_tasks(lambda: (lambda n: n), [], seen.append)  # nothing to do
         assert len(engine._actors()) == 2
-    assert len(local) > 1000
-    np.testing.assert_array_equal(local, distributed)
+    local_keys = list(in_process(band_pair_keys, columns, shared))
+    assert sum(len(k) for k in local_keys) > 1000
+    for got, expected in zip(keys, local_keys, strict=True):  # in the order of the calls
+        np.testing.assert_array_equal(got, expected)
+    for got, expected in zip(jaccard, in_process(pair_jaccard, batches, ()), strict=True):
+        np.testing.assert_array_equal(got, expected)
+    for got, expected in zip(components, min_labels(left, right), strict=True):
+        np.testing.assert_array_equal(got, expected)
     assert sorted(seen) == sorted([n * n for n in range(9)] + [0, -1, -2])
     assert ray.is_initialized()  # not this engine's to stop
 

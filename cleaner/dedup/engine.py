@@ -10,8 +10,8 @@ Decisions, in the order they are applied:
 3. Every other paragraph joins a cluster: paragraphs with the same normalised text (exact
    hash) are linked; paragraphs with >= min_shingles shingles are also linked when MinHash LSH
    proposes them as candidates and the exact Jaccard of their shingle sets is >= threshold.
-   Clusters are connected components (union-find), so A~B and B~C put A, B, C together even
-   when A and C are not similar themselves.
+   Clusters are connected components, so A~B and B~C put A, B, C together even when A and C
+   are not similar themselves.
 4. In each cluster the earliest paragraph in input order (earlier runs first, then document
    ordinal, then position in the document) is kept; every other member is removed with a
    pointer to it and the estimated and exact Jaccard similarity to it: rule "dedup.exact" when
@@ -24,51 +24,57 @@ Decisions, in the order they are applied:
    document is still written to the rejected output with its provenance).
 
 Nothing depends on worker count or timing: paragraphs are numbered in the order `add` is
-called, candidate pairs are sorted before verification, and every cluster resolves to its
-smallest number.
+called, a pair's Jaccard depends on the pair alone, and every cluster resolves to its smallest
+number. That is why band grouping, verification and components may be spread over workers
+(`Spread`): the Ray engine does, the local engine runs them in the driver.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from cleaner.dedup.columns import Column
+from cleaner.dedup.components import Spread, spread_components
 from cleaner.dedup.fingerprint import DocFingerprint, FingerprintBatch
+from cleaner.dedup.jaccard import pair_jaccard
 from cleaner.dedup.minhash import signatures
 from cleaner.dedup.records import DocumentDecision, ParagraphRef
 from cleaner.dedup.settings import DedupSettings
 from cleaner.dedup.state import DedupState, StateError
 from cleaner.dedup.store import SpillFile
-from cleaner.dedup.unionfind import UnionFind
 from cleaner.document import Claim, Rejection
+
+ResultT = TypeVar("ResultT")
 
 # Candidates from one LSH bucket: every member is paired with at most this many earlier
 # members of the bucket. Buckets are made of distinct texts (exact copies are linked by hash
 # first), so real buckets are small; the cap only bounds pathological template text.
 BUCKET_PAIRS_CAP = 64
-# Near-duplicate pairs whose MinHash signatures are computed in one call (see _similarity).
-_SIMILARITY_BATCH = 4096
+# Candidate pairs whose exact Jaccard is computed in one call (see _verify, _similarity).
+PAIR_BATCH = 4096
 # Columns of the paragraph table `add_batch` takes: line_index, first_line, last_line, start, end.
 REF_COLUMNS = 5
 
-# Finds the candidate keys of every band: given the band columns (one hash per LSH holder, in
-# band order), the holders' paragraph numbers, the number of earlier runs' paragraphs and the
-# key base, yields `band_pair_keys` of each band, in any order.
-BandPairs = Callable[[Iterable[np.ndarray], np.ndarray, int, int], Iterable[np.ndarray]]
+
+def in_process(function: Callable[..., ResultT], calls: Iterable[tuple[Any, ...]],
+               shared: tuple[Any, ...]) -> Iterator[ResultT]:
+    """The `Spread` of the local engine: every call here, one after another."""
+    for arguments in calls:
+        yield function(*shared, *arguments)
 
 
 class Deduplicator:
     """Collects fingerprints in input order, then resolves duplicates once."""
 
     def __init__(self, settings: DedupSettings, state: DedupState | None = None, tmpdir: str | None = None,
-                 band_pairs: BandPairs | None = None) -> None:
+                 spread: Spread | None = None) -> None:
         if state is not None and state.settings != settings:
             raise StateError("dedup state was built with other settings; use the same settings or a fresh state")
         self.settings = settings
-        self.band_pairs: BandPairs = band_pairs or local_band_pairs
+        self.spread: Spread = spread or in_process
         prior = state if state is not None else DedupState(settings)
         assert settings.bands is not None
         # Earlier runs' shingles and band hashes go to the spill files first, so the files
@@ -186,22 +192,24 @@ class Deduplicator:
         active = (run["words"] > 0) & ~recurring
         active_ids = n_prior + np.flatnonzero(active)
         exact = np.concatenate([prior["para_exact"], run["exact"]])
-        uf = UnionFind(np.concatenate([prior["para_rep"], np.arange(n_prior, n_prior + n_run, dtype=np.int64)]))
-        leaders = self._link_exact(uf, exact, n_prior, active_ids)
+        # Each paragraph's representative: earlier runs' clusters as saved, this run's paragraphs
+        # alone; _link_exact points copies at their text's earliest paragraph.
+        exact_roots = np.concatenate([prior["para_rep"], np.arange(n_prior, n_prior + n_run, dtype=np.int64)])
+        leaders = self._link_exact(exact_roots, exact, n_prior, active_ids)
         long_counts = np.concatenate([np.diff(prior["long_offsets"]).astype(np.int32), self._long_count.take()])
         long_offsets = np.zeros(len(long_counts) + 1, dtype=np.int64)
         np.cumsum(long_counts, out=long_offsets[1:])
         run["long"] = np.where(run["long"], self._n_prior_long + np.cumsum(run["long"]) - 1, -1)
         long_of = np.concatenate([prior["para_long"], run["long"]])
         pairs = self._candidates(long_of, leaders, n_prior)
-        checked, linked = self._verify(uf, pairs, long_of, long_offsets, long_counts)
-        roots = uf.roots()
+        checked, linked = self._verify(pairs, exact_roots, long_of, long_offsets, long_counts)
+        roots = self._clusters(exact_roots, linked)
         decisions = self._decide(run, prior, n_prior, roots, exact, active, recurring, recurring_docs, long_of, long_offsets, long_counts)
         self._resolved = (run, prior, n_prior, roots, active, table, long_offsets)
         self.stats.update(
             candidate_pairs=len(pairs),
             candidate_pairs_checked=checked,
-            candidate_pairs_linked=linked,
+            candidate_pairs_linked=len(linked),
             spill_bytes=self._store.size * 4 + self._bands.size * 8 * (self.settings.bands or 0),
         )
         self._cluster_stats(roots, n_prior, active_ids)
@@ -258,12 +266,13 @@ class Deduplicator:
         self.stats["recurring_texts"] = int((totals >= s.recurring_min_docs).sum())
         return recurring, documents, (merged_hash[order], merged_docs[order])
 
-    def _link_exact(self, uf: UnionFind, exact: np.ndarray, n_prior: int, active_ids: np.ndarray) -> np.ndarray:
-        """Link this run's paragraphs to the earliest paragraph with the same text.
+    def _link_exact(self, roots: np.ndarray, exact: np.ndarray, n_prior: int, active_ids: np.ndarray) -> np.ndarray:
+        """Point this run's paragraphs (in `roots`) at the representative of the earliest
+        paragraph with the same text.
 
         Returns the mask (over all paragraphs) of exact-group leaders: only they need LSH,
-        copies follow their leader. Earlier runs' copies are already linked to their leader,
-        which is a root, so one vectorised assignment suffices.
+        copies follow their leader. Earlier runs' copies already point at their cluster's
+        representative, so one vectorised assignment suffices.
         """
         ids = np.concatenate([np.arange(n_prior, dtype=np.int64), active_ids])  # ascending
         order = np.argsort(exact[ids], kind="stable")  # by text, then paragraph number
@@ -275,7 +284,7 @@ class Deduplicator:
         del sorted_keys
         group_leader = sorted_ids[np.flatnonzero(starts)[np.cumsum(starts) - 1]]
         copies = (sorted_ids != group_leader) & (sorted_ids >= n_prior)
-        uf.parent[sorted_ids[copies]] = uf.parent[group_leader[copies]]
+        roots[sorted_ids[copies]] = roots[group_leader[copies]]
         leaders = np.zeros(len(exact), dtype=bool)
         leaders[sorted_ids[starts]] = True
         return leaders
@@ -283,41 +292,63 @@ class Deduplicator:
     def _candidates(self, long_of: np.ndarray, leaders: np.ndarray, n_prior: int) -> np.ndarray:
         """Sorted unique (a, b) pairs, a < b, sharing an LSH band, b from this run.
 
-        Bands are independent, so `self.band_pairs` may group them anywhere (one at a time
-        here, spread over a cluster by the Ray engine); the pairs are merged and sorted after.
+        Bands are independent, so they may be grouped anywhere (`self.spread`); the pairs are
+        merged and sorted after.
         """
         s = self.settings
         assert s.bands is not None
         holders = np.flatnonzero((long_of >= 0) & leaders)  # ascending paragraph numbers
         slots = long_of[holders]
         size = len(long_of)
-        columns = (self._bands.column(band)[slots] for band in range(s.bands))
-        found = [keys for keys in self.band_pairs(columns, holders, n_prior, size) if len(keys)]
+        columns = ((self._bands.column(band)[slots],) for band in range(s.bands))
+        found = [keys for keys in self.spread(band_pair_keys, columns, (holders, n_prior, size)) if len(keys)]
         if not found:
             return np.zeros((0, 2), dtype=np.int64)
         keys = np.unique(np.concatenate(found))
         return np.stack([keys // size, keys % size], axis=1)
 
-    def _shingles(self, paragraph: int, long_of: np.ndarray, offsets: np.ndarray, counts: np.ndarray) -> np.ndarray:
-        slot = int(long_of[paragraph])
-        return self._store.read(int(offsets[slot]), int(counts[slot]))
+    def _sets(self, paragraphs: np.ndarray, long_of: np.ndarray, offsets: np.ndarray,
+              counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The shingle sets of these long paragraphs, back to back, and where each one starts."""
+        slots = long_of[paragraphs]
+        sizes = counts[slots].astype(np.int64)
+        bounds = np.zeros(len(paragraphs) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=bounds[1:])
+        return self._store.gather(offsets[slots], sizes), bounds
 
-    def _verify(self, uf: UnionFind, pairs: np.ndarray, long_of: np.ndarray, offsets: np.ndarray, counts: np.ndarray) -> tuple[int, int]:
-        """Link candidate pairs whose exact Jaccard reaches the threshold, in sorted pair order.
+    def _pair_batches(self, pairs: np.ndarray, long_of: np.ndarray, offsets: np.ndarray,
+                      counts: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """`pair_jaccard` arguments for PAIR_BATCH pairs at a time; each set read once per batch.
+        A generator, so only the batches in flight are in memory."""
+        for begin in range(0, len(pairs), PAIR_BATCH):
+            batch = pairs[begin:begin + PAIR_BATCH]
+            paragraphs, where = np.unique(batch, return_inverse=True)
+            where = where.reshape(batch.shape)
+            values, bounds = self._sets(paragraphs, long_of, offsets, counts)
+            yield values, bounds, where[:, 0], where[:, 1]
 
-        Pairs already in one cluster are skipped: linking them again would change nothing.
-        Returns (pairs whose Jaccard was computed, pairs linked).
+    def _verify(self, pairs: np.ndarray, exact_roots: np.ndarray, long_of: np.ndarray, offsets: np.ndarray,
+                counts: np.ndarray) -> tuple[int, np.ndarray]:
+        """The candidate pairs whose exact Jaccard reaches the threshold, as representative pairs.
+
+        Pairs whose paragraphs already share a representative (exact copies, an earlier run's
+        cluster) are not measured: linking them changes nothing. Returns the number of pairs
+        measured and the linked pairs (representative of a, representative of b).
         """
-        threshold = self.settings.threshold
-        checked = linked = 0
-        for a, b in pairs.tolist():
-            if uf.find(a) == uf.find(b):
-                continue
-            checked += 1
-            if _jaccard(self._shingles(a, long_of, offsets, counts), self._shingles(b, long_of, offsets, counts)) >= threshold:
-                uf.union(a, b)
-                linked += 1
-        return checked, linked
+        a, b = exact_roots[pairs[:, 0]], exact_roots[pairs[:, 1]]
+        open_pairs = a != b
+        measured = pairs[open_pairs]
+        found = list(self.spread(pair_jaccard, self._pair_batches(measured, long_of, offsets, counts), ()))
+        jaccard = np.concatenate(found) if found else np.zeros(0)
+        similar = jaccard >= self.settings.threshold
+        return len(measured), np.stack([a[open_pairs][similar], b[open_pairs][similar]], axis=1)
+
+    def _clusters(self, exact_roots: np.ndarray, linked: np.ndarray) -> np.ndarray:
+        """Every paragraph's cluster root: the earliest paragraph of its connected component."""
+        nodes, labels = spread_components(self.spread, linked[:, 0], linked[:, 1])
+        relabel = np.arange(len(exact_roots))
+        relabel[nodes] = labels
+        return relabel[exact_roots]
 
     def _decide(self, run, prior, n_prior, roots, exact, active, recurring, recurring_docs, long_of, offsets, counts) -> dict[str, DocumentDecision]:
         s = self.settings
@@ -401,17 +432,15 @@ class Deduplicator:
     def _similarity(self, members: np.ndarray, targets: np.ndarray, long_of: np.ndarray, offsets: np.ndarray,
                     counts: np.ndarray) -> Iterator[tuple[float, float]]:
         """(exact Jaccard, MinHash estimate) of each near-duplicate paragraph and the paragraph it
-        duplicates, in order; signatures are computed a few thousand pairs per numpy call."""
+        duplicates, in order; PAIR_BATCH pairs per numpy call."""
         s = self.settings
-        for begin in range(0, len(members), _SIMILARITY_BATCH):
-            pairs = list(zip(members[begin:begin + _SIMILARITY_BATCH].tolist(), targets[begin:begin + _SIMILARITY_BATCH].tolist()))
-            sets = [self._shingles(p, long_of, offsets, counts) for pair in pairs for p in pair]
-            bounds = np.zeros(len(sets) + 1, dtype=np.int64)
-            np.cumsum([len(x) for x in sets], out=bounds[1:])
-            sig = signatures(np.concatenate(sets), bounds, s.num_perm, s.seed)
-            agree = np.count_nonzero(sig[0::2] == sig[1::2], axis=1).tolist()
-            for k in range(len(pairs)):
-                yield _jaccard(sets[2 * k], sets[2 * k + 1]), float(agree[k]) / s.num_perm
+        pairs = np.stack([members, targets], axis=1)
+        for values, bounds, left, right in self._pair_batches(pairs, long_of, offsets, counts):
+            jaccard = pair_jaccard(values, bounds, left, right).tolist()
+            sig = signatures(values, bounds, s.num_perm, s.seed)
+            agree = np.count_nonzero(sig[left] == sig[right], axis=1).tolist()
+            for k in range(len(left)):
+                yield jaccard[k], float(agree[k]) / s.num_perm
 
     def _cluster_stats(self, roots: np.ndarray, n_prior: int, active_ids: np.ndarray) -> None:
         touched = np.unique(roots[active_ids[roots[active_ids] != active_ids]])
@@ -447,7 +476,7 @@ class Deduplicator:
         )
 
 
-def band_pair_keys(values: np.ndarray, holders: np.ndarray, n_prior: int, size: int) -> np.ndarray:
+def band_pair_keys(holders: np.ndarray, n_prior: int, size: int, values: np.ndarray) -> np.ndarray:
     """Candidate pairs from one LSH band, as keys a * size + b (a < b, b >= n_prior).
 
     `values` is the band's hash for each paragraph in `holders` (ascending paragraph numbers).
@@ -472,22 +501,9 @@ def band_pair_keys(values: np.ndarray, holders: np.ndarray, n_prior: int, size: 
     return left[keep] * size + right[keep]
 
 
-def local_band_pairs(columns: Iterable[np.ndarray], holders: np.ndarray, n_prior: int, size: int) -> Iterator[np.ndarray]:
-    """Group every band in this process, one band in memory at a time."""
-    for values in columns:
-        yield band_pair_keys(values, holders, n_prior, size)
-
-
 def _lookup(keys: np.ndarray, values: np.ndarray, queries: np.ndarray) -> np.ndarray:
     """values at the position of each query in the sorted unique keys, 0 where absent."""
     if not len(keys):
         return np.zeros(len(queries), dtype=values.dtype)
     at = np.minimum(np.searchsorted(keys, queries), len(keys) - 1)
     return np.where(keys[at] == queries, values[at], 0)
-
-
-def _jaccard(x: np.ndarray, y: np.ndarray) -> float:
-    if not len(x) and not len(y):
-        return 1.0
-    inter = len(np.intersect1d(x, y, assume_unique=True))
-    return inter / (len(x) + len(y) - inter)

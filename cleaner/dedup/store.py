@@ -2,8 +2,9 @@
 
 Shingle sets are needed only for candidate pairs, and band hashes only while LSH buckets are
 formed (one band at a time) and when the state is saved, so both are appended to files and
-read back with pread. Pages read this way sit in the OS page cache, not in the process's
-resident memory, which keeps the in-memory index to a few dozen bytes per paragraph.
+read back with pread, or gathered through a memory map that lives for one call. Pages read
+this way sit in the OS page cache, not in the process's resident memory, which keeps the
+in-memory index to a few dozen bytes per paragraph.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 import numpy as np
 
 _CHUNK_BYTES = 1 << 23  # read granularity when streaming a whole file
+_GATHER_RUNS = 256  # runs gathered per mapping (each page fault maps up to 64 KB around it)
 
 
 class SpillFile:
@@ -41,6 +43,26 @@ class SpillFile:
         data = os.pread(self._fd, count * self._row_bytes, row * self._row_bytes)
         values = np.frombuffer(data, dtype=self._dtype)
         return values if self._width == 1 else values.reshape(-1, self._width)
+
+    def gather(self, rows: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """Rows rows[i] .. rows[i] + counts[i] - 1 for every i, back to back: thousands of small
+        reads as a few vectorised copies out of a memory map of the file.
+
+        Every page a copy touches counts in this process's resident memory for as long as it is
+        mapped, so the file is mapped for _GATHER_RUNS runs at a time and unmapped after.
+        """
+        pieces = []
+        shape = (self.size, self._width) if self._width > 1 else (self.size,)
+        for begin in range(0, len(rows), _GATHER_RUNS):
+            starts, lengths = rows[begin:begin + _GATHER_RUNS], counts[begin:begin + _GATHER_RUNS]
+            total = int(lengths.sum())
+            if total:
+                view = np.memmap(self._file, dtype=self._dtype, mode="r", shape=shape)
+                pieces.append(view[np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(total)])
+                del view
+        if not pieces:
+            return np.zeros((0, self._width) if self._width > 1 else 0, dtype=self._dtype)
+        return np.concatenate(pieces)
 
     def chunks(self) -> Iterator[bytes]:
         """The whole file as raw bytes, in pieces of whole rows."""

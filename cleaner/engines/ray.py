@@ -1,13 +1,17 @@
-"""The Ray engine: phase 1 and LSH band grouping on a Ray cluster, or on a Ray instance started here.
+"""The Ray engine: phase 1 and deduplication's heavy steps on a Ray cluster, or on a Ray
+instance started here.
 
 Ray workers may run on other machines, so they cannot write the driver's spill files: each
 task's result travels back through Ray's object store and the driver spills it, exactly the
-files the local engine's workers write. Only a bounded number of tasks are in flight at once,
-so the driver never holds more than that many results. Everything that fixes the output order
-(reading spill files in input order, resolving duplicates, appending records) stays in the
-driver, which is why a Ray run's output is byte-identical to a local run's. Records are built
-next to the spill files by local worker processes on the driver's machine (see
-`pipeline._write_outputs`): the output directory is there.
+files the local engine's workers write. Deduplication hands the cluster its LSH band grouping
+(one call per band), the exact Jaccard of candidate pairs (batches of pairs with their shingle
+sets) and the connected components (per edge chunk, then pairwise merges): see `spread`. Only a
+bounded number of calls are in flight at once, so the driver never holds more than that many
+results. Everything that fixes the output order (reading spill files in input order, numbering
+paragraphs, choosing each cluster's earliest paragraph, appending records) stays in the driver,
+and every spread step's result is a function of its inputs alone, which is why a Ray run's output
+is byte-identical to a local run's. Records are built next to the spill files by local worker
+processes on the driver's machine (see `pipeline._write_outputs`): the output directory is there.
 """
 
 from __future__ import annotations
@@ -16,11 +20,8 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Self, TypeVar
 
-import numpy as np
 import ray
 from ray.exceptions import RayTaskError
-
-from cleaner.dedup.engine import band_pair_keys
 
 TaskT = TypeVar("TaskT")
 ResultT = TypeVar("ResultT")
@@ -36,7 +37,7 @@ class RayEngine:
     A Ray connection this process already has (a test fixture, a notebook) is used as it is.
     With `address`, the driver joins that cluster and only disconnects on exit; without, a
     private local instance with `num_cpus` CPUs is started and stopped again. The actors live
-    for the whole run, so band grouping reuses the processes phase 1 already warmed up (a fresh
+    for the whole run, so deduplication reuses the processes phase 1 already warmed up (a fresh
     Ray worker spends seconds importing cleaner).
     """
 
@@ -76,20 +77,26 @@ class RayEngine:
             return
         shared = ray.put(factory)
         ray.get([actor.prepare.remote(shared) for actor in self._actors()])
-        self._dispatch((("run", (task,)) for task in todo), on_done)
+        for _, result in self._dispatch(("run", (task,)) for task in todo):
+            on_done(result)
 
-    def band_pairs(self, columns: Iterable[np.ndarray], holders: np.ndarray, n_prior: int,
-                   size: int) -> list[np.ndarray]:
-        """`cleaner.dedup.engine.BandPairs` on the cluster: each actor call groups one LSH band.
+    def spread(self, function: Callable[..., ResultT], calls: Iterable[tuple[Any, ...]],
+               shared: tuple[Any, ...]) -> Iterator[ResultT]:
+        """`cleaner.dedup.components.Spread` on the cluster: `function(*shared, *call)` for every
+        call, one actor call each; results in the order of the calls.
 
-        The holders' paragraph numbers go into the object store once; each band's column is
-        read only when an actor is free for it and sent with the call. Keys come back in
-        completion order; the deduplicator sorts them.
+        `shared` (e.g. every LSH holder's paragraph number) goes into the object store once, not
+        with every call. A call's arguments are built only when an actor is free for it, and a
+        result that arrives early waits until the ones before it are handed on.
         """
-        shared = ray.put(holders)
-        found: list[np.ndarray] = []
-        self._dispatch((("band_pairs", (values, shared, n_prior, size)) for values in columns), found.append)
-        return found
+        refs = [ray.put(value) for value in shared]
+        arrived: dict[int, ResultT] = {}
+        position = 0
+        for number, result in self._dispatch(("call", (function, *refs, *arguments)) for arguments in calls):
+            arrived[number] = result
+            while position in arrived:
+                yield arrived.pop(position)
+                position += 1
 
     def _actors(self) -> list[Any]:
         if not self._pool:
@@ -97,25 +104,28 @@ class RayEngine:
             self._pool = [_Worker.remote() for _ in range(cpus)]
         return self._pool
 
-    def _dispatch(self, calls: Iterator[tuple[str, tuple[Any, ...]]], on_done: Callable[[Any], None]) -> None:
-        """Calls spread over the actors, QUEUED_PER_ACTOR at a time each, so at most that many
-        results per actor are in flight; the next call goes to the actor that just finished."""
-        pending: dict[ray.ObjectRef, Any] = {}
+    def _dispatch(self, calls: Iterable[tuple[str, tuple[Any, ...]]]) -> Iterator[tuple[int, Any]]:
+        """(call number, result) of every call, as results arrive. Calls spread over the actors,
+        QUEUED_PER_ACTOR at a time each, so at most that many calls per actor are in flight; the
+        next call goes to the actor that just finished, before its result is handed on."""
+        pending: dict[ray.ObjectRef, tuple[int, Any]] = {}
+        numbered = enumerate(calls)
 
         def submit(actor: Any) -> None:
-            call = next(calls, None)
-            if call is not None:
-                method, args = call
-                pending[getattr(actor, method).remote(*args)] = actor
+            item = next(numbered, None)
+            if item is not None:
+                number, (method, args) = item
+                pending[getattr(actor, method).remote(*args)] = (number, actor)
 
         for _ in range(QUEUED_PER_ACTOR):
             for actor in self._actors():
                 submit(actor)
         while pending:
             [done], _ = ray.wait(list(pending), num_returns=1)
-            actor = pending.pop(done)
-            on_done(_get(done))
+            number, actor = pending.pop(done)
+            result = _get(done)
             submit(actor)
+            yield number, result
 
 
 @ray.remote(num_cpus=1)
@@ -134,8 +144,8 @@ class _Worker:
         assert self._runner is not None, "run() before prepare()"
         return self._runner(task)
 
-    def band_pairs(self, values: np.ndarray, holders: np.ndarray, n_prior: int, size: int) -> np.ndarray:
-        return band_pair_keys(values, holders, n_prior, size)
+    def call(self, function: Callable[..., Any], *arguments: Any) -> Any:
+        return function(*arguments)
 
 
 def _get(ref: ray.ObjectRef) -> Any:
