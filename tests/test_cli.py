@@ -112,6 +112,9 @@ def test_inputs_files_dirs_globs_and_glob_option(tmp_path: Path) -> None:
     assert run_cli("clean", str(corpus / "*.txt"), str(corpus / "sub" / "a.txt"), "-o", out) == 0
     paths = [json.loads(l)["metadata"]["source"]["path"] for l in (out / "documents.jsonl").read_text().splitlines()]
     assert paths == ["b.txt", "a.txt"]
+    # several globs; one with a folder matches the end of the path below the root
+    assert run_cli("clean", corpus, "-o", out, "--format", "txt", "--glob", "sub/*.txt, *.md", "--force") == 0
+    assert sorted(tree_bytes(out / "text")) == ["c.md", "sub/a.txt"]
 
 
 def test_missing_input_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -21,9 +21,10 @@ A ``file://`` URL is the local path it names.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from cleaner.remote import RemotePath, filesystem, glob_base, is_url, join, local_path, remote_stat
@@ -179,18 +180,29 @@ def _refuse_name_clashes(files: list[InputFile]) -> None:
 
 
 def _walk(root: Path, pattern: str) -> list[InputFile]:
+    """Regular files under `root` matching `pattern`; symbolic links are not followed. Plain
+    string work and one lstat per file: a corpus folder holds hundreds of thousands of them."""
     patterns = [p.strip() for p in pattern.split(",") if p.strip()]
+    name_patterns = [p for p in patterns if "/" not in p]  # match the file name alone
+    path_patterns = [p for p in patterns if "/" in p]  # match the end of the relative path
+    source_name = _name(root)
     files: list[InputFile] = []
     for directory, subdirs, names in os.walk(root, onerror=lambda e: files.append(_unlisted(e, root)),
                                              followlinks=False):
         subdirs.sort()
+        folder = Path(directory).relative_to(root).as_posix()
         for name in names:
-            path = Path(directory, name)
-            relative = path.relative_to(root).as_posix()
-            if path.is_symlink() or not path.is_file():
+            relative = name if folder == "." else f"{folder}/{name}"
+            if not (any(fnmatchcase(name, p) for p in name_patterns)
+                    or any(PurePosixPath(relative).match(p) for p in path_patterns)):
                 continue
-            if any(Path(relative).match(p) or Path(name).match(p) for p in patterns):
-                files.append(InputFile(path, root, _printable(relative), _name(root)))
+            path = os.path.join(directory, name)
+            try:
+                if not stat.S_ISREG(os.lstat(path).st_mode):
+                    continue
+            except OSError:
+                continue  # gone since the directory was listed
+            files.append(InputFile(Path(path), root, _printable(relative), source_name))
     files.sort(key=lambda f: f.relative)
     return files
 
