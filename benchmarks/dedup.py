@@ -114,7 +114,7 @@ def run_ours(corpus: Path, workers: int, out: Path) -> dict:
     pool.join()
     added = time.perf_counter()
     after_add = _rss_bytes() - base
-    decisions = dedup.resolve()
+    decisions = dedup.resolve().by_document()
     resolved = time.perf_counter()
     peak = _peak_bytes() - base
     removed, target, similarity = [], [], []

@@ -422,7 +422,7 @@ def _deduplicate(tasks: list[Task], spill_dir: Path, settings: Settings, state: 
     empty without dedup), so the driver holds no decisions while the output is written."""
     if settings.dedup is None:
         for task in tasks:
-            write_decisions(spill_dir, task.index, {})
+            write_decisions(spill_dir, task.index, None)
         return None
     deduplicator = Deduplicator(settings.dedup, state, tmpdir=str(staging), spread=spread)
     counts = []
@@ -432,11 +432,9 @@ def _deduplicate(tasks: list[Task], spill_dir: Path, settings: Settings, state: 
             deduplicator.add_batch(batch.doc_ids, batch.paths, batch.refs, batch.fingerprint)
         counts.append(len(batch.doc_ids) if batch is not None else 0)
     decisions = deduplicator.resolve()
-    ids = deduplicator.run_document_ids()
     start = 0
     for task, count in zip(tasks, counts):
-        mine = {doc_id: decisions[doc_id] for doc_id in ids[start:start + count] if doc_id in decisions}
-        write_decisions(spill_dir, task.index, mine)
+        write_decisions(spill_dir, task.index, decisions.slice(start, start + count))
         start += count
     return deduplicator
 

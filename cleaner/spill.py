@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cleaner.dedup.decisions import Decisions
 from cleaner.document import Claim, Cleaned, Document, Rejection, segment
 
 
@@ -124,12 +125,12 @@ def read_dedup(directory: Path, index: int) -> DedupBatch | None:
     return batch
 
 
-def write_decisions(directory: Path, index: int, decisions: dict[str, Any]) -> None:
-    """The dedup decisions for one task's documents, where that task's writer reads them.
-    Not synced: a resumed run resolves duplicates again anyway."""
+def write_decisions(directory: Path, index: int, decisions: Decisions | None) -> None:
+    """The dedup decisions for one task's documents (None without dedup), where that task's
+    writer reads them. Not synced: a resumed run resolves duplicates again anyway."""
     _dump(spill_path(directory, index, "decisions"), decisions, durable=False)
 
 
-def read_decisions(directory: Path, index: int) -> dict[str, Any]:
-    decisions: dict[str, Any] = _load(spill_path(directory, index, "decisions"))
+def read_decisions(directory: Path, index: int) -> Decisions | None:
+    decisions: Decisions | None = _load(spill_path(directory, index, "decisions"))
     return decisions

@@ -45,7 +45,7 @@ def run(docs: list[tuple[str, list[str]]], settings: DedupSettings | None = None
     for doc_id, paragraphs in docs:
         paragraph_refs, texts = refs("\n".join(paragraphs))
         dedup.add(doc_id, f"{doc_id}.txt", paragraph_refs, fingerprint(texts, settings))
-    return dedup.resolve(), dedup
+    return dedup.resolve().by_document(), dedup
 
 
 def removed(decisions: dict[str, DocumentDecision], doc_id: str) -> dict[int, tuple[str, dict]]:

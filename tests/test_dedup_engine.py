@@ -112,6 +112,25 @@ def test_whole_document_duplicate_dropped_with_pointer() -> None:
     assert dedup.stats["duplicate_documents"] == 1
 
 
+def test_decisions_of_a_slice_are_those_of_its_documents() -> None:
+    """Each task's writer gets `slice(start, stop)` of the run's decisions: it must hold exactly
+    its documents' removals and rejections, pointing at the same documents."""
+    docs = [("orig", [A, OTHER, THIRD]), ("near", [B, "Gesehen am Montag"]), ("copy", [A, OTHER, THIRD]),
+            ("plain", [" ".join(words(5, 50))]), ("again", [C, OTHER]), ("last", [THIRD])]
+    settings = DedupSettings()
+    dedup = Deduplicator(settings)
+    for doc_id, paragraphs in docs:
+        paragraph_refs, texts = refs("\n".join(paragraphs))
+        dedup.add(doc_id, f"{doc_id}.txt", paragraph_refs, fingerprint(texts, settings))
+    whole = dedup.resolve()
+    everything = whole.by_document()
+    assert everything["copy"].rejection is not None and len(everything) >= 4
+    for start in range(len(docs) + 1):
+        for stop in range(start, len(docs) + 1):
+            ids = {doc_id for doc_id, _ in docs[start:stop]}
+            assert whole.slice(start, stop).by_document() == {k: v for k, v in everything.items() if k in ids}
+
+
 def test_half_duplicated_document_is_kept() -> None:
     decisions, _ = run([("orig", [A]), ("mixed", [OTHER + " " + THIRD, A])])
     assert removed(decisions, "mixed")[1][0] == "dedup.exact"
@@ -151,7 +170,7 @@ def test_result_independent_of_how_fingerprints_were_computed() -> None:
         dedup = Deduplicator(settings)
         for doc_id, paragraphs in docs:  # always added in input order
             dedup.add(doc_id, f"{doc_id}.txt", refs("\n".join(paragraphs))[0], fps[doc_id])
-        results.append((dedup.resolve(), dedup.stats))
+        results.append((dedup.resolve().by_document(), dedup.stats))
     expected, _ = run(docs, settings)
     for decisions, stats in results:
         assert decisions == expected

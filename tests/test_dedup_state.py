@@ -121,7 +121,7 @@ def test_run_without_new_documents_keeps_the_state(tmp_path: Path) -> None:
     settings = DedupSettings()
     state = DedupState.load(directory, settings)
     dedup = Deduplicator(settings, state)
-    assert dedup.resolve() == {}
+    assert dedup.resolve().by_document() == {}
     dedup.state().save(tmp_path / "again")
     again = DedupState.load(tmp_path / "again", settings)
     assert again.doc_ids == state.doc_ids and again.inputs == state.inputs
@@ -131,6 +131,6 @@ def test_run_without_new_documents_keeps_the_state(tmp_path: Path) -> None:
 
 def test_empty_first_run(tmp_path: Path) -> None:
     dedup = Deduplicator(DedupSettings())
-    assert dedup.resolve() == {}
+    assert dedup.resolve().by_document() == {}
     dedup.state().save(tmp_path)
     assert DedupState.load(tmp_path, DedupSettings()).paragraphs == 0

@@ -7,7 +7,7 @@ Two phases, so the expensive part runs in parallel:
                                                 # (fingerprint_many: several documents per call)
     dedup = Deduplicator(settings, state)       # phase 2, in input order
     dedup.add(doc_id, path, paragraph_refs, fp)
-    decisions = dedup.resolve()                 # {doc_id: DocumentDecision} for docs that lose something
+    decisions = dedup.resolve().by_document()   # {doc_id: DocumentDecision} for docs that lose something
     dedup.state().save(state_dir)               # for the next incremental run
 
 Paragraph units are the kept non-blank lines of a document after boilerplate stripping.

@@ -38,14 +38,14 @@ import numpy as np
 
 from cleaner.dedup.columns import Column
 from cleaner.dedup.components import Spread, spread_components
+from cleaner.dedup.decisions import EXACT, NEAR, RECURRING, REJECTION, REMOVAL, Decisions
 from cleaner.dedup.fingerprint import DocFingerprint, FingerprintBatch
 from cleaner.dedup.jaccard import pair_jaccard
 from cleaner.dedup.minhash import signatures
-from cleaner.dedup.records import DocumentDecision, ParagraphRef
+from cleaner.dedup.records import ParagraphRef
 from cleaner.dedup.settings import DedupSettings
 from cleaner.dedup.state import DedupState, StateError
 from cleaner.dedup.store import SpillFile
-from cleaner.document import Claim, Rejection
 
 ResultT = TypeVar("ResultT")
 
@@ -161,8 +161,9 @@ class Deduplicator:
             self._long_count.append(fp.sizes[long])
             self._bands.append(fp.bands)
 
-    def resolve(self) -> dict[str, DocumentDecision]:
-        """Decisions for the documents of this run that lose something, keyed by document id.
+    def resolve(self) -> Decisions:
+        """The decisions for this run's documents, in the order they were added: `.slice()` a
+        task's documents for its writer, `.by_document()` for {doc_id: DocumentDecision}.
 
         Computed once; the deduplicator keeps no reference to them, so a caller that hands them
         on (to the writers, task by task) frees them when it is done.
@@ -184,7 +185,7 @@ class Deduplicator:
 
     # -- resolution steps ---------------------------------------------------------------
 
-    def _resolve(self) -> dict[str, DocumentDecision]:
+    def _resolve(self) -> Decisions:
         prior = self._prior.arrays
         run = {name: col.take() for name, col in self._cols.items()}
         n_prior, n_run = len(prior["para_doc"]), len(run["doc"])
@@ -350,97 +351,82 @@ class Deduplicator:
         relabel[nodes] = labels
         return relabel[exact_roots]
 
-    def _decide(self, run, prior, n_prior, roots, exact, active, recurring, recurring_docs, long_of, offsets, counts) -> dict[str, DocumentDecision]:
-        s = self.settings
+    def _decide(self, run, prior, n_prior, roots, exact, active, recurring, recurring_docs, long_of, offsets, counts) -> Decisions:
+        """Steps 2, 4 and 5 as one table of removals and one of rejections, built with numpy."""
         first_doc = self._first_run_doc
         n_docs = len(self._doc_ids) - first_doc
-        removals: list[list[tuple[int, Claim]]] = [[] for _ in range(n_docs)]
         doc_rel = run["doc"] - first_doc
         chars = run["end"] - run["start"]
-        counted = np.bincount(doc_rel[~recurring], weights=chars[~recurring], minlength=n_docs)
-        copied: list[dict[int, int]] = [{} for _ in range(n_docs)]
-        removed_chars = {"exact": 0, "near": 0, "recurring": 0}
-        removed_count = {"exact": 0, "near": 0, "recurring": 0}
-        # Plain lists for the per-paragraph loops below: indexing numpy arrays one element at a
-        # time costs far more than the dicts built from the values.
-        doc_list, line_list, char_list = doc_rel.tolist(), run["line_index"].tolist(), chars.tolist()
         recurring_at = np.flatnonzero(recurring)
-        for i, documents in zip(recurring_at.tolist(), recurring_docs[recurring_at].tolist()):
-            claim = Claim("dedup.recurring", "recurring", {"documents": documents})
-            removals[doc_list[i]].append((line_list[i], claim))
-            removed_chars["recurring"] += char_list[i]
-            removed_count["recurring"] += 1
         ids = n_prior + np.flatnonzero(active)
         dup_ids = ids[roots[ids] != ids]
         targets = roots[dup_ids]
-        target_cols = [np.concatenate([prior[f"para_{name}"], run[name]])[targets].tolist()
-                       for name in ("doc", "first", "last", "start", "end")]
-        same_text = exact[dup_ids] == exact[targets]
-        similarity = self._similarity(dup_ids[~same_text], targets[~same_text], long_of, offsets, counts)
-        for g, target_doc, first, last, start, end, is_exact in zip(dup_ids.tolist(), *target_cols, same_text.tolist()):
-            i = g - n_prior
-            if is_exact:
-                kind, estimate, jaccard = "exact", 1.0, 1.0
-            else:
-                kind = "near"
-                jaccard, estimate = next(similarity)
-            detail = {
-                "duplicate_of": {
-                    "id": self._doc_ids[target_doc],
-                    "path": self._doc_paths[target_doc],
-                    "lines": [first, last],
-                    "chars": [start, end],
-                },
-                "jaccard_estimate": round(estimate, 4),
-                "jaccard": round(jaccard, 4),
-            }
-            own = doc_list[i]
-            removals[own].append((line_list[i], Claim(f"dedup.{kind}", "duplicate", detail)))
-            removed_chars[kind] += char_list[i]
-            removed_count[kind] += 1
-            if target_doc != own + first_doc:
-                copied[own][target_doc] = copied[own].get(target_doc, 0) + char_list[i]
-        decisions: dict[str, DocumentDecision] = {}
-        rejected = 0
-        for own in range(n_docs):
-            rejection = None
-            if copied[own] and counted[own] > 0:
-                target_doc, amount = min(copied[own].items(), key=lambda item: (-item[1], item[0]))
-                fraction = amount / counted[own]
-                if fraction >= s.duplicate_document_fraction:
-                    rejection = Rejection(
-                        "duplicate_document",
-                        {
-                            "duplicate_of": {"id": self._doc_ids[target_doc], "path": self._doc_paths[target_doc]},
-                            "fraction": round(float(fraction), 4),
-                        },
-                    )
-                    rejected += 1
-            if removals[own] or rejection is not None:
-                decisions[self._doc_ids[first_doc + own]] = DocumentDecision(sorted(removals[own], key=lambda r: r[0]), rejection)
+        dup_at = dup_ids - n_prior
+        kind = np.where(exact[dup_ids] == exact[targets], EXACT, NEAR).astype(np.int8)
+        jaccard, estimate = np.ones(len(dup_ids)), np.ones(len(dup_ids))
+        near = kind == NEAR
+        jaccard[near], estimate[near] = self._similarity(dup_ids[near], targets[near], long_of, offsets, counts)
+        target_doc = np.concatenate([prior["para_doc"], run["doc"]])[targets]
+        removals = np.zeros(len(recurring_at) + len(dup_at), dtype=REMOVAL)
+        at = np.concatenate([recurring_at, dup_at])
+        removals["doc"], removals["line"] = doc_rel[at], run["line_index"][at]
+        removals["kind"] = np.concatenate([np.full(len(recurring_at), RECURRING, dtype=np.int8), kind])
+        removals["documents"][: len(recurring_at)] = recurring_docs[recurring_at]
+        duplicates = removals[len(recurring_at):]  # a view: the rows below fill the table
+        duplicates["target"] = target_doc
+        removals["target"][: len(recurring_at)] = -1
+        for name in ("first", "last", "start", "end"):
+            duplicates[name] = np.concatenate([prior[f"para_{name}"], run[name]])[targets]
+        duplicates["estimate"], duplicates["jaccard"] = estimate, jaccard
+        removals = removals[np.lexsort((removals["line"], removals["doc"]))]
+        counted = np.bincount(doc_rel[~recurring], weights=chars[~recurring], minlength=n_docs)
+        rejections = self._duplicate_documents(doc_rel[dup_at], target_doc - first_doc, chars[dup_at], counted)
+        dup_chars = chars[dup_at]
         self.stats.update(
             documents=n_docs,
             paragraphs=len(run["doc"]),
-            duplicate_paragraphs={"exact": removed_count["exact"], "near": removed_count["near"]},
-            duplicate_chars={"exact": removed_chars["exact"], "near": removed_chars["near"]},
-            recurring_lines=removed_count["recurring"],
-            recurring_chars=removed_chars["recurring"],
-            duplicate_documents=rejected,
+            duplicate_paragraphs={"exact": int((~near).sum()), "near": int(near.sum())},
+            duplicate_chars={"exact": int(dup_chars[~near].sum()), "near": int(dup_chars[near].sum())},
+            recurring_lines=len(recurring_at),
+            recurring_chars=int(chars[recurring_at].sum()),
+            duplicate_documents=len(rejections),
         )
-        return decisions
+        return Decisions(self.run_document_ids(), removals, rejections, list(zip(self._doc_ids, self._doc_paths)))
+
+    def _duplicate_documents(self, own: np.ndarray, source: np.ndarray, chars: np.ndarray, counted: np.ndarray) -> np.ndarray:
+        """Step 5: for each document, the earlier document it copied most characters from (ties:
+        the earliest), and the rejection if that share reaches duplicate_document_fraction.
+        `own` and `source` are run-relative document numbers (earlier runs' are negative)."""
+        elsewhere = source != own
+        own, source, chars = own[elsewhere], source[elsewhere], chars[elsewhere]
+        order = np.lexsort((source, own))
+        own, source, chars = own[order], source[order], chars[order]
+        starts = np.flatnonzero(np.r_[True, (own[1:] != own[:-1]) | (source[1:] != source[:-1])]) if len(own) else np.zeros(0, dtype=np.int64)
+        pair_own, pair_source = own[starts], source[starts]
+        amount = np.add.reduceat(chars, starts) if len(starts) else np.zeros(0, dtype=chars.dtype)
+        best = np.lexsort((pair_source, -amount, pair_own))  # per document: most characters, then earliest
+        first = best[np.r_[True, pair_own[best][1:] != pair_own[best][:-1]]] if len(best) else best
+        docs, fraction = pair_own[first], np.zeros(len(first))
+        has_text = counted[docs] > 0
+        fraction[has_text] = amount[first][has_text] / counted[docs][has_text]
+        chosen = has_text & (fraction >= self.settings.duplicate_document_fraction)
+        rejections = np.zeros(int(chosen.sum()), dtype=REJECTION)
+        rejections["doc"] = docs[chosen]
+        rejections["target"] = pair_source[first][chosen] + self._first_run_doc
+        rejections["fraction"] = fraction[chosen]
+        return rejections
 
     def _similarity(self, members: np.ndarray, targets: np.ndarray, long_of: np.ndarray, offsets: np.ndarray,
-                    counts: np.ndarray) -> Iterator[tuple[float, float]]:
+                    counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(exact Jaccard, MinHash estimate) of each near-duplicate paragraph and the paragraph it
-        duplicates, in order; PAIR_BATCH pairs per numpy call."""
+        duplicates; PAIR_BATCH pairs per numpy call."""
         s = self.settings
-        pairs = np.stack([members, targets], axis=1)
-        for values, bounds, left, right in self._pair_batches(pairs, long_of, offsets, counts):
-            jaccard = pair_jaccard(values, bounds, left, right).tolist()
+        jaccard, estimate = [np.zeros(0)], [np.zeros(0)]
+        for values, bounds, left, right in self._pair_batches(np.stack([members, targets], axis=1), long_of, offsets, counts):
+            jaccard.append(pair_jaccard(values, bounds, left, right))
             sig = signatures(values, bounds, s.num_perm, s.seed)
-            agree = np.count_nonzero(sig[left] == sig[right], axis=1).tolist()
-            for k in range(len(left)):
-                yield jaccard[k], float(agree[k]) / s.num_perm
+            estimate.append(np.count_nonzero(sig[left] == sig[right], axis=1) / s.num_perm)
+        return np.concatenate(jaccard), np.concatenate(estimate)
 
     def _cluster_stats(self, roots: np.ndarray, n_prior: int, active_ids: np.ndarray) -> None:
         touched = np.unique(roots[active_ids[roots[active_ids] != active_ids]])

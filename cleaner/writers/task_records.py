@@ -54,7 +54,8 @@ class TaskRecordWriter:
 
     def __call__(self, index: int) -> WrittenTask:
         result = read_result(self.spill_dir, index)
-        decisions = read_decisions(self.spill_dir, index)
+        spilled = read_decisions(self.spill_dir, index)
+        decisions = spilled.by_document() if spilled is not None else {}
         stats = RunStats()
         parts: dict[str, list[bytes]] = {part: [] for part in PARTS}
         for doc in result.documents:

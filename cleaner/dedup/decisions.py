@@ -1,0 +1,81 @@
+"""Dedup decisions as columns: built with numpy in the driver, turned into claims where applied.
+
+A large corpus loses a million paragraphs to deduplication. Building a claim object with its
+detail dict for each of them in the driver would cost the driver (the one serial step of a
+run) tens of seconds and gigabytes; as rows of one numpy table they cost ~80 bytes each, a
+task's slice of them pickles in a few copies, and the write workers build the claims in
+parallel (`Decisions.by_document`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cleaner.dedup.records import DocumentDecision
+from cleaner.document import Claim, Rejection
+
+RECURRING, EXACT, NEAR = 0, 1, 2
+_KIND_NAMES = {EXACT: "exact", NEAR: "near"}
+
+# One row per removed paragraph. `doc` indexes the decisions' documents; `target` (duplicates
+# only, else -1) indexes their table of documents pointed at; `documents` is a recurring line's
+# document count; lines/chars locate the paragraph a duplicate duplicates.
+REMOVAL = np.dtype([
+    ("doc", np.int64), ("line", np.int64), ("kind", np.int8), ("documents", np.int64), ("target", np.int64),
+    ("first", np.int64), ("last", np.int64), ("start", np.int64), ("end", np.int64),
+    ("estimate", np.float64), ("jaccard", np.float64),
+])
+# One row per document rejected as a duplicate of one earlier document.
+REJECTION = np.dtype([("doc", np.int64), ("target", np.int64), ("fraction", np.float64)])
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """What deduplication decided for a run of consecutive documents.
+
+    `removals` is sorted by (doc, line) and `rejections` by doc; `targets` holds (id, path) of
+    every document a row points at.
+    """
+
+    doc_ids: list[str]
+    removals: np.ndarray
+    rejections: np.ndarray
+    targets: list[tuple[str, str]]
+
+    def slice(self, start: int, stop: int) -> Decisions:
+        """The decisions of documents start..stop-1 alone, with only the targets they use."""
+        removals = self.removals[np.searchsorted(self.removals["doc"], start):np.searchsorted(self.removals["doc"], stop)].copy()
+        rejections = self.rejections[np.searchsorted(self.rejections["doc"], start):np.searchsorted(self.rejections["doc"], stop)].copy()
+        used = np.unique(np.concatenate([removals["target"][removals["target"] >= 0], rejections["target"]]))
+        for rows in (removals, rejections):
+            rows["doc"] -= start
+            pointing = rows["target"] >= 0
+            rows["target"][pointing] = np.searchsorted(used, rows["target"][pointing])
+        return Decisions(self.doc_ids[start:stop], removals, rejections, [self.targets[t] for t in used.tolist()])
+
+    def by_document(self) -> dict[str, DocumentDecision]:
+        """{doc_id: DocumentDecision} for the documents that lose something, in document order."""
+        removals: dict[int, list[tuple[int, Claim]]] = {}
+        columns = (self.removals[name].tolist() for name in REMOVAL.names)
+        for doc, line, kind, documents, target, first, last, start, end, estimate, jaccard in zip(*columns):
+            if kind == RECURRING:
+                claim = Claim("dedup.recurring", "recurring", {"documents": documents})
+            else:
+                target_id, target_path = self.targets[target]
+                claim = Claim(f"dedup.{_KIND_NAMES[kind]}", "duplicate", {
+                    "duplicate_of": {"id": target_id, "path": target_path, "lines": [first, last], "chars": [start, end]},
+                    "jaccard_estimate": round(estimate, 4),
+                    "jaccard": round(jaccard, 4),
+                })
+            removals.setdefault(doc, []).append((line, claim))
+        rejections = {}
+        for doc, target, fraction in zip(*(self.rejections[name].tolist() for name in REJECTION.names)):
+            target_id, target_path = self.targets[target]
+            rejections[doc] = Rejection("duplicate_document", {
+                "duplicate_of": {"id": target_id, "path": target_path},
+                "fraction": round(fraction, 4),
+            })
+        return {self.doc_ids[doc]: DocumentDecision(removals.get(doc, []), rejections.get(doc))
+                for doc in sorted(removals.keys() | rejections.keys())}
