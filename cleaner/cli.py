@@ -7,6 +7,7 @@ import importlib.util
 import json
 import os
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -33,6 +34,7 @@ from cleaner.readers.records import RecordFields
 from cleaner.remote import published
 from cleaner.rules.examples import check_examples, load_checked_rules
 from cleaner.rules.loader import RulePackError, RuleSet, default_rules_dir, load_rules
+from cleaner.staged_state import staged_state
 from cleaner.stats import RunStats
 from cleaner.writers.output_dir import OutputError
 
@@ -94,9 +96,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="split documents/rejected output into numbered shards of this many records")
     clean.add_argument("--force", action="store_true", help="replace an OUT that cleaner did not write")
     clean.add_argument("--report", action="store_true", help="also write OUT/report.html")
-    clean.add_argument("--state", type=Path, metavar="DIR",
+    clean.add_argument("--state", metavar="DIR",
                        help="incremental runs: skip inputs seen before, deduplicate against everything indexed "
-                            "before, and remember this run (created if missing)")
+                            "before, and remember this run (created if missing; a path or an fsspec URL)")
     dedup = clean.add_argument_group("deduplication")
     dedup.add_argument("--no-dedup", dest="dedup", action="store_false", help="no corpus-wide deduplication")
     dedup.add_argument("--dedup-threshold", type=_fraction, default=DedupSettings.threshold,
@@ -277,9 +279,13 @@ def _clean(args: argparse.Namespace) -> int:
     settings = _settings(args)
     guards = Guards(args.max_removed_fraction, args.min_output_docs)
     try:
-        with published(args.output, args.inputs, force=args.force) as out:
-            stats = run(args.inputs, out, ruleset, settings, force=args.force, state_dir=args.state,
-                        resume=args.resume, progress=sys.stderr.isatty() and not args.quiet, guards=guards)
+        with ExitStack() as scope:
+            # The state moves on only after OUT is in place, published included (see staged_state).
+            state = scope.enter_context(staged_state(args.state, args.output)) if args.state else None
+            out = scope.enter_context(published(args.output, args.inputs, force=args.force))
+            stats = run(args.inputs, out, ruleset, settings, force=args.force, state_dir=state,
+                        resume=args.resume, progress=sys.stderr.isatty() and not args.quiet, guards=guards,
+                        state_name=args.state)
             if args.report:  # inside: a URL output is published with its report
                 from cleaner.report import write_report
 

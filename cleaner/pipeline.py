@@ -316,14 +316,15 @@ def added_timestamp() -> str:
 
 def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, force: bool = False,
         state_dir: Path | None = None, resume: bool = False, progress: bool = False,
-        guards: Guards | None = None) -> RunStats:
+        guards: Guards | None = None, state_name: str | None = None) -> RunStats:
     """Clean every input into OUT; OUT (and the --state directory) change only if the run succeeds.
 
     With `state_dir`, inputs an earlier run saw are skipped, new paragraphs are deduplicated
     against everything indexed before, and the state is updated after OUT is in place (so a
     crash in between re-cleans those inputs next time rather than losing them). With `resume`,
     tasks an interrupted run finished (same inputs, rules and settings) are not redone. `guards`
-    refuse to replace OUT when the run would remove far more than expected.
+    refuse to replace OUT when the run would remove far more than expected. `state_name` is how
+    the manifest names the state when `state_dir` is a stand-in for it (see `staged_state`).
     """
     started = time.perf_counter()
     files = discover(inputs, settings.glob)
@@ -377,7 +378,7 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
             "inputs": inputs_seen,
             "settings": settings.to_json(),
             "rules": {"digest": ruleset.digest, "packs": list(ruleset.packs)},
-            "state": str(state_dir) if state_dir is not None else None,
+            "state": state_name or (str(state_dir) if state_dir is not None else None),
             "counts": stats.to_json()["documents"],
             "timings": {"phase1_seconds": round(phase1 - started, 3), "dedup_seconds": round(deduplicated - phase1, 3),
                         "total_seconds": round(time.perf_counter() - started, 3),

@@ -266,3 +266,58 @@ def test_remote_output_checks(tmp_path: Path, shipped_rules: RuleSet) -> None:
     with pytest.raises(OutputError, match="^memory://bucket/corpus/records/a.jsonl: exists and is not a directory"):
         clean([str(corpus)], "memory://bucket/corpus/records/a.jsonl", shipped_rules)
     assert remote_tree("memory://bucket/corpus") == tree_bytes(corpus)  # inputs never modified
+
+
+def split_seeds(root: Path) -> tuple[Path, Path]:
+    """Two batches of a corpus: the seeds, then the seeds again plus one new article, so the
+    second run of an incremental pair skips or deduplicates everything but the new article."""
+    first, second = root / "first", root / "second"
+    shutil.copytree(SEEDS, first)
+    shutil.copytree(SEEDS, second)
+    (second / "new.txt").write_text("Ein neuer Artikel über den Hafen von Hamburg und seine Geschichte.\n" * 3,
+                                    encoding="utf-8")
+    return first, second
+
+
+def test_state_at_a_url_gives_the_incremental_runs_of_a_local_state(tmp_path: Path) -> None:
+    first, second = split_seeds(tmp_path)
+    for state, tag in ((str(tmp_path / "state"), "local"), ("memory://bucket/state", "url")):
+        for batch in (first, second):
+            assert run_cli("clean", batch, "-o", tmp_path / f"{tag}-{batch.name}", "--state", state) == 0
+    for batch in ("first", "second"):
+        local, remote = tree_bytes(tmp_path / f"local-{batch}"), tree_bytes(tmp_path / f"url-{batch}")
+        assert local["documents.jsonl"] == remote["documents.jsonl"]
+        assert json.loads(remote["manifest.json"])["state"] == "memory://bucket/state"
+    second_run = tree_bytes(tmp_path / "url-second")["documents.jsonl"].decode().splitlines()
+    assert len(second_run) == 1 and "Hafen" in second_run[0]  # the seeds were remembered as seen
+    assert list(remote_tree("memory://bucket/state")) == ["dedup-state.npz"]  # no temporary upload left
+    assert remote_tree("memory://bucket/state")["dedup-state.npz"] == (tmp_path / "state" / "dedup-state.npz").read_bytes()
+
+
+def test_state_moves_on_only_when_the_url_output_is_published(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An upload that fails must leave the state as it was: otherwise the next run would skip
+    inputs whose output never arrived."""
+    first, second = split_seeds(tmp_path)
+    state = tmp_path / "state"
+    assert run_cli("clean", first, "-o", "flakymem://bucket/out", "--state", state) == 0
+    before = (state / "dedup-state.npz").read_bytes()
+    FlakyMemoryFileSystem.writes_left = 2
+    assert run_cli("clean", second, "-o", "flakymem://bucket/out", "--state", state, "--force") != 0
+    assert "upload failed" in capsys.readouterr().err
+    assert (state / "dedup-state.npz").read_bytes() == before
+    assert sorted(p.name for p in state.iterdir()) == ["dedup-state.npz"]  # the private copy is gone
+    FlakyMemoryFileSystem.writes_left = 1_000_000
+    assert run_cli("clean", second, "-o", "flakymem://bucket/out", "--state", state, "--force") == 0
+    assert (state / "dedup-state.npz").read_bytes() != before
+    assert b"Hafen von Hamburg" in remote_tree("flakymem://bucket/out")["documents.jsonl"]
+
+
+def test_remote_state_is_untouched_by_a_failed_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    first, second = split_seeds(tmp_path)
+    assert run_cli("clean", first, "-o", tmp_path / "out1", "--state", "memory://bucket/state") == 0
+    before = remote_tree("memory://bucket/state")
+    (second / "kaputt.txt").write_bytes(b"\x00binary\x00" * 10)
+    assert run_cli("clean", second, "-o", tmp_path / "out2", "--state", "memory://bucket/state",
+                   "--on-error", "fail") != 0
+    assert "kaputt.txt" in capsys.readouterr().err
+    assert remote_tree("memory://bucket/state") == before
