@@ -31,6 +31,7 @@ from pathlib import Path
 
 from cleaner.dedup.state import FILENAME, StateError
 from cleaner.remote import filesystem, is_url, local_path, remote_stat
+from cleaner.writers.output_dir import fsync_dir
 
 
 @contextmanager
@@ -60,7 +61,7 @@ def _private_copy(state_dir: Path) -> Iterator[Path]:
         yield private
         if (private / FILENAME).is_file():
             os.replace(private / FILENAME, state_dir / FILENAME)
-            _sync_directory(state_dir)
+            fsync_dir(state_dir)
     finally:
         shutil.rmtree(private, ignore_errors=True)
 
@@ -90,11 +91,3 @@ def _remote_state(url: str) -> Iterator[Path]:
                                  f"state is left, so the next run cleans this run's inputs again: {exc}") from exc
     finally:
         shutil.rmtree(local, ignore_errors=True)
-
-
-def _sync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -33,6 +33,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from cleaner.dedup.settings import DedupSettings
+from cleaner.writers.output_dir import fsync_dir
 
 FORMAT = "cleaner-dedup-state"
 VERSION = 1
@@ -156,11 +157,7 @@ class DedupState:
         except BaseException:
             Path(tmp_name).unlink(missing_ok=True)
             raise
-        dir_fd = os.open(target_dir, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        fsync_dir(target_dir)
         return target
 
     @classmethod

@@ -102,7 +102,7 @@ class StagedOutput:
                 shutil.rmtree(retired, ignore_errors=True)
         else:
             os.rename(self.staging, self.out)
-        _fsync_dir(self.out.parent)
+        fsync_dir(self.out.parent)
 
 
 def _lock_path(out: Path) -> Path:
@@ -184,10 +184,11 @@ def _fsync_tree(root: Path) -> None:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-        _fsync_dir(Path(directory))
+        fsync_dir(Path(directory))
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a rename or a new file in `path` durable: the directory entry is data too."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
