@@ -57,6 +57,13 @@ def read_input(item: InputFile, options: ReadOptions, on_record_error: ErrorCall
     if item.error is not None:
         raise ReadError(item.error)
     kind = format_of(item.path, options.input_format)
+    if kind == "txt" and digest is None and strip_compression_suffix(item.path.name)[1] is None:
+        # A plain text file is read whole anyway: hash the bytes read instead of reading twice.
+        with open_raw(item.path) as handle:
+            data = handle.read()
+        yield _text_document(data, Source(path=item.relative, root=item.source_name,
+                                          sha256=hashlib.sha256(data).hexdigest(), size=len(data), format=kind))
+        return
     sha256, size = digest or file_digest(item.path)
     base = Source(path=item.relative, root=item.source_name, sha256=sha256, size=size, format=kind)
     if kind == "jsonl":
@@ -68,7 +75,8 @@ def read_input(item: InputFile, options: ReadOptions, on_record_error: ErrorCall
     elif kind == "html":
         yield from read_html(item.path, base, timeout=options.html_timeout, fast=options.html_fast)
     else:
-        yield _read_text(item.path, base)
+        with open_binary(item.path) as stream:
+            yield _text_document(stream.read(), base)
 
 
 def splittable(item: InputFile, options: ReadOptions) -> bool:
@@ -76,15 +84,13 @@ def splittable(item: InputFile, options: ReadOptions) -> bool:
     return format_of(item.path, options.input_format) == "jsonl" and strip_compression_suffix(item.path.name)[1] is None
 
 
-def _read_text(path: Path | RemotePath, base: Source) -> Document:
+def _text_document(data: bytes, base: Source) -> Document:
     """A plain-text file is one document, in whatever encoding it was written.
 
     A NUL byte anywhere means binary (an image, an archive, a database page) rather than text,
     except in UTF-16/32 files, which say so with a byte order mark. The whole file is checked,
     not just its head: a NUL deep in a text file is a sign of corruption that should be seen.
     """
-    with open_binary(path) as stream:
-        data = stream.read()
     nul = data.find(b"\0")
     if nul >= 0 and not data.startswith(_WIDE_BOMS):
         raise ReadError(f"{base.path}: binary file (NUL byte at offset {nul}), not text")
