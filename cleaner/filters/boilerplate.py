@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import regex
 
 from cleaner.document import Claim, Cleaned
-from cleaner.rules.literals import Literals, any_of, necessary_literals
+from cleaner.rules.literals import LiteralGate, necessary_literals
 from cleaner.rules.loader import DEFAULT_MAX_WORDS, RuleSet
 from cleaner.rules.model import MATCH_TIMEOUT, Rule, Scope, ends_like_sentence, normalise_phrase, word_count
 
@@ -130,10 +130,8 @@ class LineIndex:
             filtered = [(i, literals) for i in positions if (literals := self._literals[i]) is not None]
             # A handful of patterns are cheaper to try one by one than to compile together.
             combined = _combine([(i, self.patterned[i]) for i in plain]) if len(plain) > _FEW else None
-            needles = {needle for _, literals in filtered for needle in literals.needles}
-            voiding = frozenset().union(*(literals.voiding for _, literals in filtered))
-            found = self._buckets[key] = _Bucket(plain, combined, filtered, any_of(needles) if needles else None,
-                                                 tuple(voiding))
+            gate = LiteralGate([literals for _, literals in filtered])
+            found = self._buckets[key] = _Bucket(plain, combined, [i for i, _ in filtered], gate)
         return found
 
     def first(self, view: LineView, cleaned: Cleaned) -> tuple[Rule, regex.Match[str] | bool] | None:
@@ -186,17 +184,12 @@ class _Bucket:
 
     plain: list[int]  # positions in LineIndex.patterned, in precedence order
     combined: regex.Pattern[str] | None  # over `plain`, when there are more than a few
-    filtered: list[tuple[int, Literals]]
-    gate: re.Pattern[str] | None  # finds any literal of `filtered` in a lowercased line
-    voiding: tuple[str, ...]  # characters that void some literal set of `filtered`
+    filtered: list[int]  # positions in LineIndex.patterned, in precedence order
+    gate: LiteralGate  # over the literal sets of `filtered`, in the same order
 
     def admitted(self, text: str) -> list[int]:
         """The filtered patterns that might match this line (all others cannot)."""
-        if self.gate is None:
-            return []
-        if not any(ch in text for ch in self.voiding) and self.gate.search(text.lower()) is None:
-            return []  # the common case: one search for all literals of the bucket
-        return [position for position, literals in self.filtered if literals.admits(text)]
+        return [self.filtered[number] for number in self.gate.admitted(text)]
 
 
 def _combine(rules: list[tuple[int, Rule]]) -> regex.Pattern[str] | None:

@@ -162,20 +162,58 @@ def _every_character() -> str:
     return "".join(map(chr, range(0x110000)))
 
 
-def any_of(needles: set[str] | frozenset[str]) -> re.Pattern[str]:
-    """One pattern that finds whether a line contains any of `needles`.
 
-    The needles are merged into a trie (`ab(?:c|d)`), so at each position of the line the
-    `re` engine follows one path instead of trying every needle: several times faster than a
-    flat alternation or a loop of substring tests once there are more than a few dozen.
+class LiteralGate:
+    """Which of many literal sets a line satisfies, found in one pass over the line.
+
+    All needles are merged into one trie-shaped `re` pattern (`ab(?:c|d)`), so at each position
+    of the line the engine follows one path instead of trying every needle: several times
+    faster than a flat alternation or a loop of substring tests once there are a few dozen.
+    The pattern is a lookahead, so overlapping needles are all found. Only the needles no
+    other needle is a prefix of go into it; a longer one is checked when its prefix is found.
     """
-    return re.compile(_trie(sorted(needles)))
+
+    def __init__(self, sets: list[Literals]) -> None:
+        self._owners: dict[str, list[int]] = {}
+        self._voiding: dict[str, list[int]] = {}
+        for number, literals in enumerate(sets):
+            for needle in sorted(literals.needles):
+                self._owners.setdefault(needle, []).append(number)
+            for ch in sorted(literals.voiding):
+                self._voiding.setdefault(ch, []).append(number)
+        self._longer: dict[str, list[str]] = {}
+        for needle in sorted(self._owners):
+            prefix = next((needle[:k] for k in range(1, len(needle)) if needle[:k] in self._owners), needle)
+            self._longer.setdefault(prefix, [])
+            if prefix != needle:
+                self._longer[prefix].append(needle)
+        self._pattern = re.compile("(?=(" + _trie(sorted(self._longer)) + "))") if self._longer else None
+
+    def admitted(self, line: str) -> list[int]:
+        """The numbers (in `sets`) of the literal sets this line might satisfy, in order: every
+        set whose pattern could match the line is among them."""
+        if self._pattern is None:
+            return []
+        lowered = line.lower()
+        found = self._pattern.findall(lowered)
+        if not found and (line.isascii() or not any(ch in line for ch in self._voiding)):
+            return []  # the common case: no literal, nothing to void
+        hits: set[int] = set()
+        for needle in set(found):
+            hits.update(self._owners[needle])
+            for longer in self._longer[needle]:
+                if longer in lowered:
+                    hits.update(self._owners[longer])
+        if not line.isascii():
+            for ch, owners in self._voiding.items():
+                if ch in line:
+                    hits.update(owners)
+        return sorted(hits)
 
 
 def _trie(words: list[str]) -> str:
-    """Regex source matching any of `words` (sorted, non-empty); a word that ends where a longer
-    one continues makes the longer one redundant: containing it implies containing the word."""
-    if "" in words:
+    """Regex source matching any of `words`: sorted, non-empty, none a prefix of another."""
+    if words == [""]:
         return ""
     heads: dict[str, list[str]] = {}
     for word in words:
