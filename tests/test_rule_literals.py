@@ -109,8 +109,12 @@ def test_syntax_re_does_not_read_like_regex_gives_no_prefilter(source: str) -> N
     assert necessary_literals(regex.compile(source, I)) is None
 
 
-def test_verbose_patterns_are_not_prefiltered() -> None:
-    assert necessary_literals(regex.compile(r"news letter  # comment", I | regex.VERBOSE)) is None
+@pytest.mark.parametrize("flags", [I | regex.VERBOSE, regex.IGNORECASE | regex.VERSION1, I | regex.FULLCASE])
+def test_flags_regex_reads_otherwise_give_no_prefilter(flags: int) -> None:
+    assert necessary_literals(regex.compile(r"strasse", flags)) is None
+    assert necessary_literals(regex.compile(r"strasse", I)) is not None
+    if flags & regex.FULLCASE or flags & regex.VERSION1:
+        assert regex.compile(r"strasse", flags).fullmatch("straße")  # 'ss' folds to 'ß' here
 
 
 def test_gate_finds_each_set_a_line_satisfies_and_only_those() -> None:

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import regex
 
 from cleaner.document import Claim, Cleaned
-from cleaner.rules.literals import LiteralGate, necessary_literals
+from cleaner.rules.literals import LiteralGate, Literals, necessary_literals
 from cleaner.rules.loader import DEFAULT_MAX_WORDS, RuleSet
 from cleaner.rules.model import MATCH_TIMEOUT, Rule, Scope, ends_like_sentence, normalise_phrase, word_count
 
@@ -130,7 +130,7 @@ class LineIndex:
             filtered = [(i, literals) for i in positions if (literals := self._literals[i]) is not None]
             # A handful of patterns are cheaper to try one by one than to compile together.
             combined = _combine([(i, self.patterned[i]) for i in plain]) if len(plain) > _FEW else None
-            gate = LiteralGate([literals for _, literals in filtered])
+            gate = _gate(tuple(literals for _, literals in filtered))
             found = self._buckets[key] = _Bucket(plain, combined, [i for i, _ in filtered], gate)
         return found
 
@@ -216,6 +216,12 @@ def _compile(source: str) -> regex.Pattern[str]:
     """Compiling a large alternation costs milliseconds, and neighbouring word-count buckets and
     scopes often hold the same patterns: compile each distinct alternation once per process."""
     return regex.compile(source)
+
+
+@lru_cache(maxsize=_INDEX_CACHE_SIZE * 4)
+def _gate(literal_sets: tuple[Literals, ...]) -> LiteralGate:
+    """Like `_compile`: building a gate's trie costs milliseconds, and buckets share gates."""
+    return LiteralGate(list(literal_sets))
 
 
 class RuleFilter:

@@ -31,6 +31,9 @@ _CONTEXT_LOWERED = "Σ"
 # A `{` that is not a repeat count means a fuzzy constraint to `regex` but a literal to `re`.
 _BRACE = re.compile(r"(?<!\\)(?:\\\\)*\{(?!\d*,?\d*\})")
 _REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
+# Flags under which `regex` reads a pattern otherwise than `re` parses it: version 1 sets,
+# full case folding (`ss` matching `ß`), verbose whitespace.
+_OTHER_READINGS = regex.VERSION1 | regex.FULLCASE | regex.VERBOSE
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +60,17 @@ _Need = tuple[frozenset[str], frozenset[str]] | None
 def necessary_literals(pattern: regex.Pattern[str]) -> Literals | None:
     """The literals one of which every line this pattern fullmatches contains, or None when no
     safe set can be derived (the pattern must then always be tried)."""
-    source = pattern.pattern
-    if not isinstance(source, str) or _BRACE.search(source) or pattern.flags & regex.VERBOSE:
+    if not isinstance(pattern.pattern, str):
         return None
-    flags = re.IGNORECASE if pattern.flags & regex.IGNORECASE else 0
+    return _derive(pattern.pattern, pattern.flags)
+
+
+@lru_cache(maxsize=4096)
+def _derive(source: str, pattern_flags: int) -> Literals | None:
+    """Remembered: parsing costs ~0.5 ms a pattern, and each scope's index derives its rules' sets."""
+    if _BRACE.search(source) or pattern_flags & _OTHER_READINGS:
+        return None
+    flags = re.IGNORECASE if pattern_flags & regex.IGNORECASE else 0
     try:
         with warnings.catch_warnings():
             # `re` warns where `regex` reads a nested set or set operation: they differ there.
