@@ -87,6 +87,15 @@ def test_case_folding_that_str_lower_does_not_mirror_voids_the_prefilter() -> No
     assert not found.admits("abonnieren")
 
 
+def test_a_pattern_character_whose_case_partners_lower_otherwise_voids_on_ascii_too() -> None:
+    """A pattern's `ſ` (long s) matches `s` and `S`, which do not lowercase to `ſ`."""
+    pattern = regex.compile("ſubscribe", I)
+    found = necessary_literals(pattern)
+    assert found is not None and {"s", "S"} <= found.voiding
+    assert pattern.fullmatch("Subscribe")
+    assert found.admits("Subscribe") and LiteralGate([found]).admitted("Subscribe") == [0]
+
+
 @pytest.mark.parametrize(("source", "expected"), [
     ("İstanbul", {"stanbul"}),  # 'İ' lowercases to two characters: it splits the literal
     ("λόγος", {"λόγο"}),  # sigma lowercases by context: it can be no part of a literal

@@ -206,7 +206,7 @@ class LiteralGate:
             return []
         lowered = line.lower()
         found = self._pattern.findall(lowered)
-        if not found and (line.isascii() or not any(ch in line for ch in self._voiding)):
+        if not found and not any(ch in line for ch in self._voiding):
             return []  # the common case: no literal, nothing to void
         hits: set[int] = set()
         for needle in set(found):
@@ -214,10 +214,9 @@ class LiteralGate:
             for longer in self._longer[needle]:
                 if longer in lowered:
                     hits.update(self._owners[longer])
-        if not line.isascii():
-            for ch, owners in self._voiding.items():
-                if ch in line:
-                    hits.update(owners)
+        for ch, owners in self._voiding.items():
+            if ch in line:
+                hits.update(owners)
         return sorted(hits)
 
 
