@@ -9,8 +9,9 @@ wherever the derivation is unsure (unparsed syntax, `regex`-only features, case 
 `str.lower` does not mirror) it gives up and the pattern is always tried.
 
 Case: `regex` with IGNORECASE lets a pattern's `s` match `ſ` and its `i` match `İ`, whose
-lowercase forms do not contain `s` or `i`. Such characters are recorded as *voiding*: a line
-containing one is not prefiltered at all.
+lowercase forms do not contain `s` or `i`. Such characters are recorded as *voiding*: the
+pattern is tried on every line containing one. `LiteralGate` answers, in one pass over a line,
+which of many patterns' literal sets it satisfies.
 """
 
 from __future__ import annotations
