@@ -4,7 +4,8 @@ Synthetic packs of realistic shapes (phrase lists, prefixes, regexes with guards
 language- and site-scoped) are written to a temporary rules directory and loaded together with
 the shipped packs. Each configuration cleans the same few MB of article dumps built from the
 site fixtures and the seeds; the script prints lines/s and MB/s for the rule filter alone and
-for the whole per-document phase (which also runs language detection).
+for the whole per-document phase (which also runs language detection), and the microseconds
+the line index spends on each distinct line with and without its literal prefilter.
 
     python benchmarks/rules.py            # 3 MB, shipped vs +300 vs +1000 rules
     python benchmarks/rules.py --quick    # 0.2 MB, same configurations (or BENCH_QUICK=1)
@@ -21,7 +22,7 @@ import time
 from pathlib import Path
 
 from cleaner.document import Cleaned, Document, Source
-from cleaner.filters.boilerplate import RuleFilter
+from cleaner.filters.boilerplate import LineIndex, RuleFilter, line_views
 from cleaner.pipeline import DocumentCleaner
 from cleaner.rules.loader import RuleSet, load_rules
 
@@ -108,6 +109,31 @@ def time_rule_filter(ruleset: RuleSet, documents: list[Document], languages: lis
     return timings[0], timings[1]
 
 
+def time_unique_lines(ruleset: RuleSet, documents: list[Document], languages: list[str],
+                      prefilter: bool) -> tuple[int, float]:
+    """Distinct lines and the seconds to judge each once, the cost the verdict memo cannot save:
+    in a real corpus most lines occur once. Indexes are built and their alternations compiled
+    by a first pass, so the timed pass measures matching alone."""
+    rule_filter = RuleFilter(ruleset)
+    scopes = [rule_filter.applicable(Cleaned.start(d), lang) for d, lang in zip(documents, languages)]
+    elapsed = 0.0
+    for timed in (False, True):
+        indexes: dict[tuple[str, ...], LineIndex] = {}
+        seen: set[str] = set()
+        for document, rules in zip(documents, scopes):
+            key = tuple(rule.id for rule in rules)
+            index = indexes.get(key) or indexes.setdefault(key, LineIndex(rules, prefilter=prefilter))
+            cleaned = Cleaned.start(document)
+            views = [view for view in line_views(cleaned) if view.stripped not in seen]
+            seen.update(view.stripped for view in views)
+            started = time.perf_counter()
+            for view in views:
+                index.first(view, cleaned)
+            if timed:
+                elapsed += time.perf_counter() - started
+    return len(seen), elapsed
+
+
 def time_document_cleaner(ruleset: RuleSet, documents: list[Document]) -> tuple[float, list[str]]:
     """Seconds for a warm pass of the whole per-document phase, and the languages it found."""
     cleaner = DocumentCleaner(ruleset)
@@ -130,7 +156,7 @@ def main() -> None:
     total_lines = sum(d.text.count("\n") + 1 for d in documents)
     print(f"corpus: {len(documents)} documents, {total_lines} lines, {total_bytes / 1e6:.2f} MB")
     print(f"{'rules':>7} {'load s':>7} {'warm-up s':>9} {'filter lines/s':>15} {'filter MB/s':>12} "
-          f"{'clean lines/s':>14} {'clean MB/s':>11}")
+          f"{'clean lines/s':>14} {'clean MB/s':>11} {'unique us/line':>15} {'no prefilter':>13}")
     languages: list[str] | None = None
     for extra in (0, 300, 1000):
         with tempfile.TemporaryDirectory() as tmp:
@@ -144,10 +170,13 @@ def main() -> None:
         clean_seconds, detected = time_document_cleaner(ruleset, documents)
         languages = languages or detected
         cold_seconds, filter_seconds = time_rule_filter(ruleset, documents, languages)
+        unique, with_prefilter = time_unique_lines(ruleset, documents, languages, prefilter=True)
+        _, without_prefilter = time_unique_lines(ruleset, documents, languages, prefilter=False)
         print(f"{len(ruleset.rules):>7} {load_seconds:>7.2f} {cold_seconds - filter_seconds:>9.2f} "
               f"{total_lines / filter_seconds:>15,.0f} "
               f"{total_bytes / 1e6 / filter_seconds:>12.2f} {total_lines / clean_seconds:>14,.0f} "
-              f"{total_bytes / 1e6 / clean_seconds:>11.2f}")
+              f"{total_bytes / 1e6 / clean_seconds:>11.2f} {with_prefilter / unique * 1e6:>15.1f} "
+              f"{without_prefilter / unique * 1e6:>13.1f}")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import regex
 
 from cleaner.document import Claim, Cleaned
+from cleaner.rules.literals import LiteralGate, Literals, necessary_literals
 from cleaner.rules.loader import DEFAULT_MAX_WORDS, RuleSet
 from cleaner.rules.model import MATCH_TIMEOUT, Rule, Scope, ends_like_sentence, normalise_phrase, word_count
 
@@ -84,9 +85,13 @@ class LineIndex:
     whose `max_words`/`min_words` admit its length and, away from the top and bottom of the
     document, only patterns without position guards. Prose lines, the bulk of any corpus, are
     long and in the middle, so they meet few patterns however large the packs grow.
+
+    Patterns with necessary literals (see cleaner.rules.literals) stay out of the alternation:
+    they are tried only on lines containing one of their literals, which most lines do not.
+    `prefilter=False` tries every pattern, the reference the prefilter is checked against.
     """
 
-    def __init__(self, rules: Iterable[Rule]) -> None:
+    def __init__(self, rules: Iterable[Rule], *, prefilter: bool = True) -> None:
         self.rules = [r for r in rules if r.kind == "line" and r.test is not None]
         self.order = {r.id: i for i, r in enumerate(self.rules)}
         self.phrases: dict[str, list[Rule]] = {}
@@ -105,12 +110,15 @@ class LineIndex:
         self._top_window = max((r.test.within_top or 0 for r in self.rules if r.test), default=0)
         self._bottom_window = max((r.test.within_bottom or 0 for r in self.rules if r.test), default=0)
         self._verdicts: Verdicts[tuple[str, int, int], tuple[Rule, regex.Match[str] | bool] | None] = Verdicts()
-        self._alternations: dict[tuple[int, bool], tuple[list[int], regex.Pattern[str] | None]] = {}
+        # A pattern with necessary literals is only tried on lines containing one of them.
+        self._literals = [necessary_literals(r.test.pattern) if prefilter and r.test and r.test.pattern else None
+                          for r in self.patterned]
+        self._buckets: dict[tuple[int, bool], _Bucket] = {}
 
-    def _alternation(self, words: int, near_edge: bool) -> tuple[list[int], regex.Pattern[str] | None]:
+    def _bucket(self, words: int, near_edge: bool) -> _Bucket:
         bucket = bisect.bisect_right(_WORD_BUCKETS, words) - 1
         key = (bucket, near_edge)
-        found = self._alternations.get(key)
+        found = self._buckets.get(key)
         if found is None:
             low = _WORD_BUCKETS[bucket]
             high = _WORD_BUCKETS[bucket + 1] - 1 if bucket + 1 < len(_WORD_BUCKETS) else None
@@ -118,9 +126,12 @@ class LineIndex:
                          and (r.test.max_words is None or r.test.max_words >= low)
                          and (r.test.min_words is None or high is None or r.test.min_words <= high)
                          and (near_edge or (r.test.within_top is None and r.test.within_bottom is None))]
+            plain = [i for i in positions if self._literals[i] is None]
+            filtered = [(i, literals) for i in positions if (literals := self._literals[i]) is not None]
             # A handful of patterns are cheaper to try one by one than to compile together.
-            combined = _combine([(i, self.patterned[i]) for i in positions]) if len(positions) > _FEW else None
-            found = self._alternations[key] = (positions, combined)
+            combined = _combine([(i, self.patterned[i]) for i in plain]) if len(plain) > _FEW else None
+            gate = _gate(tuple(literals for _, literals in filtered))
+            found = self._buckets[key] = _Bucket(plain, combined, [i for i, _ in filtered], gate)
         return found
 
     def first(self, view: LineView, cleaned: Cleaned) -> tuple[Rule, regex.Match[str] | bool] | None:
@@ -142,18 +153,20 @@ class LineIndex:
                 if found:
                     best = (rule, found)
         near_edge = view.rank_top < self.edge_top or view.rank_bottom < self.edge_bottom
-        positions, combined = self._alternation(view.words, near_edge)
-        if combined is not None:
+        bucket = self._bucket(view.words, near_edge)
+        positions = bucket.plain
+        if bucket.combined is not None:
             try:
-                hit = combined.fullmatch(view.stripped, timeout=MATCH_TIMEOUT)
+                hit = bucket.combined.fullmatch(view.stripped, timeout=MATCH_TIMEOUT)
             except TimeoutError:
                 hit = None  # find the slow rule below, one pattern at a time, each under its timeout
             else:
-                if not hit:
-                    return best
                 # The alternation names the first pattern that matches; later ones are only
                 # needed when that one's guards reject the line.
-                positions = positions[positions.index(int(hit.lastgroup[2:])):]  # type: ignore[index]
+                positions = positions[positions.index(int(hit.lastgroup[2:])):] if hit else []  # type: ignore[index]
+        admitted = bucket.admitted(view.stripped)
+        if admitted:
+            positions = sorted([*positions, *admitted])
         for position in positions:
             rule = self.patterned[position]
             if best is not None and self.order[rule.id] >= self.order[best[0].id]:
@@ -162,6 +175,21 @@ class LineIndex:
             if found:
                 return rule, found
         return best
+
+
+@dataclass(frozen=True, slots=True)
+class _Bucket:
+    """The patterns one word-count bucket (near an edge or not) meets, split by how they are
+    skipped: `plain` ones through one combined alternation, `filtered` ones by their literals."""
+
+    plain: list[int]  # positions in LineIndex.patterned, in precedence order
+    combined: regex.Pattern[str] | None  # over `plain`, when there are more than a few
+    filtered: list[int]  # positions in LineIndex.patterned, in precedence order
+    gate: LiteralGate  # over the literal sets of `filtered`, in the same order
+
+    def admitted(self, text: str) -> list[int]:
+        """The filtered patterns that might match this line (all others cannot)."""
+        return [self.filtered[number] for number in self.gate.admitted(text)]
 
 
 def _combine(rules: list[tuple[int, Rule]]) -> regex.Pattern[str] | None:
@@ -188,6 +216,12 @@ def _compile(source: str) -> regex.Pattern[str]:
     """Compiling a large alternation costs milliseconds, and neighbouring word-count buckets and
     scopes often hold the same patterns: compile each distinct alternation once per process."""
     return regex.compile(source)
+
+
+@lru_cache(maxsize=_INDEX_CACHE_SIZE * 4)
+def _gate(literal_sets: tuple[Literals, ...]) -> LiteralGate:
+    """Like `_compile`: building a gate's trie costs milliseconds, and buckets share gates."""
+    return LiteralGate(list(literal_sets))
 
 
 class RuleFilter:
