@@ -44,7 +44,17 @@ from cleaner.filters.language import (
 from cleaner.filters.quality import QualityConfig, judge, load_quality_config, preset_path
 from cleaner.guards import Guards, check_guards
 from cleaner.progress import progress_bar
-from cleaner.readers import ByteRange, ReadError, ReadOptions, file_digest, read_input, split_lines, splittable
+from cleaner.readers import (
+    ByteRange,
+    ReadError,
+    ReadOptions,
+    bytes_digest,
+    file_digest,
+    read_input,
+    read_whole,
+    split_lines,
+    splittable,
+)
 from cleaner.readers.discover import InputFile, discover
 from cleaner.rules.loader import RuleSet
 from cleaner.run_clock import run_moment
@@ -247,12 +257,13 @@ class TaskCleaner:
         try:
             if item.error is not None:  # a directory discovery could not list: report why
                 raise ReadError(item.error)
-            report.sha256, report.size = digest or file_digest(item.path)
+            whole = None if digest is not None else read_whole(item, self.settings.read)
+            report.sha256, report.size = digest or (file_digest(item.path) if whole is None else bytes_digest(whole))
             if report.sha256 in self.known_inputs:
                 report.unchanged = True
                 return []
             for document in read_input(item, self.settings.read, report.errors.append,
-                                       (report.sha256, report.size), byte_range):
+                                       (report.sha256, report.size), byte_range, whole):
                 documents.append(self._cleaner.clean(document))
         except (OSError, ReadError) as exc:
             report.errors.append(_one_line(exc, item))

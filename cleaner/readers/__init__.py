@@ -50,21 +50,16 @@ def format_of(path: Path | RemotePath, forced: str | None = None) -> str:
 
 
 def read_input(item: InputFile, options: ReadOptions, on_record_error: ErrorCallback,
-               digest: tuple[str, int] | None = None, byte_range: ByteRange | None = None) -> Iterator[Document]:
+               digest: tuple[str, int] | None = None, byte_range: ByteRange | None = None,
+               whole: bytes | None = None) -> Iterator[Document]:
     """Documents of one input file. Whole-file failures raise ReadError or OSError; bad records
     are reported to `on_record_error` and skipped. `digest` is the file's (sha256, size) when the
-    caller has it already; `byte_range` reads only part of a splittable file (see `splittable`)."""
+    caller has it already; `byte_range` reads only part of a splittable file (see `splittable`);
+    `whole` is what `read_whole` returned for it."""
     if item.error is not None:
         raise ReadError(item.error)
     kind = format_of(item.path, options.input_format)
-    if kind == "txt" and digest is None and strip_compression_suffix(item.path.name)[1] is None:
-        # A plain text file is read whole anyway: hash the bytes read instead of reading twice.
-        with open_raw(item.path) as handle:
-            data = handle.read()
-        yield _text_document(data, Source(path=item.relative, root=item.source_name,
-                                          sha256=hashlib.sha256(data).hexdigest(), size=len(data), format=kind))
-        return
-    sha256, size = digest or file_digest(item.path)
+    sha256, size = digest or (file_digest(item.path) if whole is None else bytes_digest(whole))
     base = Source(path=item.relative, root=item.source_name, sha256=sha256, size=size, format=kind)
     if kind == "jsonl":
         yield from read_jsonl(item.path, base, on_record_error, options.fields, byte_range)
@@ -74,9 +69,21 @@ def read_input(item: InputFile, options: ReadOptions, on_record_error: ErrorCall
         yield from read_parquet(item.path, base, on_record_error, options.fields)
     elif kind == "html":
         yield from read_html(item.path, base, timeout=options.html_timeout, fast=options.html_fast)
+    elif whole is not None:
+        yield _text_document(whole, base)
     else:
         with open_binary(item.path) as stream:
             yield _text_document(stream.read(), base)
+
+
+def read_whole(item: InputFile, options: ReadOptions) -> bytes | None:
+    """The bytes of an input that is read whole anyway (an uncompressed text file), so that its
+    caller hashes them instead of reading the file twice; None for any other input."""
+    if item.error is not None or format_of(item.path, options.input_format) != "txt" \
+            or strip_compression_suffix(item.path.name)[1] is not None:
+        return None
+    with open_raw(item.path) as handle:
+        return handle.read()
 
 
 def splittable(item: InputFile, options: ReadOptions) -> bool:
@@ -98,6 +105,11 @@ def _text_document(data: bytes, base: Source) -> Document:
     source = Source(path=base.path, root=base.root, sha256=base.sha256, size=base.size, format="txt",
                     encoding=encoding)
     return Document(document_id(source), text, source)
+
+
+def bytes_digest(data: bytes) -> tuple[str, int]:
+    """sha256 and size of bytes already read: the same as `file_digest` of their file."""
+    return hashlib.sha256(data).hexdigest(), len(data)
 
 
 def file_digest(path: Path | RemotePath) -> tuple[str, int]:
