@@ -140,12 +140,12 @@ class DedupState:
         try:
             with os.fdopen(fd, "wb") as raw:
                 with zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
-                    archive.writestr("header.json", json.dumps(header, sort_keys=True))
-                    archive.writestr("docs.json", json.dumps({"ids": self.doc_ids, "paths": self.doc_paths}))
+                    archive.writestr(_member("header.json"), json.dumps(header, sort_keys=True))
+                    archive.writestr(_member("docs.json"), json.dumps({"ids": self.doc_ids, "paths": self.doc_paths}))
                     for name in sorted(self.arrays):
-                        with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                        with archive.open(_member(f"{name}.npy"), "w", force_zip64=True) as member:
                             np.lib.format.write_array(member, np.ascontiguousarray(self.arrays[name]), allow_pickle=False)
-                    with archive.open("shingles.npy", "w", force_zip64=True) as member:
+                    with archive.open(_member("shingles.npy"), "w", force_zip64=True) as member:
                         np.lib.format.write_array_header_1_0(
                             member, {"descr": "<u4", "fortran_order": False, "shape": (self.shingles.size,)}
                         )
@@ -227,3 +227,8 @@ def _check_shapes(path: Path, header: dict[str, Any], state: DedupState) -> None
         problems.append("recurring")
     if problems:
         raise StateError(f"{path}: corrupt dedup state (inconsistent {', '.join(problems)})")
+
+
+def _member(name: str) -> zipfile.ZipInfo:
+    """A state file member with a fixed date: the same state gives the same bytes on any day."""
+    return zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
