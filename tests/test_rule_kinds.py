@@ -174,3 +174,37 @@ keep = ["Erster Absatz.\\nZweiter Absatz.\\n12.11.2024"]
     remembered = [removed(shared, text) for text in documents]
     fresh = [removed(rules_from(tmp_path, body), text) for text in documents]
     assert remembered == fresh == [[1], [], [2], [1]]
+
+
+def test_a_prefix_matches_lines_going_on_with_punctuation(tmp_path: Path) -> None:
+    """A prefix claims a line that continues after it with any character that is not a letter
+    or digit, also without a space (`Anzeige:»Angebot«`), for line, block and tail rules alike;
+    never one whose next character is a letter (`Anzeigenblatt`)."""
+    rule_filter = rules_from(tmp_path, '''
+[[rule]]
+id = "t.ad"
+category = "ad"
+kind = "line"
+prefixes = ["Anzeige"]
+remove = ["Anzeige: Rabatt"]
+keep = ["Anzeigenblatt erscheint wieder."]
+
+[[rule]]
+id = "t.more"
+category = "teaser"
+kind = "block"
+prefixes = ["Mehr zum Thema"]
+remove = ["Mehr zum Thema\\nTitel eins\\nTitel zwei"]
+keep = ["Kein Treffer hier."]
+
+[[rule]]
+id = "t.end"
+category = "comment_notice"
+kind = "tail"
+prefixes = ["Kommentare"]
+remove = ["Kommentare (3)\\nBitte sachlich bleiben"]
+keep = ["Kommentarlos."]
+''')
+    text = (f"{CONTENT}\nAnzeige:»Angebot«\nAnzeigenblatt\n{CONTENT}\nMehr zum Thema:»Auswahl«\nTitel eins\n"
+            f"Titel zwei\n{CONTENT}\nKommentare(12)\nBitte sachlich bleiben")
+    assert removed(rule_filter, text) == [2, 5, 6, 9, 10]  # "Titel zwei" heads the prose below it

@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import attrgetter
 from typing import Generic, TypeVar
 from urllib.parse import urlsplit
 
@@ -41,6 +42,8 @@ V = TypeVar("V")
 _HEADING_CONTENT_WORDS = 10
 _GROUP_NAME = re.compile(r"\(\?P<(\w+)>")
 _GROUP_REF = re.compile(r"\(\?P=(\w+)\)")
+_RULE_ID = attrgetter("id")
+_LEAD = re.compile(r"[^\W_]*")  # str.isalnum() characters: \w without the underscore
 
 
 @dataclass(slots=True)
@@ -101,7 +104,7 @@ class LineIndex:
             for phrase in rule.test.phrases:
                 self.phrases.setdefault(phrase, []).append(rule)
             for prefix in rule.test.prefixes:
-                self.prefixes.setdefault(prefix.split(" ", 1)[0], []).append(rule)
+                self.prefixes.setdefault(_lead(prefix), []).append(rule)
         self.patterned = [r for r in self.rules if r.test is not None and r.test.pattern is not None]
         self.max_words = max((r.test.max_words or 0 for r in self.rules if r.test), default=0)
         self.edge_top = max((r.test.within_top or 0 for r in self.patterned if r.test), default=0)
@@ -147,7 +150,7 @@ class LineIndex:
 
     def _first(self, view: LineView, cleaned: Cleaned) -> tuple[Rule, regex.Match[str] | bool] | None:
         best: tuple[Rule, regex.Match[str] | bool] | None = None
-        for rule in (*self.phrases.get(view.normalised, ()), *self.prefixes.get(view.normalised.split(" ", 1)[0], ())):
+        for rule in (*self.phrases.get(view.normalised, ()), *self.prefixes.get(_lead(view.normalised), ())):
             if best is None or self.order[rule.id] < self.order[best[0].id]:
                 found = _matches(rule, view, cleaned)
                 if found:
@@ -192,6 +195,71 @@ class _Bucket:
         return [self.filtered[number] for number in self.gate.admitted(text)]
 
 
+class StartIndex:
+    """The block headers and tail markers of one scope, found in one pass over a document.
+
+    Any line may be a header or a marker, so rather than testing every block and tail rule on
+    every line, a line's text is tested once against all of them (phrases by lookup, prefixes by
+    their leading word, patterns only on lines holding one of their necessary literals) and the
+    verdict is remembered per text (see Verdicts); only the guards, which depend on the line's
+    position, are checked per line.
+    """
+
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        self.rules = [r for r in rules if r.kind in ("block", "tail") and r.test is not None]
+        self._phrases: dict[str, set[str]] = {}
+        self._prefixes: dict[str, set[str]] = {}
+        for rule in self.rules:
+            assert rule.test is not None
+            for phrase in rule.test.phrases:
+                self._phrases.setdefault(phrase, set()).add(rule.id)
+            for prefix in rule.test.prefixes:
+                self._prefixes.setdefault(_lead(prefix), set()).add(rule.id)
+        # Patterns are tried only on lines their word guards admit and, when they have
+        # necessary literals, only on lines holding one.
+        self._patterned = [(r, necessary_literals(r.test.pattern)) for r in self.rules
+                           if r.test is not None and r.test.pattern is not None]
+        self._verdicts: Verdicts[str, tuple[tuple[Rule, regex.Match[str] | bool], ...]] = Verdicts()
+        # Headers and markers are short: prose, the bulk of the lines, is longer than any accepts.
+        limits = [r.test.max_words for r in self.rules if r.test is not None]
+        self._max_words = max(limits) if limits and None not in limits else None
+
+    def heads(self, views: list[LineView], cleaned: Cleaned) -> dict[str, list[tuple[int, regex.Match[str] | bool]]]:
+        """For each rule id: the positions in `views` where that rule starts, with the match."""
+        found: dict[str, list[tuple[int, regex.Match[str] | bool]]] = {}
+        for position, view in enumerate(views):
+            if self._max_words is not None and view.words > self._max_words:
+                continue
+            for rule, match in self._verdicts.get(view.stripped, cleaned, self._text_hits, view):
+                assert rule.test is not None
+                if rule.test.guards_pass(view.words, view.rank_top, view.rank_bottom):
+                    found.setdefault(rule.id, []).append((position, match))
+        return found
+
+    def _text_hits(self, view: LineView, cleaned: Cleaned) -> tuple[tuple[Rule, regex.Match[str] | bool], ...]:
+        if self._max_words is not None and view.words > self._max_words:
+            return ()
+        candidates = self._phrases.get(view.normalised, set()) | self._prefixes.get(_lead(view.normalised), set())
+        for rule, literals in self._patterned:
+            assert rule.test is not None
+            # Rank 0 passes every position guard: only the word guards (a function of the text) count here.
+            if rule.test.guards_pass(view.words, 0, 0) and (literals is None or literals.admits(view.stripped)):
+                candidates.add(rule.id)
+        if not candidates:
+            return ()
+        hits = []
+        for rule in self.rules:
+            if rule.id in candidates and (match := _matches_text(rule, view, cleaned)):
+                hits.append((rule, match))
+        return tuple(hits)
+
+
+def _lead(text: str) -> str:
+    """The letters and digits a text starts with: what a prefix and every line it matches share
+    (a prefix matches where the line goes on with a character that is not a letter or digit)."""
+    return _LEAD.match(text).group()  # type: ignore[union-attr]  # matches every text, maybe empty
+
+
 def _combine(rules: list[tuple[int, Rule]]) -> regex.Pattern[str] | None:
     """One alternation over many rule regexes; group `_rN` names the N-th patterned rule.
 
@@ -230,8 +298,8 @@ class RuleFilter:
     def __init__(self, ruleset: RuleSet) -> None:
         self.ruleset = ruleset
         self._indexes: OrderedDict[tuple[str, ...], LineIndex] = OrderedDict()
+        self._start_indexes: OrderedDict[tuple[str, ...], StartIndex] = OrderedDict()
         self._precedence = {rule.id: position for position, rule in enumerate(ruleset.rules)}
-        self._start_verdicts: Verdicts[tuple[str, str], regex.Match[str] | bool] = Verdicts()
         # Rules share a handful of scopes; each scope is judged once per document, not per rule.
         self._scopes: dict[Scope, list[int]] = {}
         for position, rule in enumerate(ruleset.rules):
@@ -301,37 +369,37 @@ class RuleFilter:
                 hit = index.first(view, cleaned)
                 if hit is not None and cleaned.claim(view.index, Claim(hit[0].id, hit[0].category)):
                     _extract(cleaned, hit[0], view.stripped, hit[1])
-        for kind, apply_rule in (("block", _apply_block), ("tail", _apply_tail)):
-            if kind in passes:
-                for rule in rules:
-                    if rule.kind == kind:
-                        apply_rule(cleaned, rule, views, self._start_line)
+        if any(rule.kind in passes for rule in rules if rule.kind in ("block", "tail")):
+            heads = _cached(self._start_indexes, rules, StartIndex).heads(views, cleaned)
+            for kind, apply_rule in (("block", _apply_block), ("tail", _apply_tail)):
+                if kind in passes:
+                    for rule in rules:
+                        if rule.kind == kind and rule.id in heads:
+                            apply_rule(cleaned, rule, views, heads[rule.id])
         if "repeat" in passes:
             for rule in rules:
                 if rule.kind == "repeat":
                     _apply_repeat(cleaned, rule, views)
 
-    def _start_line(self, rule: Rule, view: LineView, cleaned: Cleaned) -> regex.Match[str] | bool:
-        """Does this block or tail rule start at this line? Block headers and tail markers are
-        tested on every line of every document, so the text test is remembered per rule and line
-        text (see Verdicts); the guards are checked each time."""
-        assert rule.test is not None
-        if not rule.test.guards_pass(view.words, view.rank_top, view.rank_bottom):
-            return False
-        return self._start_verdicts.get((rule.id, view.stripped), cleaned, _matches_text, rule, view)
-
     def _index(self, rules: list[Rule]) -> LineIndex:
-        """The compiled index for this scope, from a small LRU cache: corpora mixing many sites
-        would otherwise keep one index per site combination forever."""
-        key = tuple(rule.id for rule in rules)
-        index = self._indexes.get(key)
-        if index is None:
-            index = self._indexes[key] = LineIndex(rules)
-            if len(self._indexes) > _INDEX_CACHE_SIZE:
-                self._indexes.popitem(last=False)
-        else:
-            self._indexes.move_to_end(key)
-        return index
+        return _cached(self._indexes, rules, LineIndex)
+
+
+IndexT = TypeVar("IndexT")
+
+
+def _cached(cache: OrderedDict[tuple[str, ...], IndexT], rules: list[Rule], build: Callable[[list[Rule]], IndexT]) -> IndexT:
+    """The index of these rules (one scope's), from a small LRU cache: corpora mixing many sites
+    would otherwise keep one index per site combination forever."""
+    key = tuple(map(_RULE_ID, rules))
+    index = cache.get(key)
+    if index is None:
+        index = cache[key] = build(rules)
+        if len(cache) > _INDEX_CACHE_SIZE:
+            cache.popitem(last=False)
+    else:
+        cache.move_to_end(key)
+    return index
 
 
 def line_views(cleaned: Cleaned) -> list[LineView]:
@@ -387,21 +455,19 @@ def _is_content(view: LineView) -> bool:
     return view.words >= _HEADING_CONTENT_WORDS and ends_like_sentence(view.stripped)
 
 
-StartTest = Callable[[Rule, LineView, Cleaned], "regex.Match[str] | bool"]
+Heads = list[tuple[int, "regex.Match[str] | bool"]]  # (position in views, match), ascending
 
 
-def _apply_block(cleaned: Cleaned, rule: Rule, views: list[LineView], starts: StartTest) -> None:
+def _apply_block(cleaned: Cleaned, rule: Rule, views: list[LineView], heads: Heads) -> None:
     claim = Claim(rule.id, rule.category)
-    position = 0
-    while position < len(views):
-        header = views[position]
-        found = starts(rule, header, cleaned)
-        if not found:
-            position += 1
-            continue
+    position = 0  # the first line a block may still start at
+    for start, found in heads:
+        if start < position:
+            continue  # inside the block just claimed
+        header = views[start]
         items: list[LineView] = []
         seen = 0
-        following = position + 1
+        following = start + 1
         while following < len(views) and seen < rule.max_items:
             view = views[following]
             if cleaned.claims[view.index] is not None:
@@ -418,7 +484,6 @@ def _apply_block(cleaned: Cleaned, rule: Rule, views: list[LineView], starts: St
                 and items[-1] is views[following - 1] and _is_content(views[following])):
             items.pop()
         if len(items) < rule.min_items:
-            position += 1
             continue
         if cleaned.claim(header.index, claim):
             _extract(cleaned, rule, header.stripped, found)
@@ -452,11 +517,9 @@ def _apply_repeat(cleaned: Cleaned, rule: Rule, views: list[LineView]) -> None:
             recent.pop(0)
 
 
-def _apply_tail(cleaned: Cleaned, rule: Rule, views: list[LineView], starts: StartTest) -> None:
-    for position, marker in enumerate(views):
-        found = starts(rule, marker, cleaned)
-        if not found:
-            continue
+def _apply_tail(cleaned: Cleaned, rule: Rule, views: list[LineView], heads: Heads) -> None:
+    for position, found in heads:
+        marker = views[position]
         rest = [v for v in views[position + 1:] if cleaned.claims[v.index] is None]
         if (len(rest) <= rule.tail_max_lines
                 and all(v.words <= rule.tail_max_words for v in rest)

@@ -173,7 +173,6 @@ def _every_character() -> str:
     return "".join(map(chr, range(0x110000)))
 
 
-
 class LiteralGate:
     """Which of many literal sets a line satisfies, found in one pass over the line.
 
