@@ -443,11 +443,8 @@ def _deduplicate(tasks: list[Task], spill_dir: Path, settings: Settings, state: 
         if batch is not None:
             deduplicator.add_batch(batch.doc_ids, batch.paths, batch.refs, batch.fingerprint)
         counts.append(len(batch.doc_ids) if batch is not None else 0)
-    decisions = deduplicator.resolve()
-    start = 0
-    for task, count in zip(tasks, counts):
-        write_decisions(spill_dir, task.index, decisions.slice(start, start + count))
-        start += count
+    for task, decisions in zip(tasks, deduplicator.resolve().split(counts), strict=True):
+        write_decisions(spill_dir, task.index, decisions)
     return deduplicator
 
 

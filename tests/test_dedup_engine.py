@@ -112,9 +112,9 @@ def test_whole_document_duplicate_dropped_with_pointer() -> None:
     assert dedup.stats["duplicate_documents"] == 1
 
 
-def test_decisions_of_a_slice_are_those_of_its_documents() -> None:
-    """Each task's writer gets `slice(start, stop)` of the run's decisions: it must hold exactly
-    its documents' removals and rejections, pointing at the same documents."""
+def test_decisions_of_a_task_are_those_of_its_documents() -> None:
+    """Each task's writer gets its part of `split(counts)` of the run's decisions: it must hold
+    exactly its documents' removals and rejections, pointing at the same documents."""
     docs = [("orig", [A, OTHER, THIRD]), ("near", [B, "Gesehen am Montag"]), ("copy", [A, OTHER, THIRD]),
             ("plain", [" ".join(words(5, 50))]), ("again", [C, OTHER]), ("last", [THIRD])]
     settings = DedupSettings()
@@ -125,10 +125,14 @@ def test_decisions_of_a_slice_are_those_of_its_documents() -> None:
     whole = dedup.resolve()
     everything = whole.by_document()
     assert everything["copy"].rejection is not None and len(everything) >= 4
-    for start in range(len(docs) + 1):
-        for stop in range(start, len(docs) + 1):
-            ids = {doc_id for doc_id, _ in docs[start:stop]}
-            assert whole.slice(start, stop).by_document() == {k: v for k, v in everything.items() if k in ids}
+    for counts in ([6], [1, 1, 1, 1, 1, 1], [0, 2, 0, 3, 1, 0], [3, 3], [0, 0, 6]):
+        parts = list(whole.split(counts))
+        assert len(parts) == len(counts)
+        start = 0
+        for count, part in zip(counts, parts):
+            ids = {doc_id for doc_id, _ in docs[start:start + count]}
+            assert part.by_document() == {k: v for k, v in everything.items() if k in ids}
+            start += count
 
 
 def test_half_duplicated_document_is_kept() -> None:

@@ -9,6 +9,7 @@ parallel (`Decisions.by_document`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,16 +45,24 @@ class Decisions:
     rejections: np.ndarray
     targets: list[tuple[str, str]]
 
-    def slice(self, start: int, stop: int) -> Decisions:
-        """The decisions of documents start..stop-1 alone, with only the targets they use."""
-        removals = self.removals[np.searchsorted(self.removals["doc"], start):np.searchsorted(self.removals["doc"], stop)].copy()
-        rejections = self.rejections[np.searchsorted(self.rejections["doc"], start):np.searchsorted(self.rejections["doc"], stop)].copy()
-        used = np.unique(np.concatenate([removals["target"][removals["target"] >= 0], rejections["target"]]))
-        for rows in (removals, rejections):
-            rows["doc"] -= start
-            pointing = rows["target"] >= 0
-            rows["target"][pointing] = np.searchsorted(used, rows["target"][pointing])
-        return Decisions(self.doc_ids[start:stop], removals, rejections, [self.targets[t] for t in used.tolist()])
+    def split(self, counts: Sequence[int]) -> Iterator[Decisions]:
+        """The decisions of consecutive runs of documents, `counts[i]` documents each (one task's),
+        each with only the targets it uses. The row ranges are found for all runs at once: a
+        field of a structured array is a strided view, which every search would copy first."""
+        bounds = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=bounds[1:])
+        removal_at = np.searchsorted(np.ascontiguousarray(self.removals["doc"]), bounds)
+        rejection_at = np.searchsorted(np.ascontiguousarray(self.rejections["doc"]), bounds)
+        for part in range(len(counts)):
+            start, stop = int(bounds[part]), int(bounds[part + 1])
+            removals = self.removals[removal_at[part]:removal_at[part + 1]].copy()
+            rejections = self.rejections[rejection_at[part]:rejection_at[part + 1]].copy()
+            used = np.unique(np.concatenate([removals["target"][removals["target"] >= 0], rejections["target"]]))
+            for rows in (removals, rejections):
+                rows["doc"] -= start
+                pointing = rows["target"] >= 0
+                rows["target"][pointing] = np.searchsorted(used, rows["target"][pointing])
+            yield Decisions(self.doc_ids[start:stop], removals, rejections, [self.targets[t] for t in used.tolist()])
 
     def by_document(self) -> dict[str, DocumentDecision]:
         """{doc_id: DocumentDecision} for the documents that lose something, in document order."""

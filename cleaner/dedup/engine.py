@@ -162,8 +162,8 @@ class Deduplicator:
             self._bands.append(fp.bands)
 
     def resolve(self) -> Decisions:
-        """The decisions for this run's documents, in the order they were added: `.slice()` a
-        task's documents for its writer, `.by_document()` for {doc_id: DocumentDecision}.
+        """The decisions for this run's documents, in the order they were added: `.split()` them
+        into tasks' for the writers, `.by_document()` for {doc_id: DocumentDecision}.
 
         Computed once; the deduplicator keeps no reference to them, so a caller that hands them
         on (to the writers, task by task) frees them when it is done.

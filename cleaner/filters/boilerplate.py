@@ -39,6 +39,7 @@ _INDEX_CACHE_SIZE = 64
 _VERDICT_CACHE_SIZE = 100_000
 K = TypeVar("K")
 V = TypeVar("V")
+IndexT = TypeVar("IndexT")
 _HEADING_CONTENT_WORDS = 10
 _GROUP_NAME = re.compile(r"\(\?P<(\w+)>")
 _GROUP_REF = re.compile(r"\(\?P=(\w+)\)")
@@ -237,8 +238,6 @@ class StartIndex:
         return found
 
     def _text_hits(self, view: LineView, cleaned: Cleaned) -> tuple[tuple[Rule, regex.Match[str] | bool], ...]:
-        if self._max_words is not None and view.words > self._max_words:
-            return ()
         candidates = self._phrases.get(view.normalised, set()) | self._prefixes.get(_lead(view.normalised), set())
         for rule, literals in self._patterned:
             assert rule.test is not None
@@ -383,9 +382,6 @@ class RuleFilter:
 
     def _index(self, rules: list[Rule]) -> LineIndex:
         return _cached(self._indexes, rules, LineIndex)
-
-
-IndexT = TypeVar("IndexT")
 
 
 def _cached(cache: OrderedDict[tuple[str, ...], IndexT], rules: list[Rule], build: Callable[[list[Rule]], IndexT]) -> IndexT:
