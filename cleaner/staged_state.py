@@ -57,7 +57,10 @@ def _private_copy(state_dir: Path) -> Iterator[Path]:
     private = Path(tempfile.mkdtemp(prefix=".staged-", dir=state_dir))
     try:
         if (state_dir / FILENAME).is_file():
-            os.link(state_dir / FILENAME, private / FILENAME)  # the state saves by rename: the original stays
+            try:  # the state saves by rename, so a hard link leaves the original as it is
+                os.link(state_dir / FILENAME, private / FILENAME)
+            except OSError:  # a filesystem without hard links
+                shutil.copy2(state_dir / FILENAME, private / FILENAME)
         yield private
         if (private / FILENAME).is_file():
             os.replace(private / FILENAME, state_dir / FILENAME)
