@@ -84,7 +84,7 @@ class Verdicts(Generic[K, V]):
 class LineIndex:
     """Every line rule of one scope, compiled into lookups that cost little per line.
 
-    Phrases become a dict lookup and prefixes a dict keyed by first word. Regexes become one
+    Phrases and prefixes become dict lookups (see TextLookup). Regexes become one
     alternation per (word-count bucket, near an edge or not): a line only meets the patterns
     whose `max_words`/`min_words` admit its length and, away from the top and bottom of the
     document, only patterns without position guards. Prose lines, the bulk of any corpus, are
@@ -98,14 +98,7 @@ class LineIndex:
     def __init__(self, rules: Iterable[Rule], *, prefilter: bool = True) -> None:
         self.rules = [r for r in rules if r.kind == "line" and r.test is not None]
         self.order = {r.id: i for i, r in enumerate(self.rules)}
-        self.phrases: dict[str, list[Rule]] = {}
-        self.prefixes: dict[str, list[Rule]] = {}
-        for rule in self.rules:
-            assert rule.test is not None
-            for phrase in rule.test.phrases:
-                self.phrases.setdefault(phrase, []).append(rule)
-            for prefix in rule.test.prefixes:
-                self.prefixes.setdefault(_lead(prefix), []).append(rule)
+        self.texts = TextLookup(self.rules)
         self.patterned = [r for r in self.rules if r.test is not None and r.test.pattern is not None]
         self.max_words = max((r.test.max_words or 0 for r in self.rules if r.test), default=0)
         self.edge_top = max((r.test.within_top or 0 for r in self.patterned if r.test), default=0)
@@ -151,7 +144,7 @@ class LineIndex:
 
     def _first(self, view: LineView, cleaned: Cleaned) -> tuple[Rule, regex.Match[str] | bool] | None:
         best: tuple[Rule, regex.Match[str] | bool] | None = None
-        for rule in (*self.phrases.get(view.normalised, ()), *self.prefixes.get(_lead(view.normalised), ())):
+        for rule in self.texts.candidates(view.normalised):
             if best is None or self.order[rule.id] < self.order[best[0].id]:
                 found = _matches(rule, view, cleaned)
                 if found:
@@ -208,14 +201,7 @@ class StartIndex:
 
     def __init__(self, rules: Iterable[Rule]) -> None:
         self.rules = [r for r in rules if r.kind in ("block", "tail") and r.test is not None]
-        self._phrases: dict[str, set[str]] = {}
-        self._prefixes: dict[str, set[str]] = {}
-        for rule in self.rules:
-            assert rule.test is not None
-            for phrase in rule.test.phrases:
-                self._phrases.setdefault(phrase, set()).add(rule.id)
-            for prefix in rule.test.prefixes:
-                self._prefixes.setdefault(_lead(prefix), set()).add(rule.id)
+        self._texts = TextLookup(self.rules)
         # Patterns are tried only on lines their word guards admit and, when they have
         # necessary literals, only on lines holding one.
         self._patterned = [(r, necessary_literals(r.test.pattern)) for r in self.rules
@@ -238,7 +224,7 @@ class StartIndex:
         return found
 
     def _text_hits(self, view: LineView, cleaned: Cleaned) -> tuple[tuple[Rule, regex.Match[str] | bool], ...]:
-        candidates = self._phrases.get(view.normalised, set()) | self._prefixes.get(_lead(view.normalised), set())
+        candidates = {rule.id for rule in self._texts.candidates(view.normalised)}
         for rule, literals in self._patterned:
             assert rule.test is not None
             # Rank 0 passes every position guard: only the word guards (a function of the text) count here.
@@ -251,6 +237,24 @@ class StartIndex:
             if rule.id in candidates and (match := _matches_text(rule, view, cleaned)):
                 hits.append((rule, match))
         return tuple(hits)
+
+
+class TextLookup:
+    """The rules whose phrases or prefixes might claim a line, found by two dict lookups on its
+    normalised text instead of a test per rule. A candidate still has to pass `match_text`."""
+
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        self._phrases: dict[str, list[Rule]] = {}
+        self._prefixes: dict[str, list[Rule]] = {}
+        for rule in rules:
+            assert rule.test is not None
+            for phrase in rule.test.phrases:
+                self._phrases.setdefault(phrase, []).append(rule)
+            for prefix in rule.test.prefixes:
+                self._prefixes.setdefault(_lead(prefix), []).append(rule)
+
+    def candidates(self, normalised: str) -> tuple[Rule, ...]:
+        return (*self._phrases.get(normalised, ()), *self._prefixes.get(_lead(normalised), ()))
 
 
 def _lead(text: str) -> str:
