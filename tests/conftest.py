@@ -11,9 +11,10 @@ from hypothesis import HealthCheck, Phase, settings
 
 from cleaner.cli import main
 from cleaner.document import Cleaned, Document, Source, document_id
+from cleaner.filters.boilerplate import RuleFilter
 from cleaner.pipeline import DocumentCleaner
 from cleaner.rules.examples import load_checked_rules
-from cleaner.rules.loader import RuleSet
+from cleaner.rules.loader import RuleSet, load_rules
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
@@ -47,6 +48,12 @@ def make_document(text: str, path: str = "doc.txt", url: str | None = None) -> D
 
 def clean_text(cleaner: DocumentCleaner, text: str, **kwargs: str) -> Cleaned:
     return cleaner.clean(make_document(text, **kwargs))
+
+
+def rules_from(tmp_path: Path, body: str) -> RuleFilter:
+    """A rule filter over one pack whose TOML is `body`, written as a real file and loaded."""
+    (tmp_path / "p.toml").write_text(body, encoding="utf-8")
+    return RuleFilter(load_rules([tmp_path]))
 
 
 def run_cli(*args: str) -> int:

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import make_document
+from conftest import make_document, rules_from
 
 from cleaner.document import Cleaned
 from cleaner.filters.boilerplate import RuleFilter
-from cleaner.rules.loader import load_rules
 
 CONTENT = "Die Regierung hat am Montag ein neues Gesetz beschlossen, das ab Januar gilt und viele betrifft."
-
-
-def rules_from(tmp_path: Path, body: str) -> RuleFilter:
-    (tmp_path / "p.toml").write_text(body, encoding="utf-8")
-    return RuleFilter(load_rules([tmp_path]))
 
 
 def removed(rule_filter: RuleFilter, text: str, **kwargs: str) -> list[int]:

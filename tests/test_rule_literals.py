@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 import regex
-from conftest import REPO, SEEDS, make_document
+from conftest import REPO, SEEDS, make_document, rules_from
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cleaner.document import Cleaned
-from cleaner.filters.boilerplate import LineIndex, RuleFilter, line_views
+from cleaner.filters.boilerplate import LineIndex, line_views
 from cleaner.rules.literals import LiteralGate, Literals, case_class, necessary_literals
 from cleaner.rules.loader import RuleSet, load_rules
 from cleaner.rules.model import Rule
@@ -230,7 +230,7 @@ def test_line_index_gives_the_same_verdicts_with_and_without_the_prefilter(shipp
 
 def test_a_line_only_case_folding_matches_is_still_claimed(tmp_path: Path) -> None:
     """End to end through RuleFilter: 'ſ' (long s) matches 's' under IGNORECASE."""
-    (tmp_path / "p.toml").write_text('''
+    rule_filter = rules_from(tmp_path, '''
 [[rule]]
 id = "t.sub"
 category = "newsletter"
@@ -238,8 +238,7 @@ kind = "line"
 pattern = '.*\\bsubscribe\\b.*\\bnewsletter\\b.*'
 remove = ["Subscribe to our newsletter"]
 keep = ["Kein Treffer hier."]
-''', encoding="utf-8")
-    rule_filter = RuleFilter(load_rules([tmp_path]))
+''')
     cleaned = Cleaned.start(make_document("Subſcribe to our newſletter\nA plain line of text here."))
     rule_filter.apply(cleaned, rule_filter.applicable(cleaned, "en"))
     assert [claim.rule if claim else None for claim in cleaned.claims] == ["t.sub", None]
