@@ -48,7 +48,6 @@ from cleaner.readers import (
     ByteRange,
     ReadError,
     ReadOptions,
-    bytes_digest,
     file_digest,
     read_input,
     read_whole,
@@ -258,7 +257,7 @@ class TaskCleaner:
             if item.error is not None:  # a directory discovery could not list: report why
                 raise ReadError(item.error)
             whole = None if digest is not None else read_whole(item, self.settings.read)
-            report.sha256, report.size = digest or (file_digest(item.path) if whole is None else bytes_digest(whole))
+            report.sha256, report.size = digest or file_digest(item.path, whole)
             if report.sha256 in self.known_inputs:
                 report.unchanged = True
                 return []

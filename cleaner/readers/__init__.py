@@ -31,7 +31,7 @@ _EXTENSIONS = {".txt": "txt", ".text": "txt", ".md": "txt", ".html": "html", ".h
                ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 
 __all__ = ["INPUT_FORMATS", "ByteRange", "ReadError", "ReadOptions", "file_digest", "format_of", "read_input",
-           "split_lines", "splittable"]
+           "read_whole", "split_lines", "splittable"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +59,7 @@ def read_input(item: InputFile, options: ReadOptions, on_record_error: ErrorCall
     if item.error is not None:
         raise ReadError(item.error)
     kind = format_of(item.path, options.input_format)
-    sha256, size = digest or (file_digest(item.path) if whole is None else bytes_digest(whole))
+    sha256, size = digest or file_digest(item.path, whole)
     base = Source(path=item.relative, root=item.source_name, sha256=sha256, size=size, format=kind)
     if kind == "jsonl":
         yield from read_jsonl(item.path, base, on_record_error, options.fields, byte_range)
@@ -107,13 +107,11 @@ def _text_document(data: bytes, base: Source) -> Document:
     return Document(document_id(source), text, source)
 
 
-def bytes_digest(data: bytes) -> tuple[str, int]:
-    """sha256 and size of bytes already read: the same as `file_digest` of their file."""
-    return hashlib.sha256(data).hexdigest(), len(data)
-
-
-def file_digest(path: Path | RemotePath) -> tuple[str, int]:
-    """sha256 and size of a file's bytes, read in chunks."""
+def file_digest(path: Path | RemotePath, whole: bytes | None = None) -> tuple[str, int]:
+    """sha256 and size of a file's bytes: of `whole` when the caller has read them already (see
+    `read_whole`), else read in chunks."""
+    if whole is not None:
+        return hashlib.sha256(whole).hexdigest(), len(whole)
     digest = hashlib.sha256()
     size = 0
     with open_raw(path) as handle:
