@@ -18,8 +18,9 @@ Layouts, each under its own directory with a `corpus.json` summary:
 - `txt`: one article per `.txt` file, 1000 files per subdirectory;
 - `jsonl`: one `corpus.jsonl` of `{"id", "url", "text"}` records (and `corpus.jsonl.zst` with
   `--zst`);
-- `html`: one page per `.html` file, the article wrapped in a page with head, nav, related-links
-  aside, sidebar and footer; the requested size counts HTML bytes.
+- `html`: one page per `.html` file, the article wrapped in a page with the weight and parts of a
+  news site's (inline CSS and scripts, JSON-LD, mega menu, teaser grid, related links, footer:
+  see `PageChrome`); the requested size counts HTML bytes.
 
     python benchmarks/pipeline_corpus.py txt 200MB .bench/txt-200MB
 """
@@ -44,7 +45,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from corpus_gen import ENGLISH, GERMAN, _Writer  # noqa: E402
 
-VERSION = 1  # bump when the output for a given seed and size changes; names the cache directories
+# Bump a layout's version when its output for a given seed and size changes; names the cache directories.
+# html 2: pages with the weight of real news pages (see PageChrome), not 8 KB of mostly text.
+VERSIONS = {"txt": 1, "jsonl": 1, "html": 2}
 LAYOUTS = ("txt", "jsonl", "html")
 POOL_PARAGRAPHS = 40_000  # per language
 DUPLICATE_DOCUMENT_RATE = 0.05
@@ -60,6 +63,8 @@ NAV = {
     "de": ["Startseite", "Politik", "Wirtschaft", "Kultur", "Sport", "Wissen", "Regional", "Video", "Podcasts"],
     "en": ["Home", "News", "Politics", "Business", "Culture", "Sport", "Science", "Opinion", "Video"],
 }
+FIRST_NAMES = ["Anna", "Jonas", "Lea", "Felix", "Marie", "Paul", "Sarah", "Tom", "Emily", "James", "Olivia", "Ben"]
+LAST_NAMES = ["Müller", "Schmidt", "Weber", "Wagner", "Becker", "Hoffmann", "Smith", "Jones", "Taylor", "Brown"]
 FOOTER = {
     "de": ["Impressum", "Datenschutz", "Cookie-Einstellungen", "Kontakt", "Barrierefreiheit", "AGB",
            "Mediadaten", "Karriere"],
@@ -213,9 +218,58 @@ class ArticleWriter:
                 "near_duplicate_paragraphs": self.near, "boilerplate_lines": self.boilerplate_lines}
 
 
-def render_html(article: Article) -> str:
-    """The article inside a realistic page: head with scripts, nav, article, related links, sidebar, footer."""
-    lang, esc = article.lang, html.escape
+class PageChrome:
+    """What a news site repeats on every page around the article, built once per site.
+
+    Real article pages weigh far more than their text: the pages a crawl stores carry inline
+    critical CSS, an SVG icon sprite, consent and analytics scripts, a mega menu and a long
+    footer, and per page a JSON-LD block, a client-side state blob and teaser grids. Pages of
+    40-60 KB with about a tenth of it article text are typical of news sites; a page that is
+    mostly text would understate what the HTML reader gets through in MB of HTML. Like news pages,
+    they state author, publication date, site name and section in meta tags and JSON-LD, where
+    trafilatura and htmldate look first; without them both search the whole page.
+    """
+
+    def __init__(self, site: str, lang: str, vocab: list[str]) -> None:
+        rng = random.Random(f"chrome:{site}")
+        self.site, self.lang, self.vocab = site, lang, vocab
+        self.css = "".join(
+            f".c-{k}{{margin:{rng.randint(0, 32)}px {rng.randint(0, 32)}px;padding:{rng.randint(0, 24)}px;"
+            f"color:#{rng.randrange(16**6):06x};font-size:{rng.randint(11, 28)}px;"
+            f"line-height:{rng.randint(12, 20) / 10};display:{rng.choice(('block', 'flex', 'grid'))}}}"
+            f"@media (min-width:{rng.choice((480, 768, 1024))}px){{.c-{k}{{flex-basis:{rng.randint(10, 90)}%}}}}"
+            for k in range(120))
+        self.sprite = "".join(
+            f'<symbol id="icon-{name}" viewBox="0 0 24 24"><path d="'
+            + " ".join(f"{rng.choice('MLCQ')}{rng.randint(0, 24)} {rng.randint(0, 24)}" for _ in range(40))
+            + '"/></symbol>'
+            for name in ("menu", "search", "close", "share", "mail", "print", "play", "user", "arrow", "clock"))
+        sections = NAV[lang]
+        self.menu = "".join(
+            f'<li class="c-{k % 120}"><a href="/{lang}/{section.lower()}/">{html.escape(section)}</a><ul class="sub">'
+            + "".join(f'<li><a href="/{lang}/{section.lower()}/{word}/">{word.capitalize()}</a></li>'
+                      for word in self._words(rng, 9))
+            + "</ul></li>"
+            for k, section in enumerate(sections))
+        links = FOOTER[lang] + [w.capitalize() for w in self._words(rng, 24)]
+        self.footer = "".join(f'<li><a href="/{item.lower().replace(" ", "-")}/">{html.escape(item)}</a></li>'
+                              for item in links)
+        self.consent = ("Wir und unsere Partner verwenden Cookies. Mit Ihrer Zustimmung verarbeiten wir Daten "
+                        "zu Werbe- und Analysezwecken." if lang == "de" else
+                        "We and our partners use cookies. With your consent we process data for advertising "
+                        "and analytics.")
+
+    def _words(self, rng: random.Random, n: int) -> list[str]:
+        return [self.vocab[rng.randrange(20, min(len(self.vocab), 2000))] for _ in range(n)]
+
+    def title(self, rng: random.Random) -> str:
+        return " ".join(self._words(rng, rng.randint(4, 9))).capitalize()
+
+
+def render_html(article: Article, chrome: PageChrome) -> str:
+    """The article inside a page shaped like a news site's: see `PageChrome` for what surrounds it."""
+    lang, esc, site = article.lang, html.escape, article.site
+    rng = random.Random(article.id)
     title = article.lines[0][1]
     body = []
     for kind, text in article.lines[1:]:
@@ -225,27 +279,58 @@ def render_html(article: Article) -> str:
             body.append(f'<p class="meta">{esc(text)}</p>')
         else:
             body.append(f"<p>{esc(text)}</p>")
-    nav = "".join(f'<li><a href="/{lang}/{item.lower()}/">{esc(item)}</a></li>' for item in NAV[lang])
-    footer = "".join(f'<li><a href="/{item.lower().replace(" ", "-")}/">{esc(item)}</a></li>' for item in FOOTER[lang])
     related_title = "Mehr zum Thema" if lang == "de" else "Related stories"
     # Related links reuse the title with a varying suffix: cheap, and shaped like real teaser lists.
     related = "".join(f'<li><a href="/{lang}/artikel/{article.id}-{k}">{esc(title)} ({k})</a></li>' for k in range(1, 5))
+    teasers = [(f"t{rng.randrange(10**8):08d}", chrome.title(rng), chrome.title(rng)) for _ in range(14)]
+    grid = "".join(
+        f'<div class="teaser c-{k}"><a href="/{lang}/artikel/{tid}"><img src="/img/{tid}.jpg" alt="" loading="lazy" '
+        f'width="320" height="180"><span class="kicker">{esc(kicker.split()[0])}</span><h3>{esc(head)}</h3></a></div>'
+        for k, (tid, head, kicker) in enumerate(teasers))
+    state = json.dumps({"page": {"id": article.id, "section": NAV[lang][1], "lang": lang},
+                        "teasers": [{"id": tid, "title": head, "kicker": kicker, "url": f"/{lang}/artikel/{tid}",
+                                     "image": {"src": f"/img/{tid}.jpg", "w": 320, "h": 180}}
+                                    for tid, head, kicker in teasers],
+                        "ads": [{"slot": f"slot-{k}", "sizes": [[300, 250], [728, 90]], "targeting": {"kw": kicker}}
+                                for k, (_, _, kicker) in enumerate(teasers[:8])]},
+                       ensure_ascii=False)
+    author = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+    # Dated before the benchmark's SOURCE_DATE_EPOCH (2023-11-14): htmldate rejects later dates and
+    # then searches the whole page for another one, which no crawl of real, past pages makes it do.
+    published = (f"{rng.choice((2022, 2023))}-{rng.randint(1, 10):02d}-{rng.randint(1, 28):02d}"
+                 f"T{rng.randint(5, 22):02d}:{rng.randint(0, 59):02d}:00+01:00")
+    section = NAV[lang][rng.randint(1, 6)]
+    keywords = ", ".join(chrome.title(rng).split()[:4])
+    ld = json.dumps({"@context": "https://schema.org", "@type": "NewsArticle", "headline": title,
+                     "url": article.url, "inLanguage": lang, "datePublished": published, "dateModified": published,
+                     "author": {"@type": "Person", "name": author}, "articleSection": section,
+                     "publisher": {"@type": "Organization", "name": site}}, ensure_ascii=False)
     return (
         f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{esc(title)} | {article.site}</title>"
+        f"<title>{esc(title)} | {site}</title>"
         f'<meta name="description" content="{esc(title)}"><link rel="canonical" href="{article.url}">'
+        f'<meta property="og:type" content="article"><meta property="og:title" content="{esc(title)}">'
+        f'<meta property="og:site_name" content="{site}"><meta name="author" content="{author}">'
+        f'<meta property="article:published_time" content="{published}">'
+        f'<meta property="article:section" content="{section}"><meta name="keywords" content="{esc(keywords)}">'
+        f'<style>{chrome.css}</style>'
         f'<link rel="stylesheet" href="/static/main.css"><script async src="/static/analytics.js"></script>'
         f"<script>window.dataLayer=window.dataLayer||[];function gtag(){{dataLayer.push(arguments);}}"
-        f"gtag('js',new Date());gtag('config','G-BENCH');</script></head>\n"
-        f'<body class="article"><header class="site-header"><a class="logo" href="/">{article.site}</a>'
-        f'<nav class="main-nav"><ul>{nav}</ul></nav></header>\n'
+        f"gtag('js',new Date());gtag('config','G-BENCH');</script>"
+        f'<script type="application/ld+json">{ld}</script></head>\n'
+        f'<body class="article"><svg xmlns="http://www.w3.org/2000/svg" style="display:none">{chrome.sprite}</svg>'
+        f'<div id="consent" class="c-1"><p>{chrome.consent}</p><button>OK</button></div>'
+        f'<header class="site-header"><a class="logo" href="/">{site}</a>'
+        f'<nav class="main-nav"><ul>{chrome.menu}</ul></nav></header>\n'
         f'<main><article><h1>{esc(title)}</h1>\n' + "\n".join(body) + "\n"
         f'<aside class="related"><h3>{related_title}</h3><ul>{related}</ul></aside></article>\n'
+        f'<section class="teaser-grid">{grid}</section>'
         f'<aside class="sidebar"><div class="ad-slot" data-slot="sidebar-1"></div>'
         f'<div class="newsletter"><form action="/newsletter"><input type="email" name="email">'
         f'<button>{"Abonnieren" if lang == "de" else "Subscribe"}</button></form></div></aside></main>\n'
-        f'<footer class="site-footer"><ul>{footer}</ul><p>&copy; 2025 {article.site}</p></footer>'
+        f'<footer class="site-footer"><ul>{chrome.footer}</ul><p>&copy; 2025 {site}</p></footer>'
+        f'<script id="__STATE__" type="application/json">{state}</script>'
         f'<div id="cookie-banner" hidden></div></body></html>\n'
     )
 
@@ -297,17 +382,23 @@ def generate(layout: str, size: int, out: Path, seed: int = 1, zst: bool = False
                 zstandard.ZstdCompressor(level=3).copy_stream(source, target)
     else:
         suffix = ".txt" if layout == "txt" else ".html"
+        chromes: dict[str, PageChrome] = {}
         while written < size:
             article = writer.next()
             languages[article.lang] += 1
-            data = (article.text if layout == "txt" else render_html(article)).encode()
+            if layout == "txt":
+                data = article.text.encode()
+            else:
+                if article.site not in chromes:
+                    chromes[article.site] = PageChrome(article.site, article.lang, writer.vocab[article.lang])
+                data = render_html(article, chromes[article.site]).encode()
             folder = out / f"{files // FILES_PER_DIR:04d}"
             if files % FILES_PER_DIR == 0:
                 folder.mkdir()
             (folder / f"{article.id}{suffix}").write_bytes(data)
             written += len(data)
             files += 1
-    summary = {"version": VERSION, "layout": layout, "seed": seed, "bytes": written, "files": files,
+    summary = {"version": VERSIONS[layout], "layout": layout, "seed": seed, "bytes": written, "files": files,
                "languages": languages, **writer.summary(),
                "seconds": round(time.perf_counter() - started, 2)}
     (out / "corpus.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
@@ -316,7 +407,7 @@ def generate(layout: str, size: int, out: Path, seed: int = 1, zst: bool = False
 
 def cached(layout: str, size: int, cache: Path, seed: int = 1) -> tuple[Path, dict]:
     """The corpus under `cache`, generated on first use; a half-written one is regenerated."""
-    out = cache / f"{layout}-{size // 10**6}MB-seed{seed}-v{VERSION}"
+    out = cache / f"{layout}-{size // 10**6}MB-seed{seed}-v{VERSIONS[layout]}"
     summary_path = out / "corpus.json"
     if summary_path.is_file():
         return out, json.loads(summary_path.read_text(encoding="utf-8"))

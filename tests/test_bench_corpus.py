@@ -64,8 +64,11 @@ def test_jsonl_records_are_documents_with_url(tmp_path: Path) -> None:
 def test_html_pages_wrap_the_article_in_page_chrome(tmp_path: Path) -> None:
     generate("html", SIZE, tmp_path / "h", seed=1, pool=POOL)
     page = next((tmp_path / "h").rglob("*.html")).read_text()
-    for part in ("<nav", "<article>", "<h1>", "<aside", "<footer", "</html>"):
+    for part in ("<nav", "<article>", "<h1>", "<aside", "<footer", "</html>", 'name="author"',
+                 'property="article:published_time" content="202', '"datePublished"'):
         assert part in page
+    # The weight of a real news page: the article is a small part of the HTML.
+    assert len(page) > 25_000 and page.count("<p>") >= 4
 
 
 def test_sizes_parse_and_bad_ones_are_refused() -> None:
