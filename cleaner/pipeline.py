@@ -57,12 +57,29 @@ from cleaner.readers import (
 from cleaner.readers.discover import InputFile, discover
 from cleaner.rules.loader import RuleSet
 from cleaner.run_clock import run_moment
-from cleaner.spill import DedupBatch, DocResult, InputReport, TaskResult, read_dedup, write_decisions, write_result
+from cleaner.spill import (
+    DedupBatch,
+    DocResult,
+    InputReport,
+    TaskResult,
+    read_dedup,
+    spill_path,
+    write_decisions,
+    write_result,
+)
 from cleaner.stats import RunStats
 from cleaner.workdir import WorkDir, work_key
 from cleaner.writers.output_dir import GENERATOR, StagedOutput, check_output
 from cleaner.writers.shards import ShardedWriter
-from cleaner.writers.task_records import PARTS, RecordSettings, TaskRecordWriter, WrittenTask, part_path
+from cleaner.writers.task_records import (
+    PARTS,
+    RecordSettings,
+    TaskRecordWriter,
+    WrittenTask,
+    part_path,
+    records_from_spill,
+    write_texts,
+)
 
 FORMATS = ("jsonl", "txt", "parquet")
 TASK_MAX_FILES = 64
@@ -370,17 +387,17 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
                     map_tasks(partial(TaskWorker, ruleset, settings, work.path, known), todo, settings.workers,
                               advance)
             phase1 = time.perf_counter()
-            deduplicator = _deduplicate(tasks, work.path, settings, state, staging,
-                                        engine.spread if engine is not None else None)
-        deduplicated = time.perf_counter()
-        new_state = None
-        if deduplicator is not None:
-            stats.extra["duplicates"] = _duplicate_stats(deduplicator.stats)
-            new_state = deduplicator.state() if state_dir is not None else None
-            # Without --state the index is done with: free it before the write phase forks workers.
-            del deduplicator
-        with progress_bar(len(tasks), "writing", progress, unit="task") as bar:
-            inputs_seen = _write_outputs(staging, tasks, work.path, ruleset, settings, stats, bar.update)
+            spread = engine.spread if engine is not None else None
+            deduplicator = _deduplicate(tasks, work.path, settings, state, staging, spread)
+            deduplicated = time.perf_counter()
+            new_state = None
+            if deduplicator is not None:
+                stats.extra["duplicates"] = _duplicate_stats(deduplicator.stats)
+                new_state = deduplicator.state() if state_dir is not None else None
+                # Without --state the index is done with: free it before the write phase forks workers.
+                del deduplicator
+            with progress_bar(len(tasks), "writing", progress, unit="task") as bar:
+                inputs_seen = _write_outputs(staging, tasks, work.path, ruleset, settings, stats, bar.update, spread)
         check_guards(stats, guards)
         _write_json(staging / "manifest.json", {
             "generator": GENERATOR,
@@ -469,12 +486,13 @@ def _duplicate_stats(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def _write_outputs(staging: Path, tasks: list[Task], spill_dir: Path, ruleset: RuleSet, settings: Settings,
-                   stats: RunStats, on_task: Callable[[int], object]) -> list[dict[str, Any]]:
+                   stats: RunStats, on_task: Callable[[int], object], spread: Spread | None = None) -> list[dict[str, Any]]:
     """Phase 2: every spilled document, in input order, with its dedup decision, into the output files.
 
-    Worker processes build each task's records (see `TaskRecordWriter`); the driver appends
-    them to the shards strictly in task order as they arrive. Returns the manifest's list of
-    inputs, with the hash and size of the bytes actually read.
+    Worker processes build each task's records (see `TaskRecordWriter`), or with `spread` (the
+    Ray engine's) the cluster does (see `records_from_spill`); the driver appends them to the
+    shards strictly in task order as they arrive. Returns the manifest's list of inputs, with
+    the hash and size of the bytes actually read.
     """
     inputs_seen: list[dict[str, Any]] = []
     record_settings = RecordSettings(
@@ -483,6 +501,31 @@ def _write_outputs(staging: Path, tasks: list[Task], spill_dir: Path, ruleset: R
         text_root=staging / "text" if "txt" in settings.formats else None,
     )
     writers = {part: _record_writers(staging, part, settings) for part in PARTS}
+
+    def append(task: Task, written: WrittenTask, parts: dict[str, bytes]) -> None:
+        _append_task(task, written, parts, writers, stats, inputs_seen)
+        on_task(1)
+
+    try:
+        if spread is not None:
+            spilled = ((spill_path(spill_dir, task.index, "docs").read_bytes(),
+                        spill_path(spill_dir, task.index, "decisions").read_bytes()) for task in tasks)
+            for task, built in zip(tasks, spread(records_from_spill, spilled, (record_settings,)), strict=True):
+                write_texts(record_settings.text_root, built.texts)
+                append(task, built.written, built.parts)
+        else:
+            _write_locally(tasks, spill_dir, record_settings, settings.workers, append)
+    finally:
+        for writer in (writer for kind in writers.values() for writer in kind):
+            writer.close()
+    _write_json(staging / "stats.json", stats.to_json())
+    return inputs_seen
+
+
+def _write_locally(tasks: list[Task], spill_dir: Path, record_settings: RecordSettings, workers: int,
+                   append: Callable[[Task, WrittenTask, dict[str, bytes]], None]) -> None:
+    """Build the records in local worker processes, which leave them in part files; hand each
+    task's to `append` in task order, as soon as it and every task before it are done."""
     waiting: dict[int, WrittenTask] = {}
     position = 0
 
@@ -491,23 +534,21 @@ def _write_outputs(staging: Path, tasks: list[Task], spill_dir: Path, ruleset: R
         waiting[written.index] = written
         while position < len(tasks) and tasks[position].index in waiting:
             task = tasks[position]
-            _append_task(task, waiting.pop(task.index), spill_dir, writers, stats, inputs_seen)
+            parts = {}
+            for part in PARTS:
+                path = part_path(spill_dir, task.index, part)
+                parts[part] = path.read_bytes()
+                path.unlink()
+            append(task, waiting.pop(task.index), parts)
             position += 1
-            on_task(1)
 
-    try:
-        map_tasks(partial(TaskRecordWriter, spill_dir, record_settings), [task.index for task in tasks],
-                  max(1, settings.workers), append_in_order)
-    finally:
-        for writer in (writer for kind in writers.values() for writer in kind):
-            writer.close()
-    _write_json(staging / "stats.json", stats.to_json())
-    return inputs_seen
+    map_tasks(partial(TaskRecordWriter, spill_dir, record_settings), [task.index for task in tasks],
+              max(1, workers), append_in_order)
 
 
-def _append_task(task: Task, written: WrittenTask, spill_dir: Path, writers: dict[str, list[ShardedWriter]],
+def _append_task(task: Task, written: WrittenTask, parts: dict[str, bytes], writers: dict[str, list[ShardedWriter]],
                  stats: RunStats, inputs_seen: list[dict[str, Any]]) -> None:
-    """One written task into the run's output: its part files, its counts, its inputs."""
+    """One written task into the run's output: its records, its counts, its inputs."""
     for report in written.inputs:
         for message in report.errors:
             stats.error(report.path, message)
@@ -520,11 +561,8 @@ def _append_task(task: Task, written: WrittenTask, spill_dir: Path, writers: dic
         inputs_seen.append(report.to_json())
     stats.merge(written.stats)
     for part, kinds in writers.items():
-        path = part_path(spill_dir, task.index, part)
-        block = path.read_bytes()
         for writer in kinds:
-            writer.write_lines(block)
-        path.unlink()
+            writer.write_lines(parts[part])
 
 
 def _record_writers(staging: Path, stem: str, settings: Settings) -> list[ShardedWriter]:

@@ -70,12 +70,17 @@ def build_corpus(root: Path, count: int, seed: int = 3) -> None:
 
 
 def clean(inputs: list[Path], out: Path, rules: RuleSet, engine: str, state: Path | None = None) -> None:
-    run([str(p) for p in inputs], out, rules, Settings(engine=engine, workers=2), state_dir=state)
+    settings = Settings(engine=engine, workers=2, formats=("jsonl", "txt"))
+    run([str(p) for p in inputs], out, rules, settings, state_dir=state)
 
 
 def assert_same_output(local: Path, distributed: Path) -> None:
     for name in COMPARED:
         assert (local / name).read_bytes() == (distributed / name).read_bytes(), name
+    texts = {path.relative_to(local): path.read_bytes() for path in (local / "text").rglob("*") if path.is_file()}
+    assert texts  # the actors built them, the driver wrote them
+    assert texts == {path.relative_to(distributed): path.read_bytes()
+                     for path in (distributed / "text").rglob("*") if path.is_file()}
 
 
 def test_ray_run_is_byte_identical_to_local(tmp_path: Path, shipped_rules: RuleSet) -> None:
@@ -151,8 +156,9 @@ def test_engine_calls_on_the_running_instance() -> None:
 def test_cli_engine_ray_matches_local(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from conftest import run_cli
 
-    assert run_cli("clean", SEEDS, "-o", tmp_path / "local", "--engine", "local") == 0
-    assert run_cli("clean", SEEDS, "-o", tmp_path / "ray", "--engine", "ray", "--workers", "2") == 0
+    assert run_cli("clean", SEEDS, "-o", tmp_path / "local", "--engine", "local", "--format", "jsonl,txt") == 0
+    assert run_cli("clean", SEEDS, "-o", tmp_path / "ray", "--engine", "ray", "--workers", "2",
+                   "--format", "jsonl,txt") == 0
     assert_same_output(tmp_path / "local", tmp_path / "ray")
     capsys.readouterr()
     assert run_cli("clean", SEEDS, "-o", tmp_path / "x", "--ray-address", "auto") == 2

@@ -5,13 +5,14 @@ Ray workers may run on other machines, so they cannot write the driver's spill f
 task's result travels back through Ray's object store and the driver spills it, exactly the
 files the local engine's workers write. Deduplication hands the cluster its LSH band grouping
 (one call per band), the exact Jaccard of candidate pairs (batches of pairs with their shingle
-sets) and the connected components (per edge chunk, then pairwise merges): see `spread`. Only a
+sets) and the connected components (per edge chunk, then pairwise merges); the write phase
+hands it each task's spilled documents and dedup decisions, and gets the task's serialised
+records and clean texts back (see `pipeline._write_outputs`): all through `spread`. Only a
 bounded number of calls are in flight at once, so the driver never holds more than that many
 results. Everything that fixes the output order (reading spill files in input order, numbering
-paragraphs, choosing each cluster's earliest paragraph, appending records) stays in the driver,
-and every spread step's result is a function of its inputs alone, which is why a Ray run's output
-is byte-identical to a local run's. Records are built next to the spill files by local worker
-processes on the driver's machine (see `pipeline._write_outputs`): the output directory is there.
+paragraphs, choosing each cluster's earliest paragraph, appending records to the shards) stays
+in the driver, and every spread step's result is a function of its inputs alone, which is why a
+Ray run's output is byte-identical to a local run's.
 """
 
 from __future__ import annotations

@@ -4,17 +4,20 @@ After deduplication, what is left per document (applying its dedup decision, com
 building and serialising the record, counting it) is independent per task, so it runs in the
 worker processes. Each task's records go to part files of JSON lines beside the spill files;
 the driver appends the parts to the output shards in input order, which keeps the output the
-same for any number of workers.
+same for any number of workers. The Ray engine builds them on its actors instead (see
+`records_from_spill`) and the driver writes them.
 """
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cleaner.dedup.decisions import Decisions
 from cleaner.document import Document
-from cleaner.spill import InputReport, read_decisions, read_result
+from cleaner.spill import InputReport, TaskResult, read_decisions, read_result
 from cleaner.stats import RunStats
 from cleaner.writers.record import build_record
 from cleaner.writers.shards import json_line
@@ -46,34 +49,67 @@ class WrittenTask:
 
 
 @dataclass
+class TaskRecords:
+    """One task's records, built: the serialised lines of each part, the clean texts for
+    OUT/text (when asked for) and what the driver counts. Built wherever the task runs; written
+    where the output is."""
+
+    written: WrittenTask
+    parts: dict[str, bytes]
+    texts: list[tuple[str, str]]  # (path under OUT/text, clean text)
+
+
+def build_records(result: TaskResult, decisions: Decisions | None, settings: RecordSettings) -> TaskRecords:
+    """Apply each document's dedup decision and build its record. Reads and writes nothing,
+    so it runs the same in a local worker and on a Ray actor on another machine."""
+    by_document = decisions.by_document() if decisions is not None else {}
+    stats = RunStats()
+    parts: dict[str, list[bytes]] = {part: [] for part in PARTS}
+    texts = []
+    for doc in result.documents:
+        cleaned = doc.cleaned()
+        decision = by_document.get(doc.document.id)
+        if decision is not None:
+            for line_index, claim in decision.removals:
+                cleaned.claim(line_index, claim)
+            cleaned.rejection = cleaned.rejection or decision.rejection
+        spans = cleaned.spans()
+        stats.add(cleaned, spans)
+        record = build_record(cleaned, settings.added, settings.pipeline, spans)
+        parts["rejected" if cleaned.rejection is not None else "documents"].append(json_line(record))
+        if settings.text_root is not None and cleaned.rejection is None:
+            texts.append((text_path(doc.document), record["text"]))
+    return TaskRecords(WrittenTask(result.index, result.inputs, stats),
+                       {part: b"".join(lines) for part, lines in parts.items()}, texts)
+
+
+def records_from_spill(settings: RecordSettings, result: bytes, decisions: bytes) -> TaskRecords:
+    """`build_records` from a task's spill files as read by the driver: the Ray engine sends
+    the bytes, so the driver never unpickles what an actor unpickles again."""
+    return build_records(pickle.loads(result), pickle.loads(decisions), settings)
+
+
+@dataclass
 class TaskRecordWriter:
-    """Builds the records of one task at a time, in a worker process."""
+    """Builds the records of one task at a time, in a local worker process, and writes them
+    beside the spill files (part files) and under OUT/text."""
 
     spill_dir: Path
     settings: RecordSettings
 
     def __call__(self, index: int) -> WrittenTask:
-        result = read_result(self.spill_dir, index)
-        spilled = read_decisions(self.spill_dir, index)
-        decisions = spilled.by_document() if spilled is not None else {}
-        stats = RunStats()
-        parts: dict[str, list[bytes]] = {part: [] for part in PARTS}
-        for doc in result.documents:
-            cleaned = doc.cleaned()
-            decision = decisions.get(doc.document.id)
-            if decision is not None:
-                for line_index, claim in decision.removals:
-                    cleaned.claim(line_index, claim)
-                cleaned.rejection = cleaned.rejection or decision.rejection
-            spans = cleaned.spans()
-            stats.add(cleaned, spans)
-            record = build_record(cleaned, self.settings.added, self.settings.pipeline, spans)
-            parts["rejected" if cleaned.rejection is not None else "documents"].append(json_line(record))
-            if self.settings.text_root is not None and cleaned.rejection is None:
-                write_text(self.settings.text_root, text_path(doc.document), record["text"])
-        for part, lines in parts.items():
-            part_path(self.spill_dir, index, part).write_bytes(b"".join(lines))
-        return WrittenTask(index, result.inputs, stats)
+        built = build_records(read_result(self.spill_dir, index), read_decisions(self.spill_dir, index), self.settings)
+        for part, block in built.parts.items():
+            part_path(self.spill_dir, index, part).write_bytes(block)
+        write_texts(self.settings.text_root, built.texts)
+        return built.written
+
+
+def write_texts(root: Path | None, texts: list[tuple[str, str]]) -> None:
+    """Write a task's clean texts under `root` (OUT/text, staged), when plain text is asked for."""
+    if root is not None:
+        for relative, text in texts:
+            write_text(root, relative, text)
 
 
 def text_path(document: Document) -> str:
