@@ -142,8 +142,8 @@ def _parser() -> argparse.ArgumentParser:
     explain = commands.add_parser("explain", help="show each line of a file as kept or removed, and why")
     explain.add_argument("file", metavar="FILE|ID", help="a file to clean and explain, or with --run a "
                          "source path or document id from that run")
-    explain.add_argument("--run", type=Path, metavar="OUT", help="explain a document of a finished run, "
-                         "duplicates included, instead of cleaning FILE afresh")
+    explain.add_argument("--run", metavar="OUT", help="explain a document of a finished run (a directory "
+                         "or a URL), duplicates included, instead of cleaning FILE afresh")
     explain.add_argument("--json", action="store_true", help="machine-readable output")
     explain.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     _add_rule_options(explain)
@@ -151,7 +151,7 @@ def _parser() -> argparse.ArgumentParser:
     explain.set_defaults(handler=_explain)
 
     report = commands.add_parser("report", help="write OUT/report.html for a finished run")
-    report.add_argument("output", type=Path, metavar="OUT")
+    report.add_argument("output", metavar="OUT", help="the run's output directory or URL")
     report.add_argument("--sample", type=_positive, default=200, help="documents shown in the document view")
     report.set_defaults(handler=_report)
 
@@ -390,9 +390,11 @@ def _print_explanation(explanation: dict[str, Any], colour: bool, out: TextIO) -
 
 
 def _report(args: argparse.Namespace) -> int:
-    if not (args.output / "stats.json").is_file():
-        raise OutputError(f"{args.output}: not a finished cleaner run (no stats.json)")
     from cleaner.report import write_report
+    from cleaner.report.load import run_files
+
+    if "stats.json" not in run_files(args.output):
+        raise OutputError(f"{args.output}: not a finished cleaner run (no stats.json)")
 
     path = write_report(args.output, sample=args.sample)
     print(f"wrote {path}", file=sys.stderr)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from cleaner.document import Cleaned, segment
-from cleaner.report.load import iter_records
+from cleaner.report.load import iter_records, run_files
 from cleaner.writers.output_dir import OutputError
 from cleaner.writers.record import rebuild_source
 
@@ -33,23 +33,24 @@ def _rejection(cleaned: Cleaned) -> dict[str, Any] | None:
     return {"reason": cleaned.rejection.reason, **cleaned.rejection.detail}
 
 
-def find_record(out_dir: Path, key: str) -> dict[str, Any]:
-    """The record of a run whose id is `key` or whose source path is (or ends with) `key`."""
-    if not (out_dir / "manifest.json").is_file():
-        raise OutputError(f"{out_dir}: not a finished cleaner run (no manifest.json)")
-    for record in iter_records(out_dir):
+def find_record(out: str | Path, key: str) -> dict[str, Any]:
+    """The record of a run (a directory or an fsspec URL) whose id is `key` or whose source
+    path is (or ends with) `key`."""
+    if "manifest.json" not in run_files(out):
+        raise OutputError(f"{out}: not a finished cleaner run (no manifest.json)")
+    for record in iter_records(out):
         path = record["metadata"]["source"]["path"]
         if record["id"] == key or path == key or key.endswith("/" + path) or path.endswith("/" + key):
             return record
-    raise OutputError(f"{out_dir}: no document with id or path {key!r}")
+    raise OutputError(f"{out}: no document with id or path {key!r}")
 
 
-def explain_record(out_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
+def explain_record(out: str | Path, record: dict[str, Any]) -> dict[str, Any]:
     """Line verdicts rebuilt from a record's provenance alone; duplicates point at their originals."""
     meta = record["metadata"]
     source_text = rebuild_source(record)
     removals = meta["removed"] + meta["duplicates"]
-    originals = _originals(out_dir, {span["duplicate_of"]["id"] for span in meta["duplicates"]})
+    originals = _originals(out, {span["duplicate_of"]["id"] for span in meta["duplicates"]})
     lines = []
     for line in segment(source_text):
         span = next((s for s in removals if s["lines"][0] <= line.number <= s["lines"][1]), None)
@@ -68,10 +69,10 @@ def explain_record(out_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
             "extracted": meta["extracted"], "rejection": meta.get("rejection"), "lines": lines}
 
 
-def _originals(out_dir: Path, ids: set[str]) -> dict[str, dict[str, Any]]:
+def _originals(out: str | Path, ids: set[str]) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     if ids:
-        for record in iter_records(out_dir):
+        for record in iter_records(out):
             if record["id"] in ids:
                 found[record["id"]] = record
                 if len(found) == len(ids):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import fsspec
 import pytest
 from conftest import run_cli
 
@@ -119,3 +120,32 @@ def test_explain_a_finished_run_shows_what_a_duplicate_duplicates(corpus: Path, 
     assert run_cli("explain", "--run", out, record_id, "--json") == 0
     assert json.loads(capsys.readouterr().out)["path"] == "a.txt"
     assert run_cli("explain", "--run", out, "nope.txt") == 2
+
+
+def test_explain_and_report_read_a_run_at_a_url(corpus: Path, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """A run published to an object store is explained and reported on where it is, with the
+    same result as its local copy; the report goes into the run's URL."""
+    out = tmp_path / "out"
+    assert run_cli("clean", corpus, "-o", out, "--compress", "gz") == 0
+    fs = fsspec.filesystem("memory")
+    for path in sorted(out.iterdir()):
+        fs.pipe_file(f"memory://runs/day1/{path.name}", path.read_bytes())
+    capsys.readouterr()
+    explained = {}
+    for key in ("b.txt", "d.txt", "a.txt"):
+        assert run_cli("explain", "--run", out, key, "--json") == 0
+        local = capsys.readouterr().out
+        assert run_cli("explain", "--run", "memory://runs/day1", key, "--json") == 0
+        assert capsys.readouterr().out == local
+        explained[key] = json.loads(local)
+    # b.txt's duplicate shows the original's text, read from a.txt's record in the remote run
+    originals = [line["duplicate_of"] for line in explained["b.txt"]["lines"] if "duplicate_of" in line]
+    assert originals and originals[0]["path"] == "a.txt" and originals[0]["text"].strip() == P1
+    assert run_cli("report", out) == 0 and run_cli("report", "memory://runs/day1/") == 0
+    assert fs.cat_file("memory://runs/day1/report.html") == (out / "report.html").read_bytes()
+    capsys.readouterr()
+    assert run_cli("report", "memory://runs/nothing-here") == 2
+    assert run_cli("explain", "--run", "memory://runs/nothing-here", "b.txt") == 2
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert len(errors) == 2 and all("memory://runs/nothing-here: not a finished cleaner run" in e for e in errors)

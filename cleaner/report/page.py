@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from cleaner.remote import filesystem, is_url, join, local_path
 from cleaner.report.charts import bar_chart
 from cleaner.report.colours import DUPLICATE, category_colours
 from cleaner.report.documents import DocumentView
@@ -40,12 +41,18 @@ CARDS = (
 )
 
 
-def write_report(out_dir: Path, *, sample: int = SAMPLE) -> Path:
-    """Write ``out_dir/report.html`` from the run output in ``out_dir`` and return its path."""
-    out_dir = Path(out_dir)
-    run = load_run(out_dir, sample=sample)
-    path = out_dir / "report.html"
-    path.write_text(render(run, sample), encoding="utf-8")
+def write_report(out: str | Path, *, sample: int = SAMPLE) -> Path | str:
+    """Write ``report.html`` into the run output `out` (a directory or an fsspec URL) from the
+    output found there, and return where it went. Into a URL it is one object written whole."""
+    run = load_run(out, sample=sample)
+    page = render(run, sample)
+    name = local_path(str(out))
+    if is_url(name):
+        fs, root = filesystem(name)
+        fs.pipe_file(f"{root}/report.html", page.encode("utf-8"))
+        return join(name, "report.html")
+    path = Path(name) / "report.html"
+    path.write_text(page, encoding="utf-8")
     return path
 
 
