@@ -174,10 +174,9 @@ def _plain_text(text: str) -> str:
 def extract_html(html: str, url: str | None, timeout: float, fast: bool = False) -> tuple[str, dict[str, Any]]:
     """Main text (one paragraph per line) and metadata of one page.
 
-    `fast` (`--html-fast`) trades a little for 10-25% more speed (more on pages without date
-    metadata, up to 1.75x): trafilatura skips its
-    fallback extractors and htmldate its search of the whole page text for a date, so pages
-    dated only in their body text get no date.
+    `fast` (`--html-fast`) trades a little for 10-25% more speed (up to 1.75x on pages without
+    date metadata): trafilatura skips its fallback extractors and htmldate its search of the
+    whole page text for a date, so pages dated only in their body text get no date.
 
     Raises `ExtractionTimeout` when extraction takes longer than ``timeout`` seconds and
     `ValueError` when trafilatura finds no main text. Metadata holds only the keys in

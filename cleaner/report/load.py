@@ -41,8 +41,8 @@ def load_run(out: str | Path, sample: int = SAMPLE, rejected_sample: int = REJEC
     if "stats.json" not in files:
         raise FileNotFoundError(f"{join(str(out), 'stats.json')}: missing; the report is written from a finished run's output")
     return RunOutput(
-        stats=read_json(files["stats.json"]),
-        manifest=read_json(files["manifest.json"]) if "manifest.json" in files else {},
+        stats=_read_json(files["stats.json"]),
+        manifest=_read_json(files["manifest.json"]) if "manifest.json" in files else {},
         documents=_first_records(_matching(files, _DOCUMENTS), sample),
         rejected=_first_records(_matching(files, _REJECTED), rejected_sample),
     )
@@ -67,7 +67,7 @@ def run_files(out: str | Path) -> dict[str, RunFile]:
     return found
 
 
-def read_json(path: RunFile) -> dict[str, Any]:
+def _read_json(path: RunFile) -> dict[str, Any]:
     """A JSON object file of a run (stats.json, manifest.json)."""
     try:
         with open_binary(path) as stream:
