@@ -149,3 +149,4 @@ def test_explain_and_report_read_a_run_at_a_url(corpus: Path, tmp_path: Path,
     assert run_cli("explain", "--run", "memory://runs/nothing-here", "b.txt") == 2
     errors = capsys.readouterr().err.strip().splitlines()
     assert len(errors) == 2 and all("memory://runs/nothing-here: not a finished cleaner run" in e for e in errors)
+    fs.rm("memory://runs", recursive=True)  # the memory store lives as long as the test process
