@@ -32,7 +32,6 @@ from cleaner.rules.model import MATCH_TIMEOUT, Rule, Scope, ends_like_sentence, 
 PASSES = ("line", "block", "repeat", "tail")
 # Lower bounds of the word-count buckets lines are matched in (see LineIndex).
 _WORD_BUCKETS = (0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 18, 20, 25, 30, 40, 50, 60, 80, 100, 150)
-_FEW = 4
 # Compiled indexes kept per worker, one per distinct set of applicable rules (scope).
 _INDEX_CACHE_SIZE = 64
 # Line verdicts remembered per index (see LineIndex.first); lines here are short, so ~30 MB at most.
@@ -125,8 +124,9 @@ class LineIndex:
                          and (near_edge or (r.test.within_top is None and r.test.within_bottom is None))]
             plain = [i for i in positions if self._literals[i] is None]
             filtered = [(i, literals) for i in positions if (literals := self._literals[i]) is not None]
-            # A handful of patterns are cheaper to try one by one than to compile together.
-            combined = _combine([(i, self.patterned[i]) for i in plain]) if len(plain) > _FEW else None
+            # Even two or three patterns are cheaper in one alternation (one call per line that
+            # none matches) than tried one by one; a single one is tried as it is.
+            combined = _combine([(i, self.patterned[i]) for i in plain]) if len(plain) > 1 else None
             gate = _gate(tuple(literals for _, literals in filtered))
             found = self._buckets[key] = _Bucket(plain, combined, [i for i, _ in filtered], gate)
         return found
@@ -180,7 +180,7 @@ class _Bucket:
     skipped: `plain` ones through one combined alternation, `filtered` ones by their literals."""
 
     plain: list[int]  # positions in LineIndex.patterned, in precedence order
-    combined: regex.Pattern[str] | None  # over `plain`, when there are more than a few
+    combined: regex.Pattern[str] | None  # over `plain`, when there are two or more
     filtered: list[int]  # positions in LineIndex.patterned, in precedence order
     gate: LiteralGate  # over the literal sets of `filtered`, in the same order
 
