@@ -203,9 +203,12 @@ class StartIndex:
         self.rules = [r for r in rules if r.kind in ("block", "tail") and r.test is not None]
         self._texts = TextLookup(self.rules)
         # Patterns are tried only on lines their word guards admit and, when they have
-        # necessary literals, only on lines holding one.
-        self._patterned = [(r, necessary_literals(r.test.pattern)) for r in self.rules
-                           if r.test is not None and r.test.pattern is not None]
+        # necessary literals, only on lines holding one (found for all of them by one gate).
+        patterned = [(r, necessary_literals(r.test.pattern)) for r in self.rules
+                     if r.test is not None and r.test.pattern is not None]
+        self._unfiltered = [rule for rule, literals in patterned if literals is None]
+        self._filtered = [rule for rule, literals in patterned if literals is not None]
+        self._gate = _gate(tuple(literals for _, literals in patterned if literals is not None))
         self._verdicts: Verdicts[str, tuple[tuple[Rule, regex.Match[str] | bool], ...]] = Verdicts()
         # Headers and markers are short: prose, the bulk of the lines, is longer than any accepts.
         limits = [r.test.max_words for r in self.rules if r.test is not None]
@@ -225,10 +228,11 @@ class StartIndex:
 
     def _text_hits(self, view: LineView, cleaned: Cleaned) -> tuple[tuple[Rule, regex.Match[str] | bool], ...]:
         candidates = {rule.id for rule in self._texts.candidates(view.normalised)}
-        for rule, literals in self._patterned:
+        admitted = [self._filtered[number] for number in self._gate.admitted(view.stripped)]
+        for rule in [*self._unfiltered, *admitted]:
             assert rule.test is not None
             # Rank 0 passes every position guard: only the word guards (a function of the text) count here.
-            if rule.test.guards_pass(view.words, 0, 0) and (literals is None or literals.admits(view.stripped)):
+            if rule.test.guards_pass(view.words, 0, 0):
                 candidates.add(rule.id)
         if not candidates:
             return ()
