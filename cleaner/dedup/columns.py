@@ -1,4 +1,4 @@
-"""Append-only numpy columns that grow in fixed-size chunks.
+"""Append-only numpy columns that grow in fixed-size chunks, and runs of rows as indexes.
 
 Rows are copied into preallocated chunks of CHUNK rows, so a large index neither keeps one
 small numpy object per document nor copies the whole column when it grows.
@@ -9,6 +9,13 @@ from __future__ import annotations
 import numpy as np
 
 CHUNK = 1 << 16
+
+
+def run_indexes(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """starts[i], starts[i] + 1, ..., starts[i] + lengths[i] - 1 for every i, back to back: many
+    variable-length runs (shingle sets, a token's words) gathered with one fancy index."""
+    total = int(lengths.sum())
+    return np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(total, dtype=np.int64)
 
 
 class Column:

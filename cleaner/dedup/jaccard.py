@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from cleaner.dedup.columns import run_indexes
+
 
 def pair_jaccard(values: np.ndarray, bounds: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Jaccard of set left[k] and set right[k] for every k, as float64.
@@ -22,9 +24,7 @@ def pair_jaccard(values: np.ndarray, bounds: np.ndarray, left: np.ndarray, right
     count = len(left)
     sets = np.concatenate([left, right])
     lengths = np.diff(bounds)[sets]
-    total = int(lengths.sum())
-    before = np.cumsum(lengths) - lengths
-    index = np.repeat(bounds[sets] - before, lengths) + np.arange(total)
+    index = run_indexes(bounds[sets], lengths)
     pair = np.repeat(np.arange(2 * count, dtype=np.uint64) % max(count, 1), lengths)
     keys = (pair << np.uint64(32)) | values[index].astype(np.uint64)
     keys.sort()

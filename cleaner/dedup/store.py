@@ -15,6 +15,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from cleaner.dedup.columns import run_indexes
+
 _CHUNK_BYTES = 1 << 23  # read granularity when streaming a whole file
 _GATHER_RUNS = 256  # runs gathered per mapping (each page fault maps up to 64 KB around it)
 
@@ -55,10 +57,9 @@ class SpillFile:
         shape = (self.size, self._width) if self._width > 1 else (self.size,)
         for begin in range(0, len(rows), _GATHER_RUNS):
             starts, lengths = rows[begin:begin + _GATHER_RUNS], counts[begin:begin + _GATHER_RUNS]
-            total = int(lengths.sum())
-            if total:
+            if lengths.sum():
                 view = np.memmap(self._file, dtype=self._dtype, mode="r", shape=shape)
-                pieces.append(view[np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(total)])
+                pieces.append(view[run_indexes(starts, lengths)])
                 del view
         if not pieces:
             return np.zeros((0, self._width) if self._width > 1 else 0, dtype=self._dtype)

@@ -22,6 +22,7 @@ from operator import methodcaller
 
 import numpy as np
 
+from cleaner.dedup.columns import run_indexes
 from cleaner.dedup.normalize import normalize_tokens
 
 _ASCII_SPACE = np.zeros(256, dtype=bool)
@@ -179,10 +180,7 @@ def paragraph_words(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         _, slot = _table.slots(raw[missing])
         where[missing], count[missing] = _table.starts[slot], _table.counts[slot]
     # Expand each token to its words (usually exactly one); read the pool before settle().
-    total = int(count.sum())
-    first_word = np.cumsum(count) - count
-    word_index = np.arange(total, dtype=np.int64) - np.repeat(first_word, count) + np.repeat(where, count)
-    hashes = _table.pool[word_index]
+    hashes = _table.pool[run_indexes(where, count)]
     _table.settle()
     text_starts = np.concatenate(([0], np.cumsum(sizes + 1)[:-1]))
     token_text = np.searchsorted(text_starts, starts, side="right") - 1
