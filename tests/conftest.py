@@ -50,6 +50,13 @@ def clean_text(cleaner: DocumentCleaner, text: str, **kwargs: str) -> Cleaned:
     return cleaner.clean(make_document(text, **kwargs))
 
 
+def filtered(rule_filter: RuleFilter, text: str, lang: str | None = "de", **kwargs: str) -> Cleaned:
+    """`text` as a document after the rules that `rule_filter` finds applicable to it in `lang`."""
+    cleaned = Cleaned.start(make_document(text, **kwargs))
+    rule_filter.apply(cleaned, rule_filter.applicable(cleaned, lang))
+    return cleaned
+
+
 def rules_from(tmp_path: Path, body: str) -> RuleFilter:
     """A rule filter over one pack whose TOML is `body`, written as a real file and loaded."""
     (tmp_path / "p.toml").write_text(body, encoding="utf-8")

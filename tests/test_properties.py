@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import make_document
+from conftest import filtered, make_document
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
@@ -141,9 +141,7 @@ def test_generated_rule_packs_never_raise_and_keep_provenance(tmp_path: Path, to
     ruleset = load_pack(tmp_path, toml)
     assume(ruleset is not None)
     assert ruleset is not None
-    cleaned = Cleaned.start(make_document(text))
-    rule_filter = RuleFilter(ruleset)
-    rule_filter.apply(cleaned, rule_filter.applicable(cleaned, None))
+    cleaned = filtered(RuleFilter(ruleset), text, None)
     assert rebuild_source(record_of(cleaned)) == text
 
 

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import make_document, rules_from
+from conftest import filtered, rules_from
 
-from cleaner.document import Cleaned
 from cleaner.filters.boilerplate import RuleFilter
 
 CONTENT = "Die Regierung hat am Montag ein neues Gesetz beschlossen, das ab Januar gilt und viele betrifft."
 
 
 def removed(rule_filter: RuleFilter, text: str, **kwargs: str) -> list[int]:
-    cleaned = Cleaned.start(make_document(text, **kwargs))
-    rule_filter.apply(cleaned, rule_filter.applicable(cleaned, "de"))
+    cleaned = filtered(rule_filter, text, **kwargs)
     return [line.number for line, claim in zip(cleaned.lines, cleaned.claims) if claim and not line.blank]
 
 
@@ -109,8 +107,7 @@ remove = ["Advertisement"]
 keep = ["No match here."]
 ''')
     assert removed(rule_filter, "Advertisement") == []  # the helper applies with lang="de"
-    cleaned = Cleaned.start(make_document("Advertisement"))
-    rule_filter.apply(cleaned, rule_filter.applicable(cleaned, "en"))
+    cleaned = filtered(rule_filter, "Advertisement", "en")
     assert cleaned.claims[0] is not None
 
 
@@ -127,8 +124,7 @@ pattern = '(?P<day>\\d+)\\. (?P<month>\\w+) (?P<year>\\d{4})'
 remove = ["12. November 2024"]
 keep = ["Kein Datum."]
 ''')
-    cleaned = Cleaned.start(make_document("12. November 2024\nText."))
-    rule_filter.apply(cleaned, rule_filter.applicable(cleaned, "de"))
+    cleaned = filtered(rule_filter, "12. November 2024\nText.", "de")
     assert cleaned.extracted == {"published": ["2024-11-12"]}
 
 
@@ -144,8 +140,7 @@ remove = ["promo number {i}"]
 keep = ["Kein Treffer hier."]
 ''' for i in range(300))
     rule_filter = rules_from(tmp_path, body)
-    cleaned = Cleaned.start(make_document("promo number 299 today\npromo number 7\n" + CONTENT))
-    rule_filter.apply(cleaned, rule_filter.applicable(cleaned, "de"))
+    cleaned = filtered(rule_filter, "promo number 299 today\npromo number 7\n" + CONTENT, "de")
     assert [c.rule if c else None for c in cleaned.claims] == ["t.r299", "t.r7", None]
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import regex
-from conftest import REPO, SEEDS, make_document, rules_from
+from conftest import REPO, SEEDS, filtered, make_document, rules_from
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -239,6 +239,5 @@ pattern = '.*\\bsubscribe\\b.*\\bnewsletter\\b.*'
 remove = ["Subscribe to our newsletter"]
 keep = ["Kein Treffer hier."]
 ''')
-    cleaned = Cleaned.start(make_document("Subſcribe to our newſletter\nA plain line of text here."))
-    rule_filter.apply(cleaned, rule_filter.applicable(cleaned, "en"))
+    cleaned = filtered(rule_filter, "Subſcribe to our newſletter\nA plain line of text here.", "en")
     assert [claim.rule if claim else None for claim in cleaned.claims] == ["t.sub", None]
