@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cleaner.document import Cleaned
-from cleaner.filters.boilerplate import LineIndex, line_views
+from cleaner.filters.boilerplate import LineIndex, LiteralHits, line_views
 from cleaner.rules.literals import LiteralGate, Literals, case_class, necessary_literals
 from cleaner.rules.loader import RuleSet, load_rules
 from cleaner.rules.model import Rule
@@ -145,6 +145,31 @@ def test_gate_finds_each_set_a_line_satisfies_and_only_those() -> None:
     assert LiteralGate([]).admitted("anything") == []
 
 
+def test_literal_hits_name_the_rules_a_line_holds_literals_of(tmp_path: Path) -> None:
+    rule_filter = rules_from(tmp_path, """
+[[rule]]
+id = "t.newsletter"
+category = "newsletter"
+kind = "line"
+pattern = '.*newsletter.*'
+remove = ["Unser Newsletter"]
+keep = ["Der Bericht erschien gestern."]
+
+[[rule]]
+id = "t.stamp"
+category = "date"
+kind = "line"
+pattern = '\\d+\\.\\d+\\.\\d+'
+remove = ["1.2.2024"]
+keep = ["Am 1. Mai 2024 wurde gewählt."]
+""")
+    hits = LiteralHits(rule_filter.ruleset.rules)
+    assert "t.newsletter" in hits and "t.stamp" not in hits  # no literal: tried on every line
+    assert hits.admitted("Zum NEWSLETTER anmelden") == {"t.newsletter"}
+    assert hits.admitted("Zum NEWSLETTER anmelden") == {"t.newsletter"}  # remembered, same answer
+    assert hits.admitted("1.2.2024") == frozenset()
+
+
 def _seed_lines(ruleset: RuleSet) -> list[tuple[Rule, str]]:
     seeds = []
     for rule in ruleset.rules:
@@ -213,16 +238,21 @@ def test_line_index_gives_the_same_verdicts_with_and_without_the_prefilter(shipp
     texts = _fixture_texts()
     assert len(texts) > 20
     compared = hits = 0
+    # As RuleFilter builds them: every index asks one LiteralHits over the whole rule set.
+    shared = LiteralHits(shipped_rules.rules)
     for rules in _rule_sets(shipped_rules):
-        fast, reference = LineIndex(rules), LineIndex(rules, prefilter=False)
+        reference = LineIndex(rules, prefilter=False)
+        fast = [LineIndex(rules), LineIndex(rules, shared)]
         for text in texts:
             cleaned = Cleaned.start(make_document(text))
             for view in line_views(cleaned):
-                got, expected = fast.first(view, cleaned), reference.first(view, cleaned)
-                assert (got and got[0].id) == (expected and expected[0].id), view.stripped
-                if isinstance(expected, tuple) and isinstance(expected[1], regex.Match):
-                    assert isinstance(got, tuple) and isinstance(got[1], regex.Match)
-                    assert got[1].groupdict() == expected[1].groupdict()
+                expected = reference.first(view, cleaned)
+                for index in fast:
+                    got = index.first(view, cleaned)
+                    assert (got and got[0].id) == (expected and expected[0].id), view.stripped
+                    if isinstance(expected, tuple) and isinstance(expected[1], regex.Match):
+                        assert isinstance(got, tuple) and isinstance(got[1], regex.Match)
+                        assert got[1].groupdict() == expected[1].groupdict()
                 compared += 1
                 hits += expected is not None
     assert hits > 100 and compared > hits

@@ -17,7 +17,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from operator import attrgetter
 from typing import Generic, TypeVar
 from urllib.parse import urlsplit
@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import regex
 
 from cleaner.document import Claim, Cleaned
-from cleaner.rules.literals import LiteralGate, Literals, necessary_literals
+from cleaner.rules.literals import LiteralGate, necessary_literals
 from cleaner.rules.loader import DEFAULT_MAX_WORDS, RuleSet
 from cleaner.rules.model import MATCH_TIMEOUT, Rule, Scope, ends_like_sentence, normalise_phrase, word_count
 
@@ -91,10 +91,11 @@ class LineIndex:
 
     Patterns with necessary literals (see cleaner.rules.literals) stay out of the alternation:
     they are tried only on lines containing one of their literals, which most lines do not.
-    `prefilter=False` tries every pattern, the reference the prefilter is checked against.
+    `literals` finds those lines (shared by the indexes of one rule set; by default the index's
+    own); `prefilter=False` tries every pattern, the reference the prefilter is checked against.
     """
 
-    def __init__(self, rules: Iterable[Rule], *, prefilter: bool = True) -> None:
+    def __init__(self, rules: Iterable[Rule], literals: LiteralHits | None = None, *, prefilter: bool = True) -> None:
         self.rules = [r for r in rules if r.kind == "line" and r.test is not None]
         self.order = {r.id: i for i, r in enumerate(self.rules)}
         self.texts = TextLookup(self.rules)
@@ -107,8 +108,8 @@ class LineIndex:
         self._bottom_window = max((r.test.within_bottom or 0 for r in self.rules if r.test), default=0)
         self._verdicts: Verdicts[tuple[str, int, int], tuple[Rule, regex.Match[str] | bool] | None] = Verdicts()
         # A pattern with necessary literals is only tried on lines containing one of them.
-        self._literals = [necessary_literals(r.test.pattern) if prefilter and r.test and r.test.pattern else None
-                          for r in self.patterned]
+        self._literal_hits = (literals or LiteralHits(self.rules)) if prefilter else None
+        self._filtered = {r.id for r in self.patterned if self._literal_hits is not None and r.id in self._literal_hits}
         self._buckets: dict[tuple[int, bool], _Bucket] = {}
 
     def _bucket(self, words: int, near_edge: bool) -> _Bucket:
@@ -122,13 +123,12 @@ class LineIndex:
                          and (r.test.max_words is None or r.test.max_words >= low)
                          and (r.test.min_words is None or high is None or r.test.min_words <= high)
                          and (near_edge or (r.test.within_top is None and r.test.within_bottom is None))]
-            plain = [i for i in positions if self._literals[i] is None]
-            filtered = [(i, literals) for i in positions if (literals := self._literals[i]) is not None]
+            plain = [i for i in positions if self.patterned[i].id not in self._filtered]
+            filtered = {self.patterned[i].id: i for i in positions if self.patterned[i].id in self._filtered}
             # Even two or three patterns are cheaper in one alternation (one call per line that
             # none matches) than tried one by one; a single one is tried as it is.
             combined = _combine([(i, self.patterned[i]) for i in plain]) if len(plain) > 1 else None
-            gate = _gate(tuple(literals for _, literals in filtered))
-            found = self._buckets[key] = _Bucket(plain, combined, [i for i, _ in filtered], gate)
+            found = self._buckets[key] = _Bucket(plain, combined, filtered)
         return found
 
     def first(self, view: LineView, cleaned: Cleaned) -> tuple[Rule, regex.Match[str] | bool] | None:
@@ -161,7 +161,7 @@ class LineIndex:
                 # The alternation names the first pattern that matches; later ones are only
                 # needed when that one's guards reject the line.
                 positions = positions[positions.index(int(hit.lastgroup[2:])):] if hit else []  # type: ignore[index]
-        admitted = bucket.admitted(view.stripped)
+        admitted = bucket.admitted(self._literal_hits.admitted(view.stripped)) if bucket.filtered else []  # type: ignore[union-attr]
         if admitted:
             positions = sorted([*positions, *admitted])
         for position in positions:
@@ -181,12 +181,11 @@ class _Bucket:
 
     plain: list[int]  # positions in LineIndex.patterned, in precedence order
     combined: regex.Pattern[str] | None  # over `plain`, when there are two or more
-    filtered: list[int]  # positions in LineIndex.patterned, in precedence order
-    gate: LiteralGate  # over the literal sets of `filtered`, in the same order
+    filtered: dict[str, int]  # rule id -> position in LineIndex.patterned
 
-    def admitted(self, text: str) -> list[int]:
-        """The filtered patterns that might match this line (all others cannot)."""
-        return [self.filtered[number] for number in self.gate.admitted(text)]
+    def admitted(self, rule_ids: frozenset[str]) -> list[int]:
+        """The filtered patterns that might match a line holding literals of these rules."""
+        return sorted(self.filtered[rule_id] for rule_id in rule_ids if rule_id in self.filtered)
 
 
 class StartIndex:
@@ -199,16 +198,15 @@ class StartIndex:
     position, are checked per line.
     """
 
-    def __init__(self, rules: Iterable[Rule]) -> None:
+    def __init__(self, rules: Iterable[Rule], literals: LiteralHits | None = None) -> None:
         self.rules = [r for r in rules if r.kind in ("block", "tail") and r.test is not None]
         self._texts = TextLookup(self.rules)
         # Patterns are tried only on lines their word guards admit and, when they have
-        # necessary literals, only on lines holding one (found for all of them by one gate).
-        patterned = [(r, necessary_literals(r.test.pattern)) for r in self.rules
-                     if r.test is not None and r.test.pattern is not None]
-        self._unfiltered = [rule for rule, literals in patterned if literals is None]
-        self._filtered = [rule for rule, literals in patterned if literals is not None]
-        self._gate = _gate(tuple(literals for _, literals in patterned if literals is not None))
+        # necessary literals, only on lines holding one (see LiteralHits).
+        self._literal_hits = literals or LiteralHits(self.rules)
+        patterned = [r for r in self.rules if r.test is not None and r.test.pattern is not None]
+        self._unfiltered = [rule for rule in patterned if rule.id not in self._literal_hits]
+        self._filtered = {rule.id: rule for rule in patterned if rule.id in self._literal_hits}
         self._verdicts: Verdicts[str, tuple[tuple[Rule, regex.Match[str] | bool], ...]] = Verdicts()
         # Headers and markers are short: prose, the bulk of the lines, is longer than any accepts.
         limits = [r.test.max_words for r in self.rules if r.test is not None]
@@ -228,7 +226,8 @@ class StartIndex:
 
     def _text_hits(self, view: LineView, cleaned: Cleaned) -> tuple[tuple[Rule, regex.Match[str] | bool], ...]:
         candidates = {rule.id for rule in self._texts.candidates(view.normalised)}
-        admitted = [self._filtered[number] for number in self._gate.admitted(view.stripped)]
+        admitted = [self._filtered[rule_id] for rule_id in self._literal_hits.admitted(view.stripped)
+                    if rule_id in self._filtered]
         for rule in [*self._unfiltered, *admitted]:
             assert rule.test is not None
             # Rank 0 passes every position guard: only the word guards (a function of the text) count here.
@@ -241,6 +240,38 @@ class StartIndex:
             if rule.id in candidates and (match := _matches_text(rule, view, cleaned)):
                 hits.append((rule, match))
         return tuple(hits)
+
+
+class LiteralHits:
+    """Which rule patterns' necessary literals a line holds (see cleaner.rules.literals), for
+    every pattern of a rule set at once, remembered per line text.
+
+    A document meets two to four indexes (line and start rules, language-neutral and language
+    packs), all asking this of the same lines: one gate over the whole rule set answers it once
+    per text, and each index keeps the rules it holds.
+    """
+
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        patterned = [(rule.id, literals) for rule in rules if rule.test is not None and rule.test.pattern is not None
+                     and (literals := necessary_literals(rule.test.pattern)) is not None]
+        self._ids = [rule_id for rule_id, _ in patterned]  # in the gate's order
+        self._filtered = frozenset(self._ids)
+        self._gate = LiteralGate([literals for _, literals in patterned])
+        self._memo: dict[str, frozenset[str]] = {}
+
+    def __contains__(self, rule_id: str) -> bool:
+        """Is this rule's pattern filtered by its literals (rather than tried on every line)?"""
+        return rule_id in self._filtered
+
+    def admitted(self, text: str) -> frozenset[str]:
+        """The ids of the filtered rules whose patterns might match this line (no other can)."""
+        found = self._memo.get(text)
+        if found is None:
+            if len(self._memo) >= _VERDICT_CACHE_SIZE:
+                self._memo.clear()
+            ids = self._ids
+            found = self._memo[text] = frozenset(ids[number] for number in self._gate.admitted(text))
+        return found
 
 
 class TextLookup:
@@ -293,12 +324,6 @@ def _compile(source: str) -> regex.Pattern[str]:
     return regex.compile(source)
 
 
-@lru_cache(maxsize=_INDEX_CACHE_SIZE * 4)
-def _gate(literal_sets: tuple[Literals, ...]) -> LiteralGate:
-    """Like `_compile`: building a gate's trie costs milliseconds, and buckets share gates."""
-    return LiteralGate(list(literal_sets))
-
-
 class RuleFilter:
     """Strips boilerplate from documents with one loaded RuleSet; counts what each rule removed."""
 
@@ -306,6 +331,7 @@ class RuleFilter:
         self.ruleset = ruleset
         self._indexes: OrderedDict[tuple[str, ...], LineIndex] = OrderedDict()
         self._start_indexes: OrderedDict[tuple[str, ...], StartIndex] = OrderedDict()
+        self._literal_hits = LiteralHits(ruleset.rules)
         self._precedence = {rule.id: position for position, rule in enumerate(ruleset.rules)}
         # Rules share a handful of scopes; each scope is judged once per document, not per rule.
         self._scopes: dict[Scope, list[int]] = {}
@@ -377,7 +403,7 @@ class RuleFilter:
                 if hit is not None and cleaned.claim(view.index, Claim(hit[0].id, hit[0].category)):
                     _extract(cleaned, hit[0], view.stripped, hit[1])
         if any(rule.kind in passes for rule in rules if rule.kind in ("block", "tail")):
-            heads = _cached(self._start_indexes, rules, StartIndex).heads(views, cleaned)
+            heads = _cached(self._start_indexes, rules, partial(StartIndex, literals=self._literal_hits)).heads(views, cleaned)
             for kind, apply_rule in (("block", _apply_block), ("tail", _apply_tail)):
                 if kind in passes:
                     for rule in rules:
@@ -389,7 +415,7 @@ class RuleFilter:
                     _apply_repeat(cleaned, rule, views)
 
     def _index(self, rules: list[Rule]) -> LineIndex:
-        return _cached(self._indexes, rules, LineIndex)
+        return _cached(self._indexes, rules, partial(LineIndex, literals=self._literal_hits))
 
 
 def _cached(cache: OrderedDict[tuple[str, ...], IndexT], rules: list[Rule], build: Callable[[list[Rule]], IndexT]) -> IndexT:
