@@ -22,6 +22,7 @@ from cleaner.filters.boilerplate import RuleFilter
 from cleaner.pipeline import DocumentCleaner
 from cleaner.readers.records import RecordFields, record_to_document
 from cleaner.rules.loader import RulePackError, RuleSet, load_rules
+from cleaner.rules.model import _BULLET, _TRAILING_CHARS, normalise_phrase
 from cleaner.writers.record import build_record, rebuild_source
 
 PIPELINE = {"cleaner": "test", "rules_digest": "", "settings": {}}
@@ -161,3 +162,11 @@ def test_jsonl_text_with_lone_surrogates_is_written_as_utf8(document_cleaner: Do
     assert document.meta["fields"] == {"note": "\ufffd"}
     out = record_of(document_cleaner.clean(document))
     assert rebuild_source(out) == text + "\ufffd·" * len(lone)
+
+
+@given(st.one_of(LINE, st.text(alphabet="-–—•*·>»›▸►←‹< \t\u00a0abc.:", max_size=12)))
+def test_normalised_phrase_drops_bullets_only_at_the_start(text: str) -> None:
+    """normalise_phrase skips its bullet regex unless the text starts like a bullet: the same
+    result as always running it."""
+    joined = " ".join(text.split())
+    assert normalise_phrase(text) == _BULLET.sub("", joined).rstrip(_TRAILING_CHARS).casefold()

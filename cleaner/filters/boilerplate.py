@@ -27,7 +27,7 @@ import regex
 from cleaner.document import Claim, Cleaned
 from cleaner.rules.literals import LiteralGate, necessary_literals
 from cleaner.rules.loader import DEFAULT_MAX_WORDS, RuleSet
-from cleaner.rules.model import MATCH_TIMEOUT, Rule, Scope, ends_like_sentence, normalise_phrase, word_count
+from cleaner.rules.model import MATCH_TIMEOUT, Rule, Scope, ends_like_sentence, normalise_words
 
 PASSES = ("line", "block", "repeat", "tail")
 # Lower bounds of the word-count buckets lines are matched in (see LineIndex).
@@ -442,24 +442,30 @@ def line_views(cleaned: Cleaned) -> list[LineView]:
     """
     views = []
     for i, line in enumerate(cleaned.lines):
-        if not line.blank:
-            text = line.text.strip()
-            words = word_count(text)
-            normalised = normalise_phrase(text) if words <= DEFAULT_MAX_WORDS else ""
-            views.append(LineView(i, text, normalised, words, 0, 0))
-    return _reranked(views, cleaned)
+        words = line.text.split()  # none: a blank line
+        if words:
+            normalised = normalise_words(words) if len(words) <= DEFAULT_MAX_WORDS else ""
+            views.append(LineView(i, line.text.strip(), normalised, len(words), 0, 0))
+    _rank(views, cleaned)
+    return views
 
 
 def _reranked(views: list[LineView], cleaned: Cleaned) -> list[LineView]:
     """The same views with positions counted among the lines still kept."""
-    kept = [cleaned.claims[view.index] is None for view in views]
-    total = sum(kept)
-    reranked = []
-    rank = 0
-    for view, is_kept in zip(views, kept):
-        reranked.append(LineView(view.index, view.stripped, view.normalised, view.words, rank, total - 1 - rank))
-        rank += is_kept
+    reranked = [LineView(view.index, view.stripped, view.normalised, view.words, 0, 0) for view in views]
+    _rank(reranked, cleaned)
     return reranked
+
+
+def _rank(views: list[LineView], cleaned: Cleaned) -> None:
+    """Set the positions of new views, counted among the lines still kept."""
+    claims = cleaned.claims
+    rank = 0
+    for view in views:
+        view.rank_top = rank
+        rank += claims[view.index] is None
+    for view in views:
+        view.rank_bottom = rank - 1 - view.rank_top
 
 
 def _matches(rule: Rule, view: LineView, cleaned: Cleaned) -> regex.Match[str] | bool:

@@ -23,7 +23,8 @@ MATCH_TIMEOUT = 0.1
 
 # Leading list markers and trailing punctuation do not change what a boilerplate line says:
 # "- Lesen Sie auch:" and "Lesen Sie auch" are the same teaser header.
-_BULLET = re.compile(r"^(?:[-–—•*·>»›▸►←‹<]+\s*)+")
+_BULLET_CHARS = "-–—•*·>»›▸►←‹<"
+_BULLET = re.compile(f"^(?:[{re.escape(_BULLET_CHARS)}]+\\s*)+")
 _TRAILING_CHARS = " .:;,!?…›»>|/-–—→"  # after whitespace is collapsed, " " is the only whitespace left
 # A sentence (content) ends with terminal punctuation, possibly followed by a closing quote.
 _SENTENCE_END = re.compile(r"[.!?…:;][\"'“”„‚‘’»«)\]]*\s*$")
@@ -31,7 +32,15 @@ _SENTENCE_END = re.compile(r"[.!?…:;][\"'“”„‚‘’»«)\]]*\s*$")
 
 def normalise_phrase(text: str) -> str:
     """The form phrase and prefix rules compare: casefolded, bullets and end punctuation dropped."""
-    text = _BULLET.sub("", " ".join(text.split()))
+    return normalise_words(text.split())
+
+
+def normalise_words(words: list[str]) -> str:
+    """`normalise_phrase` of the text whose `str.split()` these are (a caller that has split a
+    line to count its words need not split it again)."""
+    text = " ".join(words)
+    if text[:1] in _BULLET_CHARS:  # only then can _BULLET match: skip the regex call otherwise
+        text = _BULLET.sub("", text)
     return text.rstrip(_TRAILING_CHARS).casefold()
 
 
