@@ -58,6 +58,9 @@ class LineView:
     rank_bottom: int
 
 
+Heads = list[tuple[int, "regex.Match[str] | bool"]]  # (position in views, match), ascending
+
+
 class Verdicts(Generic[K, V]):
     """Verdicts on line texts, remembered: boilerplate is the text that recurs, so a recurring
     line costs a dict lookup instead of its regexes. Bounded (cleared when full: crude, but O(1)
@@ -189,7 +192,7 @@ class _Bucket:
 
 
 class StartIndex:
-    """The block headers and tail markers of one scope, found in one pass over a document.
+    """The block headers and tail markers of a rule set, found in one pass over a document.
 
     Any line may be a header or a marker, so rather than testing every block and tail rule on
     every line, a line's text is tested once against all of them (phrases by lookup, prefixes by
@@ -212,9 +215,9 @@ class StartIndex:
         limits = [r.test.max_words for r in self.rules if r.test is not None]
         self._max_words = max(limits) if limits and None not in limits else None
 
-    def heads(self, views: list[LineView], cleaned: Cleaned) -> dict[str, list[tuple[int, regex.Match[str] | bool]]]:
+    def heads(self, views: list[LineView], cleaned: Cleaned) -> dict[str, Heads]:
         """For each rule id: the positions in `views` where that rule starts, with the match."""
-        found: dict[str, list[tuple[int, regex.Match[str] | bool]]] = {}
+        found: dict[str, Heads] = {}
         for position, view in enumerate(views):
             if self._max_words is not None and view.words > self._max_words:
                 continue
@@ -330,8 +333,11 @@ class RuleFilter:
     def __init__(self, ruleset: RuleSet) -> None:
         self.ruleset = ruleset
         self._indexes: OrderedDict[tuple[str, ...], LineIndex] = OrderedDict()
-        self._start_indexes: OrderedDict[tuple[str, ...], StartIndex] = OrderedDict()
         self._literal_hits = LiteralHits(ruleset.rules)
+        # Where a rule's block or tail starts depends on that rule and the lines alone, so one
+        # index of every block and tail rule finds them for all the passes over a document.
+        self._starts = StartIndex(ruleset.rules, self._literal_hits)
+        self._heads_of: tuple[list[LineView], dict[str, Heads]] | None = None
         self._precedence = {rule.id: position for position, rule in enumerate(ruleset.rules)}
         # Rules share a handful of scopes; each scope is judged once per document, not per rule.
         self._scopes: dict[Scope, list[int]] = {}
@@ -403,7 +409,7 @@ class RuleFilter:
                 if hit is not None and cleaned.claim(view.index, Claim(hit[0].id, hit[0].category)):
                     _extract(cleaned, hit[0], view.stripped, hit[1])
         if any(rule.kind in passes for rule in rules if rule.kind in ("block", "tail")):
-            heads = _cached(self._start_indexes, rules, partial(StartIndex, literals=self._literal_hits)).heads(views, cleaned)
+            heads = self._heads(views, cleaned)
             for kind, apply_rule in (("block", _apply_block), ("tail", _apply_tail)):
                 if kind in passes:
                     for rule in rules:
@@ -413,6 +419,13 @@ class RuleFilter:
             for rule in rules:
                 if rule.kind == "repeat":
                     _apply_repeat(cleaned, rule, views)
+
+    def _heads(self, views: list[LineView], cleaned: Cleaned) -> dict[str, Heads]:
+        """Where each block and tail rule starts among these views, found once per list of
+        views (a document's passes share one; settling positions makes a new one)."""
+        if self._heads_of is None or self._heads_of[0] is not views:
+            self._heads_of = (views, self._starts.heads(views, cleaned))
+        return self._heads_of[1]
 
     def _index(self, rules: list[Rule]) -> LineIndex:
         return _cached(self._indexes, rules, partial(LineIndex, literals=self._literal_hits))
@@ -489,9 +502,6 @@ def _matches_text(rule: Rule, view: LineView, cleaned: Cleaned) -> regex.Match[s
 def _is_content(view: LineView) -> bool:
     """A paragraph that reads as prose: long enough and ending like a sentence."""
     return view.words >= _HEADING_CONTENT_WORDS and ends_like_sentence(view.stripped)
-
-
-Heads = list[tuple[int, "regex.Match[str] | bool"]]  # (position in views, match), ascending
 
 
 def _apply_block(cleaned: Cleaned, rule: Rule, views: list[LineView], heads: Heads) -> None:
