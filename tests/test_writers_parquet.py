@@ -10,7 +10,7 @@ from io_records import record
 
 from cleaner.readers.compression import open_binary
 from cleaner.writers.parquet import SCHEMA, from_row, write_parquet
-from cleaner.writers.shards import ShardedWriter
+from cleaner.writers.shards import ShardedWriter, json_line
 
 RECORDS = [record(i) for i in range(7)]
 
@@ -64,7 +64,7 @@ def test_jsonl_shards_split_by_record_count_and_are_deterministic(tmp_path: Path
     for path in outputs[0]:
         with open_binary(path) as stream:
             lines.extend(stream.read().decode("utf-8").splitlines())
-    assert lines == [json.dumps(rec, ensure_ascii=False) for rec in RECORDS]
+    assert lines == [json.dumps(rec, ensure_ascii=False, separators=(",", ":")) for rec in RECORDS]
     assert "😀" in lines[0]  # ensure_ascii=False
 
 
@@ -90,3 +90,14 @@ def test_single_file_without_shard_size_and_empty_output(tmp_path: Path) -> None
 def test_bad_settings_rejected(tmp_path: Path, kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         ShardedWriter(tmp_path, **kwargs)
+
+
+@pytest.mark.parametrize("value", [2**64, -(2**63) - 1, 1e-05, 0.1, 2.5e300, "\u2028 \x7f \x00 \ud7ff \U0001f600", [None, True]])
+def test_json_line_is_compact_json_whatever_the_input_fields(value: object) -> None:
+    """Input fields go into records as they came: an integer orjson refuses takes the json path,
+    in the same compact form; every line is one line of UTF-8 JSON that reads back the same."""
+    rec = {"id": "x", "metadata": {"input": {"fields": {"n": value}}}}
+    line = json_line(rec)
+    assert line.endswith(b"\n") and line.count(b"\n") == 1
+    assert json.loads(line) == rec
+    assert b'": ' not in line and b'", ' not in line

@@ -19,6 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO, Protocol
 
+import orjson
 import zstandard
 
 from cleaner.writers.parquet import ParquetRecordWriter
@@ -118,8 +119,16 @@ class ShardedWriter:
 
 
 def json_line(record: dict[str, Any]) -> bytes:
-    """One record as the JSONL output holds it: compact JSON, UTF-8, one line."""
-    return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+    """One record as the JSONL output holds it: compact JSON, UTF-8, one line.
+
+    orjson serialises it, several times faster than `json` on records that carry a whole
+    article and its removed spans. The few records orjson refuses (an integer beyond 64 bits in
+    a JSONL input's own fields) go through `json` in the same compact form.
+    """
+    try:
+        return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+    except orjson.JSONEncodeError:
+        return (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
 
 
 class _Shard(Protocol):
