@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import threading
 from pathlib import Path
 
@@ -8,6 +9,8 @@ import pytest
 from io_helpers import source_for
 
 from cleaner.document import document_id
+from cleaner.engines.local import map_tasks
+from cleaner.readers import html
 from cleaner.readers.errors import ReadError
 from cleaner.readers.html import ExtractionTimeout, extract_html, looks_like_html, read_html
 
@@ -165,6 +168,23 @@ def test_timeout_works_inside_multiprocessing_pool_workers() -> None:
     with multiprocessing.get_context("fork").Pool(2) as pool:
         assert pool.map(_outcome_in_worker, [0.05, 0.05]) == ["timed out", "timed out"]
         assert pool.map(_extracts_page, [30.0]) == [True]
+
+
+def _extract_in_worker(_: int) -> int | None:
+    """Extract a page in a pool worker; the pid of the worker's extractor child."""
+    assert _extracts_page(30.0)
+    return html._EXTRACTOR.pid
+
+
+def test_local_workers_reap_their_extractor_child_when_the_run_ends() -> None:
+    """A worker's extractor child is stopped and reaped by the worker as it exits, so its CPU is
+    counted with the run's and no process outlives the run (terminated workers orphaned it)."""
+    children: list[int | None] = []
+    map_tasks(lambda: _extract_in_worker, range(4), 2, children.append)
+    assert children and None not in children
+    for child in set(children):
+        with pytest.raises(ProcessLookupError):
+            os.kill(child, 0)  # type: ignore[arg-type]
 
 
 def test_time_limit_must_be_positive() -> None:

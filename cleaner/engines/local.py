@@ -37,6 +37,15 @@ def map_tasks(factory: Callable[[], Callable[[TaskT], SummaryT]], tasks: Iterabl
             on_done(runner(task))
         return
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    with context.Pool(workers, initializer=_initialise, initargs=(factory,)) as pool:
+    pool = context.Pool(workers, initializer=_initialise, initargs=(factory,))
+    try:
         for summary in pool.imap_unordered(_run, tasks, chunksize=1):
             on_done(summary)  # type: ignore[arg-type]
+        # Workers that run out of tasks exit on their own and run their exit finalizers (the
+        # HTML reader's stops and reaps its extractor child); terminating them would orphan it.
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()

@@ -25,7 +25,6 @@ multiprocessing workers, where multiprocessing refuses to start children.
 
 from __future__ import annotations
 
-import atexit
 import os
 import re
 import signal
@@ -33,6 +32,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from multiprocessing import Pipe
 from multiprocessing.connection import Connection
+from multiprocessing.util import Finalize
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,7 @@ class _Extractor:
         self.pid: int | None = None
         self.owner: int | None = None  # the process that forked the child
         self.connection: Connection | None = None
+        self.stops_at_exit: int | None = None  # the process whose exit stops the child
 
     def extract(self, html: str, url: str | None, timeout: float, fast: bool) -> tuple[str | None, dict[str, Any]]:
         if self.pid is None or self.owner != os.getpid():
@@ -94,6 +95,12 @@ class _Extractor:
             _serve(child)
             os._exit(0)
         child.close()
+        if self.stops_at_exit != os.getpid():
+            # Stop the child when this process exits. A multiprocessing worker leaves through
+            # os._exit, which skips atexit, but runs multiprocessing's finalizers (as does the
+            # main process at exit); its child is then reaped by it, not orphaned.
+            Finalize(None, self.stop, exitpriority=0)
+            self.stops_at_exit = os.getpid()
         self.pid, self.owner, self.connection = pid, os.getpid(), parent
 
     def stop(self) -> None:
@@ -122,7 +129,6 @@ def _serve(connection: Connection) -> None:
 
 
 _EXTRACTOR = _Extractor()
-atexit.register(_EXTRACTOR.stop)
 
 
 def _extract_plain(html: str, url: str | None, fast: bool, latest_date: str) -> tuple[str | None, dict[str, Any]]:
