@@ -360,61 +360,68 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
     tasks = make_tasks(files, settings.read)
     stats = RunStats()
     work = WorkDir(out)
-    with StagedOutput(out) as staging:  # holds OUT's lock, so no other run uses the work directory
-        finished = work.prepare(_work_key(tasks, ruleset, settings, state_dir), resume)
-        todo = [task for task in tasks if task.index not in finished]
-        stats.tasks_resumed = len(tasks) - len(todo)
-        known = frozenset(state.inputs) if state is not None else frozenset()
-        with ExitStack() as engine_scope:
-            engine = None
-            if settings.engine == "ray":  # imported here: Ray is an optional extra
-                from cleaner.engines.ray import RayEngine
+    deduplicator: Deduplicator | None = None
+    try:
+        with StagedOutput(out) as staging:  # holds OUT's lock, so no other run uses the work directory
+            finished = work.prepare(_work_key(tasks, ruleset, settings, state_dir), resume)
+            todo = [task for task in tasks if task.index not in finished]
+            stats.tasks_resumed = len(tasks) - len(todo)
+            known = frozenset(state.inputs) if state is not None else frozenset()
+            with ExitStack() as engine_scope:
+                engine = None
+                if settings.engine == "ray":  # imported here: Ray is an optional extra
+                    from cleaner.engines.ray import RayEngine
 
-                engine = engine_scope.enter_context(RayEngine(settings.ray_address, settings.workers))
-            with progress_bar(sum(task.size for task in todo), "cleaning", progress) as bar:
-                documents = 0
+                    engine = engine_scope.enter_context(RayEngine(settings.ray_address, settings.workers))
+                with progress_bar(sum(task.size for task in todo), "cleaning", progress) as bar:
+                    documents = 0
 
-                def advance(summary: TaskSummary) -> None:
-                    nonlocal documents
-                    documents += summary.documents
-                    bar.set_postfix(docs=documents, refresh=False)
-                    bar.update(summary.bytes_read)
+                    def advance(summary: TaskSummary) -> None:
+                        nonlocal documents
+                        documents += summary.documents
+                        bar.set_postfix(docs=documents, refresh=False)
+                        bar.update(summary.bytes_read)
 
-                if engine is not None:
-                    engine.map_tasks(partial(TaskCleaner, ruleset, settings, known), [_absolute(t) for t in todo],
-                                     lambda result: advance(spill(work.path, result)))
-                else:
-                    map_tasks(partial(TaskWorker, ruleset, settings, work.path, known), todo, settings.workers,
-                              advance)
-            phase1 = time.perf_counter()
-            spread = engine.spread if engine is not None else None
-            deduplicator = _deduplicate(tasks, work.path, settings, state, staging, spread)
-            deduplicated = time.perf_counter()
-            new_state = None
-            if deduplicator is not None:
-                stats.extra["duplicates"] = _duplicate_stats(deduplicator.stats)
-                new_state = deduplicator.state() if state_dir is not None else None
-                # Without --state the index is done with: free it before the write phase forks workers.
-                del deduplicator
-            with progress_bar(len(tasks), "writing", progress, unit="task") as bar:
-                inputs_seen = _write_outputs(staging, tasks, work.path, ruleset, settings, stats, bar.update, spread)
-        check_guards(stats, guards)
-        _write_json(staging / "manifest.json", {
-            "generator": GENERATOR,
-            "version": __version__,
-            "inputs": inputs_seen,
-            "settings": settings.to_json(),
-            "rules": {"digest": ruleset.digest, "packs": list(ruleset.packs)},
-            "state": state_name or (str(state_dir) if state_dir is not None else None),
-            "counts": stats.to_json()["documents"],
-            "timings": {"phase1_seconds": round(phase1 - started, 3), "dedup_seconds": round(deduplicated - phase1, 3),
-                        "total_seconds": round(time.perf_counter() - started, 3),
-                        "tasks": len(tasks), "tasks_resumed": stats.tasks_resumed},
-        })
-        work.remove()  # still under the lock: a run that starts next cannot lose its new work directory
-    if new_state is not None and state_dir is not None:
-        new_state.inputs.update(entry["sha256"] for entry in inputs_seen if entry.get("sha256"))
-        new_state.save(state_dir)
+                    if engine is not None:
+                        engine.map_tasks(partial(TaskCleaner, ruleset, settings, known), [_absolute(t) for t in todo],
+                                         lambda result: advance(spill(work.path, result)))
+                    else:
+                        map_tasks(partial(TaskWorker, ruleset, settings, work.path, known), todo, settings.workers,
+                                  advance)
+                phase1 = time.perf_counter()
+                spread = engine.spread if engine is not None else None
+                deduplicator = _deduplicate(tasks, work.path, settings, state, staging, spread)
+                deduplicated = time.perf_counter()
+                new_state = None
+                if deduplicator is not None:
+                    stats.extra["duplicates"] = _duplicate_stats(deduplicator.stats)
+                    if state_dir is not None:
+                        new_state = deduplicator.state()  # saved last; its shingles stream from the spill file
+                    else:  # the index is done with: free it before the write phase forks workers
+                        deduplicator.close()
+                        deduplicator = None
+                with progress_bar(len(tasks), "writing", progress, unit="task") as bar:
+                    inputs_seen = _write_outputs(staging, tasks, work.path, ruleset, settings, stats, bar.update, spread)
+            check_guards(stats, guards)
+            _write_json(staging / "manifest.json", {
+                "generator": GENERATOR,
+                "version": __version__,
+                "inputs": inputs_seen,
+                "settings": settings.to_json(),
+                "rules": {"digest": ruleset.digest, "packs": list(ruleset.packs)},
+                "state": state_name or (str(state_dir) if state_dir is not None else None),
+                "counts": stats.to_json()["documents"],
+                "timings": {"phase1_seconds": round(phase1 - started, 3), "dedup_seconds": round(deduplicated - phase1, 3),
+                            "total_seconds": round(time.perf_counter() - started, 3),
+                            "tasks": len(tasks), "tasks_resumed": stats.tasks_resumed},
+            })
+            work.remove()  # still under the lock: a run that starts next cannot lose its new work directory
+        if new_state is not None and state_dir is not None:
+            new_state.inputs.update(entry["sha256"] for entry in inputs_seen if entry.get("sha256"))
+            new_state.save(state_dir)
+    finally:
+        if deduplicator is not None:
+            deduplicator.close()
     return stats
 
 
@@ -453,14 +460,18 @@ def _deduplicate(tasks: list[Task], spill_dir: Path, settings: Settings, state: 
             write_decisions(spill_dir, task.index, None)
         return None
     deduplicator = Deduplicator(settings.dedup, state, tmpdir=str(staging), spread=spread)
-    counts = []
-    for task in tasks:
-        batch = read_dedup(spill_dir, task.index)
-        if batch is not None:
-            deduplicator.add_batch(batch.doc_ids, batch.paths, batch.refs, batch.fingerprint)
-        counts.append(len(batch.doc_ids) if batch is not None else 0)
-    for task, decisions in zip(tasks, deduplicator.resolve().split(counts), strict=True):
-        write_decisions(spill_dir, task.index, decisions)
+    try:
+        counts = []
+        for task in tasks:
+            batch = read_dedup(spill_dir, task.index)
+            if batch is not None:
+                deduplicator.add_batch(batch.doc_ids, batch.paths, batch.refs, batch.fingerprint)
+            counts.append(len(batch.doc_ids) if batch is not None else 0)
+        for task, decisions in zip(tasks, deduplicator.resolve().split(counts), strict=True):
+            write_decisions(spill_dir, task.index, decisions)
+    except BaseException:
+        deduplicator.close()
+        raise
     return deduplicator
 
 

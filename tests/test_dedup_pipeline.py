@@ -3,7 +3,9 @@ documents, incremental state, and explaining a finished run."""
 
 from __future__ import annotations
 
+import gc
 import json
+import warnings
 from pathlib import Path
 
 import fsspec
@@ -150,3 +152,17 @@ def test_explain_and_report_read_a_run_at_a_url(corpus: Path, tmp_path: Path,
     errors = capsys.readouterr().err.strip().splitlines()
     assert len(errors) == 2 and all("memory://runs/nothing-here: not a finished cleaner run" in e for e in errors)
     fs.rm("memory://runs", recursive=True)  # the memory store lives as long as the test process
+
+
+@pytest.mark.parametrize("with_state", [False, True])
+def test_run_closes_the_dedup_spill_files(corpus: Path, tmp_path: Path, with_state: bool) -> None:
+    """The deduplicator's temporary spill files are closed by the run (after the state is saved,
+    which streams from them), not left to the garbage collector."""
+    state = ["--state", str(tmp_path / "state")] if with_state else []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        assert run_cli("clean", corpus, "-o", tmp_path / "out", "--quiet", *state) == 0
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)], [str(w.message) for w in caught]
+    if with_state:
+        assert (tmp_path / "state").is_dir()

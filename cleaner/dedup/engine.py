@@ -183,6 +183,12 @@ class Deduplicator:
         assert self._resolved is not None
         return self._build_state(*self._resolved)
 
+    def close(self) -> None:
+        """Close the spill files (temporary: they are gone once closed). A state from `state()`
+        streams its shingles from them, so close after saving it."""
+        self._store.close()
+        self._bands.close()
+
     # -- resolution steps ---------------------------------------------------------------
 
     def _resolve(self) -> Decisions:
