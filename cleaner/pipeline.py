@@ -360,7 +360,7 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
     tasks = make_tasks(files, settings.read)
     stats = RunStats()
     work = WorkDir(out)
-    deduplicator: Deduplicator | None = None
+    new_state: DedupState | None = None
     try:
         with StagedOutput(out) as staging:  # holds OUT's lock, so no other run uses the work directory
             finished = work.prepare(_work_key(tasks, ruleset, settings, state_dir), resume)
@@ -392,14 +392,15 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
                 spread = engine.spread if engine is not None else None
                 deduplicator = _deduplicate(tasks, work.path, settings, state, staging, spread)
                 deduplicated = time.perf_counter()
-                new_state = None
                 if deduplicator is not None:
-                    stats.extra["duplicates"] = _duplicate_stats(deduplicator.stats)
-                    if state_dir is not None:
-                        new_state = deduplicator.state()  # saved last; its shingles stream from the spill file
-                    else:  # the index is done with: free it before the write phase forks workers
+                    try:
+                        stats.extra["duplicates"] = _duplicate_stats(deduplicator.stats)
+                        if state_dir is not None:
+                            new_state = deduplicator.state()  # saved last, with the shingle file it takes over
+                    finally:
                         deduplicator.close()
-                        deduplicator = None
+                    # The index is done with: free it before the write phase forks workers.
+                    del deduplicator
                 with progress_bar(len(tasks), "writing", progress, unit="task") as bar:
                     inputs_seen = _write_outputs(staging, tasks, work.path, ruleset, settings, stats, bar.update, spread)
             check_guards(stats, guards)
@@ -420,8 +421,8 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
             new_state.inputs.update(entry["sha256"] for entry in inputs_seen if entry.get("sha256"))
             new_state.save(state_dir)
     finally:
-        if deduplicator is not None:
-            deduplicator.close()
+        if new_state is not None:
+            new_state.close()
     return stats
 
 

@@ -80,6 +80,7 @@ class Deduplicator:
         # Earlier runs' shingles and band hashes go to the spill files first, so the files
         # hold every long paragraph in order; only the small per-paragraph arrays stay here.
         self._store = SpillFile("<u4", 1, tmpdir)
+        self._shingles_handed_over = False  # to a state (see `state`), which closes the store
         for chunk in prior.shingles.chunks():
             self._store.append_bytes(chunk)
         self._bands = SpillFile("<u8", settings.bands, tmpdir)
@@ -177,17 +178,22 @@ class Deduplicator:
         return self._doc_ids[self._first_run_doc:]
 
     def state(self) -> DedupState:
-        """The state to save for the next run: earlier runs plus everything this run indexed."""
+        """The state to save for the next run: earlier runs plus everything this run indexed.
+
+        The state streams its shingles from this deduplicator's spill file when it is saved, so
+        it takes that file over: `close()` leaves it open and the state's own `close()` closes it.
+        """
         if self._resolved is None:
             self._resolve()
         assert self._resolved is not None
+        self._shingles_handed_over = True
         return self._build_state(*self._resolved)
 
     def close(self) -> None:
-        """Close the spill files (temporary: they are gone once closed). A state from `state()`
-        streams its shingles from them, so close after saving it."""
-        self._store.close()
+        """Close the spill files it still holds (temporary: they are gone once closed)."""
         self._bands.close()
+        if not self._shingles_handed_over:
+            self._store.close()
 
     # -- resolution steps ---------------------------------------------------------------
 

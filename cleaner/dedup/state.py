@@ -60,6 +60,8 @@ class ShingleSource(Protocol):
 
     def chunks(self) -> Iterator[bytes]: ...
 
+    def close(self) -> None: ...
+
 
 @dataclass(frozen=True)
 class _ZipShingles:
@@ -84,6 +86,9 @@ class _ZipShingles:
         except (OSError, zipfile.BadZipFile, ValueError) as err:
             raise StateError(f"{self.path}: corrupt dedup state ({err})") from err
 
+    def close(self) -> None:
+        """Nothing to close: every `chunks()` opens the archive for itself."""
+
 
 @dataclass
 class _EmptyShingles:
@@ -91,6 +96,9 @@ class _EmptyShingles:
 
     def chunks(self) -> Iterator[bytes]:
         return iter(())
+
+    def close(self) -> None:
+        """Nothing to close."""
 
 
 @dataclass
@@ -112,6 +120,11 @@ class DedupState:
         self.arrays.setdefault("long_offsets", np.zeros(1, dtype=np.int64))
         self.arrays.setdefault("recurring_hash", np.zeros(0, dtype=np.uint64))
         self.arrays.setdefault("recurring_docs", np.zeros(0, dtype=np.int32))
+
+    def close(self) -> None:
+        """Close the shingle source: a run's state streams its shingles from the deduplicator's
+        spill file (see Deduplicator.state), which is open until the state is saved."""
+        self.shingles.close()
 
     @property
     def paragraphs(self) -> int:
