@@ -201,12 +201,12 @@ class StartIndex:
     position, are checked per line.
     """
 
-    def __init__(self, rules: Iterable[Rule], literals: LiteralHits | None = None) -> None:
+    def __init__(self, rules: Iterable[Rule], literals: LiteralHits) -> None:
         self.rules = [r for r in rules if r.kind in ("block", "tail") and r.test is not None]
         self._texts = TextLookup(self.rules)
         # Patterns are tried only on lines their word guards admit and, when they have
         # necessary literals, only on lines holding one (see LiteralHits).
-        self._literal_hits = literals or LiteralHits(self.rules)
+        self._literal_hits = literals
         patterned = [r for r in self.rules if r.test is not None and r.test.pattern is not None]
         self._unfiltered = [rule for rule in patterned if rule.id not in self._literal_hits]
         self._filtered = {rule.id: rule for rule in patterned if rule.id in self._literal_hits}
