@@ -17,7 +17,8 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import lru_cache
+from itertools import accumulate
 from operator import attrgetter
 from typing import Generic, TypeVar
 from urllib.parse import urlsplit
@@ -32,13 +33,12 @@ from cleaner.rules.model import MATCH_TIMEOUT, Rule, Scope, ends_like_sentence, 
 PASSES = ("line", "block", "repeat", "tail")
 # Lower bounds of the word-count buckets lines are matched in (see LineIndex).
 _WORD_BUCKETS = (0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 18, 20, 25, 30, 40, 50, 60, 80, 100, 150)
-# Compiled indexes kept per worker, one per distinct set of applicable rules (scope).
+# Plans (compiled indexes) kept per worker, one per distinct set of applicable rules (scope).
 _INDEX_CACHE_SIZE = 64
 # Line verdicts remembered per index (see LineIndex.first); lines here are short, so ~30 MB at most.
 _VERDICT_CACHE_SIZE = 100_000
 K = TypeVar("K")
 V = TypeVar("V")
-IndexT = TypeVar("IndexT")
 _HEADING_CONTENT_WORDS = 10
 _GROUP_NAME = re.compile(r"\(\?P<(\w+)>")
 _GROUP_REF = re.compile(r"\(\?P=(\w+)\)")
@@ -332,7 +332,7 @@ class RuleFilter:
 
     def __init__(self, ruleset: RuleSet) -> None:
         self.ruleset = ruleset
-        self._indexes: OrderedDict[tuple[str, ...], LineIndex] = OrderedDict()
+        self._plans: OrderedDict[tuple[str, ...], _Plan] = OrderedDict()
         self._literal_hits = LiteralHits(ruleset.rules)
         # Where a rule's block or tail starts depends on that rule and the lines alone, so one
         # index of every block and tail rule finds them for all the passes over a document.
@@ -348,28 +348,27 @@ class RuleFilter:
         """Re-run the position-guarded rules with positions counted among the lines still kept,
         until nothing changes: "among the first 6 lines" must mean the first 6 lines of the text
         a reader is left with, or a second cleaning pass over the output would remove more."""
-        positional = [r for r in rules if r.test is not None
-                      and (r.test.within_top is not None or r.test.within_bottom is not None)]
-        if not positional:
+        settling = self._plan(rules).settling
+        if settling is None:
             return
-        top = max(r.test.within_top or 0 for r in positional if r.test)
-        bottom = max(r.test.within_bottom or 0 for r in positional if r.test)
-        line_rules = [r for r in positional if r.kind == "line"]
-        context_rules = [r for r in positional if r.kind != "line"]
+        claims = cleaned.claims
         for _ in range(rounds):
-            claimed = sum(claim is not None for claim in cleaned.claims)
-            reranked = _reranked(views, cleaned)
+            claimed = sum(claim is not None for claim in claims)
+            kept = [claims[view.index] is None for view in views]
+            last = sum(kept) - 1
+            tops = list(accumulate(kept, initial=0))
             # Only a kept line whose position moved into a guarded window can now match.
-            moved = [new for old, new in zip(views, reranked) if cleaned.claims[new.index] is None and (
-                (new.rank_top < top and new.rank_top != old.rank_top)
-                or (new.rank_bottom < bottom and new.rank_bottom != old.rank_bottom))]
+            moved = [position for position, (view, top) in enumerate(zip(views, tops)) if kept[position] and (
+                (top < settling.top and top != view.rank_top)
+                or (last - top < settling.bottom and last - top != view.rank_bottom))]
             if not moved:
                 return
-            views = reranked
-            self.apply(cleaned, line_rules, ("line",), moved)
-            if context_rules:
-                self.apply(cleaned, context_rules, PASSES, views)
-            if sum(claim is not None for claim in cleaned.claims) == claimed:
+            views = [LineView(view.index, view.stripped, view.normalised, view.words, top, last - top)
+                     for view, top in zip(views, tops)]
+            self.apply(cleaned, settling.line_rules, ("line",), [views[position] for position in moved])
+            if settling.context_rules:
+                self.apply(cleaned, settling.context_rules, PASSES, views)
+            if sum(claim is not None for claim in claims) == claimed:
                 return
 
     def in_precedence(self, rules: list[Rule]) -> list[Rule]:
@@ -402,23 +401,24 @@ class RuleFilter:
         views = line_views(cleaned) if views is None else views
         if not views:
             return
+        plan = self._plan(rules)
         if "line" in passes:
-            index = self._index(rules)
+            index = plan.index
             for view in views:
                 hit = index.first(view, cleaned)
-                if hit is not None and cleaned.claim(view.index, Claim(hit[0].id, hit[0].category)):
+                if hit is not None and cleaned.claim(view.index, plan.claims[hit[0].id]):
                     _extract(cleaned, hit[0], view.stripped, hit[1])
-        if any(rule.kind in passes for rule in rules if rule.kind in ("block", "tail")):
+        starting = [(plan.kinds[kind], apply_rule) for kind, apply_rule in (("block", _apply_block), ("tail", _apply_tail))
+                    if kind in passes and plan.kinds[kind]]
+        if starting:
             heads = self._heads(views, cleaned)
-            for kind, apply_rule in (("block", _apply_block), ("tail", _apply_tail)):
-                if kind in passes:
-                    for rule in rules:
-                        if rule.kind == kind and rule.id in heads:
-                            apply_rule(cleaned, rule, views, heads[rule.id])
+            for kind_rules, apply_rule in starting:
+                for rule in kind_rules:
+                    if rule.id in heads:
+                        apply_rule(cleaned, rule, plan.claims[rule.id], views, heads[rule.id])
         if "repeat" in passes:
-            for rule in rules:
-                if rule.kind == "repeat":
-                    _apply_repeat(cleaned, rule, views)
+            for rule in plan.kinds["repeat"]:
+                _apply_repeat(cleaned, rule, plan.claims[rule.id], views)
 
     def _heads(self, views: list[LineView], cleaned: Cleaned) -> dict[str, Heads]:
         """Where each block and tail rule starts among these views, found once per list of
@@ -427,22 +427,47 @@ class RuleFilter:
             self._heads_of = (views, self._starts.heads(views, cleaned))
         return self._heads_of[1]
 
-    def _index(self, rules: list[Rule]) -> LineIndex:
-        return _cached(self._indexes, rules, partial(LineIndex, literals=self._literal_hits))
+    def _plan(self, rules: list[Rule]) -> _Plan:
+        """The plan of these rules (one scope's), from a small LRU cache: corpora mixing many
+        sites would otherwise keep one per site combination forever."""
+        key = tuple(map(_RULE_ID, rules))
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = _Plan(rules, self._literal_hits)
+            if len(self._plans) > _INDEX_CACHE_SIZE:
+                self._plans.popitem(last=False)
+        else:
+            self._plans.move_to_end(key)
+        return plan
 
 
-def _cached(cache: OrderedDict[tuple[str, ...], IndexT], rules: list[Rule], build: Callable[[list[Rule]], IndexT]) -> IndexT:
-    """The index of these rules (one scope's), from a small LRU cache: corpora mixing many sites
-    would otherwise keep one index per site combination forever."""
-    key = tuple(map(_RULE_ID, rules))
-    index = cache.get(key)
-    if index is None:
-        index = cache[key] = build(rules)
-        if len(cache) > _INDEX_CACHE_SIZE:
-            cache.popitem(last=False)
-    else:
-        cache.move_to_end(key)
-    return index
+class _Plan:
+    """What the passes need of one list of rules, worked out once per list instead of once per
+    document: documents of one site and language meet the same lists again and again."""
+
+    def __init__(self, rules: list[Rule], literals: LiteralHits) -> None:
+        self.index = LineIndex(rules, literals)
+        # Claims are immutable: one per rule serves every line it removes.
+        self.claims = {rule.id: Claim(rule.id, rule.category) for rule in rules}
+        self.kinds = {kind: [rule for rule in rules if rule.kind == kind] for kind in ("block", "tail", "repeat")}
+        positional = [r for r in rules if r.test is not None
+                      and (r.test.within_top is not None or r.test.within_bottom is not None)]
+        self.settling = _Settling(
+            top=max(r.test.within_top or 0 for r in positional if r.test),
+            bottom=max(r.test.within_bottom or 0 for r in positional if r.test),
+            line_rules=[r for r in positional if r.kind == "line"],
+            context_rules=[r for r in positional if r.kind != "line"],
+        ) if positional else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Settling:
+    """The position-guarded rules of a list, and the widest windows they look at."""
+
+    top: int
+    bottom: int
+    line_rules: list[Rule]
+    context_rules: list[Rule]
 
 
 def line_views(cleaned: Cleaned) -> list[LineView]:
@@ -461,13 +486,6 @@ def line_views(cleaned: Cleaned) -> list[LineView]:
             views.append(LineView(i, line.text.strip(), normalised, len(words), 0, 0))
     _rank(views, cleaned)
     return views
-
-
-def _reranked(views: list[LineView], cleaned: Cleaned) -> list[LineView]:
-    """The same views with positions counted among the lines still kept."""
-    reranked = [LineView(view.index, view.stripped, view.normalised, view.words, 0, 0) for view in views]
-    _rank(reranked, cleaned)
-    return reranked
 
 
 def _rank(views: list[LineView], cleaned: Cleaned) -> None:
@@ -504,8 +522,7 @@ def _is_content(view: LineView) -> bool:
     return view.words >= _HEADING_CONTENT_WORDS and ends_like_sentence(view.stripped)
 
 
-def _apply_block(cleaned: Cleaned, rule: Rule, views: list[LineView], heads: Heads) -> None:
-    claim = Claim(rule.id, rule.category)
+def _apply_block(cleaned: Cleaned, rule: Rule, claim: Claim, views: list[LineView], heads: Heads) -> None:
     position = 0  # the first line a block may still start at
     for start, found in heads:
         if start < position:
@@ -548,7 +565,7 @@ def _is_item(rule: Rule, view: LineView, cleaned: Cleaned) -> bool:
     return view.words <= rule.item_max_words and not ends_like_sentence(view.stripped)
 
 
-def _apply_repeat(cleaned: Cleaned, rule: Rule, views: list[LineView]) -> None:
+def _apply_repeat(cleaned: Cleaned, rule: Rule, claim: Claim, views: list[LineView]) -> None:
     max_words = rule.test.max_words if rule.test is not None else None
     recent: list[str] = []
     for view in views:
@@ -556,21 +573,20 @@ def _apply_repeat(cleaned: Cleaned, rule: Rule, views: list[LineView]) -> None:
             continue
         if (len(view.stripped) >= rule.min_chars and (max_words is None or view.words <= max_words)
                 and view.normalised in recent):
-            cleaned.claim(view.index, Claim(rule.id, rule.category))
+            cleaned.claim(view.index, claim)
             continue
         recent.append(view.normalised)
         if len(recent) > rule.window:
             recent.pop(0)
 
 
-def _apply_tail(cleaned: Cleaned, rule: Rule, views: list[LineView], heads: Heads) -> None:
+def _apply_tail(cleaned: Cleaned, rule: Rule, claim: Claim, views: list[LineView], heads: Heads) -> None:
     for position, found in heads:
         marker = views[position]
         rest = [v for v in views[position + 1:] if cleaned.claims[v.index] is None]
         if (len(rest) <= rule.tail_max_lines
                 and all(v.words <= rule.tail_max_words for v in rest)
                 and sum(len(v.stripped) for v in rest) <= rule.tail_max_chars):
-            claim = Claim(rule.id, rule.category)
             if cleaned.claim(marker.index, claim):
                 _extract(cleaned, rule, marker.stripped, found)
             for view in rest:
