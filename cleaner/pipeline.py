@@ -183,12 +183,9 @@ class Task:
     files: tuple[InputFile, ...]
     byte_range: ByteRange | None = None  # with exactly one file: the part of it to read
     digest: tuple[str, int] | None = None  # that file's (sha256, size), hashed once for all its parts
-
-    @property
-    def size(self) -> int:
-        if self.byte_range is not None:
-            return self.byte_range.end - self.byte_range.start
-        return sum(_size(f.path) for f in self.files)
+    # Bytes it covers, as the files measured when the task was made (for progress): a worker
+    # need not stat them again.
+    size: int = field(kw_only=True)
 
 
 def make_tasks(files: list[InputFile], read: ReadOptions, max_files: int = TASK_MAX_FILES,
@@ -200,7 +197,7 @@ def make_tasks(files: list[InputFile], read: ReadOptions, max_files: int = TASK_
     def flush() -> None:
         nonlocal batch, size
         if batch:
-            tasks.append(Task(len(tasks), tuple(batch)))
+            tasks.append(Task(len(tasks), tuple(batch), size=size))
             batch, size = [], 0
 
     for item in files:
@@ -208,7 +205,8 @@ def make_tasks(files: list[InputFile], read: ReadOptions, max_files: int = TASK_
         if item_size > max_bytes and splittable(item, read):
             flush()
             sha256, total, ranges = split_lines(item.path, max_bytes)
-            tasks += [Task(len(tasks) + i, (item,), part, (sha256, total)) for i, part in enumerate(ranges)]
+            tasks += [Task(len(tasks) + i, (item,), part, (sha256, total), size=part.end - part.start)
+                      for i, part in enumerate(ranges)]
             continue
         if batch and (len(batch) >= max_files or size + item_size > max_bytes):
             flush()

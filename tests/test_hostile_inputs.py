@@ -264,12 +264,12 @@ def test_file_vanishing_between_discovery_and_reading(tmp_path: Path, shipped_ru
     (corpus / "gone.txt").unlink()
     spill = tmp_path / "spill"
     spill.mkdir()
-    TaskWorker(shipped_rules, Settings(), spill)(Task(0, (file,)))
+    TaskWorker(shipped_rules, Settings(), spill)(Task(0, (file,), size=len(GOOD.encode())))
     result = read_result(spill, 0)
     assert result.documents == [] and [(r.path, r.errors) for r in result.inputs] == [
         ("gone.txt", ["gone.txt: No such file or directory"])]
     with pytest.raises(InputFailure, match=r"^gone\.txt: No such file or directory$"):
-        TaskWorker(shipped_rules, Settings(on_error="fail"), spill)(Task(1, (file,)))
+        TaskWorker(shipped_rules, Settings(on_error="fail"), spill)(Task(1, (file,), size=len(GOOD.encode())))
 
 
 def test_single_line_file_of_several_megabytes(tmp_path: Path) -> None:
