@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import accumulate
 from typing import Any, NamedTuple
 
@@ -82,17 +83,23 @@ class Line(NamedTuple):
         return not self.text.strip()
 
 
+# Line(*fields) without the named tuple's Python-level __new__: a C call per line.
+_new_line = partial(tuple.__new__, Line)
+
+
 def segment(text: str) -> list[Line]:
     """Split text into lines on \\n, \\r\\n or \\r, keeping exact character offsets."""
     if "\r" not in text:  # the common case, split at C speed
         parts = text.split("\n")
         if not parts[-1]:
             parts.pop()  # text ends with a line break (or is empty): no line after it
-        ends = list(accumulate(map(len, parts)))
-        ends = [end + i for i, end in enumerate(ends)]  # each earlier line adds its "\n"
-        starts = [end - len(part) for end, part in zip(ends, parts)]
-        breaks = [min(end + 1, len(text)) for end in ends]
-        return list(map(Line, range(1, len(parts) + 1), starts, ends, breaks, parts))
+        widths = [len(part) + 1 for part in parts]  # each with its "\n"
+        starts = list(accumulate(widths, initial=0))
+        ends = [start + width - 1 for start, width in zip(starts, widths)]
+        breaks = starts[1:]  # the next line's start, but the last line may lack its "\n"
+        if breaks and breaks[-1] > len(text):
+            breaks[-1] = len(text)
+        return list(map(_new_line, zip(range(1, len(parts) + 1), starts, ends, breaks, parts)))
     lines: list[Line] = []
     start = 0
     number = 1
@@ -209,12 +216,16 @@ class Cleaned:
     def spans(self) -> list[Span]:
         """Merge consecutive lines with the same verdict into spans covering the whole source."""
         spans: list[Span] = []
-        for line, verdict in zip(self.lines, self.verdicts()):
-            if spans and spans[-1].claim == verdict and spans[-1].end == line.start:
-                last = spans[-1]
-                spans[-1] = Span(last.first_line, line.number, last.start, line.end, verdict)
-            else:
-                spans.append(Span(line.number, line.number, line.start, line.end, verdict))
+        lines, verdicts = self.lines, self.verdicts()
+        first = 0  # where the current run of lines with one verdict starts
+        for i in range(1, len(lines) + 1):
+            # Rules share one Claim object among their lines: identity settles most comparisons.
+            if i < len(lines) and lines[i].start == lines[i - 1].end and (
+                    verdicts[i] is verdicts[first] or verdicts[i] == verdicts[first]):
+                continue
+            spans.append(Span(lines[first].number, lines[i - 1].number, lines[first].start, lines[i - 1].end,
+                              verdicts[first]))
+            first = i
         return spans
 
     def clean_text(self, spans: list[Span] | None = None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 from cleaner.document import Cleaned, Span
@@ -39,8 +40,10 @@ class RunStats:
             self.languages[cleaned.lang] += 1
         else:
             self.rejected[cleaned.rejection.reason] += 1
+        # Non-blank lines up to each line number, so a span's count is one subtraction.
+        nonblank_before = list(accumulate((bool(line.text.strip()) for line in cleaned.lines), initial=0))
         for span in spans:
-            nonblank = sum(1 for line in cleaned.lines[span.first_line - 1 : span.last_line] if not line.blank)
+            nonblank = nonblank_before[span.last_line] - nonblank_before[span.first_line - 1]
             self.lines_in += nonblank
             if span.claim is None:
                 self.chars_kept += span.end - span.start
