@@ -9,8 +9,8 @@ largest single process (`/usr/bin/time -v`) and the peak summed PSS of the proce
 (sampled from /proc every 0.2 s; PSS splits pages a forked worker still shares with the driver)
 and the seconds after phase 1 (the driver's dedup resolution, then the write phase, from the
 manifest timings), then the 2-vs-1 worker speedup and the figures beside the issue's reference
-figures as ratios. CPU time of HTML runs with 2 workers misses the extraction children (forked
-by the workers and not waited for); use wall time there.
+figures as ratios. CPU time includes the HTML extraction children: each worker stops and reaps
+its own when it exits.
 
     python benchmarks/pipeline.py            # 200 MB of text, JSONL and HTML (about 10-20 min)
     python benchmarks/pipeline.py --quick    # 5 MB text only, workers 1 and 2 (BENCH_QUICK=1 too)
