@@ -33,8 +33,8 @@ from cleaner.rules.model import MATCH_TIMEOUT, Rule, Scope, ends_like_sentence, 
 PASSES = ("line", "block", "repeat", "tail")
 # Lower bounds of the word-count buckets lines are matched in (see LineIndex).
 _WORD_BUCKETS = (0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 18, 20, 25, 30, 40, 50, 60, 80, 100, 150)
-# Plans (compiled indexes) kept per worker, one per distinct set of applicable rules (scope).
-_INDEX_CACHE_SIZE = 64
+# Plans (with their compiled indexes) kept per worker, one per distinct list of applicable rules.
+_PLAN_CACHE_SIZE = 64
 # Line verdicts remembered per index (see LineIndex.first); lines here are short, so ~30 MB at most.
 _VERDICT_CACHE_SIZE = 100_000
 K = TypeVar("K")
@@ -320,7 +320,7 @@ def _combine(rules: list[tuple[int, Rule]]) -> regex.Pattern[str] | None:
     return _compile("|".join(branches))
 
 
-@lru_cache(maxsize=_INDEX_CACHE_SIZE * 4)
+@lru_cache(maxsize=_PLAN_CACHE_SIZE * 4)
 def _compile(source: str) -> regex.Pattern[str]:
     """Compiling a large alternation costs milliseconds, and neighbouring word-count buckets and
     scopes often hold the same patterns: compile each distinct alternation once per process."""
@@ -434,7 +434,7 @@ class RuleFilter:
         plan = self._plans.get(key)
         if plan is None:
             plan = self._plans[key] = _Plan(rules, self._literal_hits)
-            if len(self._plans) > _INDEX_CACHE_SIZE:
+            if len(self._plans) > _PLAN_CACHE_SIZE:
                 self._plans.popitem(last=False)
         else:
             self._plans.move_to_end(key)
