@@ -354,11 +354,9 @@ class RuleFilter:
         claims = cleaned.claims
         for _ in range(rounds):
             claimed = sum(claim is not None for claim in claims)
-            kept = [claims[view.index] is None for view in views]
-            last = sum(kept) - 1
-            tops = list(accumulate(kept, initial=0))
+            tops, last = _ranks(views, cleaned)
             # Only a kept line whose position moved into a guarded window can now match.
-            moved = [position for position, (view, top) in enumerate(zip(views, tops)) if kept[position] and (
+            moved = [position for position, (view, top) in enumerate(zip(views, tops)) if claims[view.index] is None and (
                 (top < settling.top and top != view.rank_top)
                 or (last - top < settling.bottom and last - top != view.rank_bottom))]
             if not moved:
@@ -484,19 +482,17 @@ def line_views(cleaned: Cleaned) -> list[LineView]:
         if words:
             normalised = normalise_words(words) if len(words) <= DEFAULT_MAX_WORDS else ""
             views.append(LineView(i, line.text.strip(), normalised, len(words), 0, 0))
-    _rank(views, cleaned)
+    tops, last = _ranks(views, cleaned)
+    for view, top in zip(views, tops):
+        view.rank_top, view.rank_bottom = top, last - top
     return views
 
 
-def _rank(views: list[LineView], cleaned: Cleaned) -> None:
-    """Set the positions of new views, counted among the lines still kept."""
-    claims = cleaned.claims
-    rank = 0
-    for view in views:
-        view.rank_top = rank
-        rank += claims[view.index] is None
-    for view in views:
-        view.rank_bottom = rank - 1 - view.rank_top
+def _ranks(views: list[LineView], cleaned: Cleaned) -> tuple[list[int], int]:
+    """Positions counted among the lines still kept: each view's from the top, and the last
+    one's (a view's position from the bottom is `last - top`)."""
+    kept = [cleaned.claims[view.index] is None for view in views]
+    return list(accumulate(kept, initial=0))[:-1], sum(kept) - 1
 
 
 def _matches(rule: Rule, view: LineView, cleaned: Cleaned) -> regex.Match[str] | bool:
