@@ -41,7 +41,7 @@ class RunStats:
         else:
             self.rejected[cleaned.rejection.reason] += 1
         # Non-blank lines up to each line number, so a span's count is one subtraction.
-        nonblank_before = list(accumulate((bool(line.text.strip()) for line in cleaned.lines), initial=0))
+        nonblank_before = list(accumulate((not line.blank for line in cleaned.lines), initial=0))
         for span in spans:
             nonblank = nonblank_before[span.last_line] - nonblank_before[span.first_line - 1]
             self.lines_in += nonblank
