@@ -24,6 +24,10 @@ GERMAN = (
     "Künftig sollen Investitionen in die Infrastruktur teilweise von der Regel ausgenommen werden, "
     "was die Opposition scharf kritisierte."
 )
+GERMAN_2 = (
+    "Die Stadtwerke wollen bis zum Jahr 2030 alle Busse auf Strom umstellen und dafür neue Ladestationen "
+    "an den Endhaltestellen bauen, teilte ein Sprecher am Montag mit."
+)
 ENGLISH = (
     "The central bank left its benchmark interest rate unchanged on Wednesday, saying that inflation "
     "was falling more slowly than it had hoped and that it needed more evidence before cutting rates."
@@ -107,9 +111,19 @@ def test_detect_document_reads_only_kept_lines(detector):
     assert doc.lang == "de" and doc.lang_score > 0.9
 
 
+def test_detect_document_reads_a_repeated_line_once(detector):
+    """Repeat rules remove a repeated title only after detection; cleaning the clean text again
+    must then see the language the first pass saw."""
+    title = "Breaking News: Der Stadtrat tagt heute"
+    twice, once = cleaned(f"{title}\n- {title.upper()}!\n{GERMAN}\n"), cleaned(f"{title}\n{GERMAN}\n")
+    detect_document(twice, detector)
+    detect_document(once, detector)
+    assert (twice.lang, twice.lang_score) == (once.lang, once.lang_score) == ("de", once.lang_score)
+
+
 def test_foreign_paragraph_removed_short_quote_left(detector):
     quote = "Auf Englisch sagte er nur: Make America great again."
-    doc = cleaned(f"{GERMAN}\n\n{ENGLISH}\n{quote}\n{GERMAN}\n")
+    doc = cleaned(f"{GERMAN}\n\n{ENGLISH}\n{quote}\n{GERMAN_2}\n")
     detect_document(doc, detector)
     assert mark_foreign_paragraphs(doc, detector, policy="remove") == [2]
     claim = doc.claims[2]
@@ -123,13 +137,13 @@ def test_german_paragraph_quoting_english_titles_is_not_foreign(detector):
         "Die Band spielte am Abend Songs wie „Yesterday“, „Let It Be“ und „Hey Jude“, bevor sie sich "
         "nach einer langen Zugabe beim Publikum in der ausverkauften Halle verabschiedete."
     )
-    doc = cleaned(f"{GERMAN}\n{quoting}\n{GERMAN}\n")
+    doc = cleaned(f"{GERMAN}\n{quoting}\n{GERMAN_2}\n")
     detect_document(doc, detector)
     assert mark_foreign_paragraphs(doc, detector, policy="remove") == []
 
 
 def test_foreign_paragraph_keep_policy_only_reports(detector):
-    doc = cleaned(f"{GERMAN}\n{ENGLISH}\n{GERMAN}\n")
+    doc = cleaned(f"{GERMAN}\n{ENGLISH}\n{GERMAN_2}\n")
     detect_document(doc, detector)
     assert mark_foreign_paragraphs(doc, detector, policy="keep") == [1]
     assert doc.claims == [None, None, None]

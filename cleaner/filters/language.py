@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from cleaner.document import Claim, Cleaned, Rejection
+from cleaner.rules.model import normalise_phrase
 
 UNKNOWN = ("und", 0.0)
 # A news article's language is settled well within its first 1000 characters, and detection
@@ -192,12 +193,25 @@ def make_detector(name: str = DEFAULT_DETECTOR, **options: object) -> Detector:
 
 
 def _kept_sample(cleaned: Cleaned, max_chars: int) -> str:
-    """Kept lines joined until the sample is long enough: no need to read a whole long article."""
+    """Kept lines joined until the sample is long enough: no need to read a whole long article.
+
+    A line met before (as a repeat rule compares lines) is read once. A repetition adds no
+    evidence of the language, and the repeat rules, which need the language to know their
+    precedence, remove it only after detection: counted twice, a repeated title could name a
+    language that the clean text, cleaned again, no longer shows.
+    """
     parts: list[str] = []
+    seen: set[str] = set()
     size = 0
     for line in cleaned.kept_lines():
-        parts.append(line.text.strip())
-        size += len(parts[-1]) + 1
+        text = line.text.strip()
+        if text:
+            key = normalise_phrase(text)
+            if key in seen:
+                continue
+            seen.add(key)
+        parts.append(text)
+        size += len(text) + 1
         if size >= max_chars:
             break
     return "\n".join(parts)
