@@ -32,11 +32,11 @@ from cleaner.dedup.fingerprint import fingerprint_batch
 from cleaner.dedup.state import FILENAME as DEDUP_STATE_FILE
 from cleaner.document import Cleaned, Document
 from cleaner.engines.local import map_tasks
-from cleaner.filters.boilerplate import RuleFilter, line_views
+from cleaner.filters.boilerplate import LineView, RuleFilter, line_views
 from cleaner.filters.generic import GenericConfig, classify, load_generic_config
 from cleaner.filters.language import (
     DEFAULT_DETECTOR,
-    detect_document,
+    kept_sample,
     language_rejection,
     make_detector,
     mark_foreign_paragraphs,
@@ -56,6 +56,7 @@ from cleaner.readers import (
 )
 from cleaner.readers.discover import InputFile, discover
 from cleaner.rules.loader import RuleSet
+from cleaner.rules.model import Rule
 from cleaner.run_clock import run_moment
 from cleaner.spill import (
     DedupBatch,
@@ -88,6 +89,9 @@ TASK_MAX_FILES = 64
 TASK_MAX_BYTES = 2 << 20
 ON_ERROR = ("skip", "fail")
 ENGINES = ("local", "ray")
+# Rounds of "detect the language, apply its rules" before the language is taken as it stands
+# (see DocumentCleaner._apply_language_rules); one or two settle every document seen so far.
+LANGUAGE_ROUNDS = 4
 FOREIGN_POLICIES = ("keep", "remove")
 
 
@@ -134,8 +138,9 @@ class DocumentCleaner:
     Language packs need the language, and the language should be read from clean text, so the
     line and block rules of language-neutral packs (site and common) run first, the language is
     detected on what they keep, the line and block rules of that language's packs follow, and
-    the repeat and tail rules of both, which judge a line by what is around it, run last. The
-    generic classifier and the foreign-paragraph check follow (they need the language), then the
+    the repeat and tail rules of both, which judge a line by what is around it, run last (until
+    the language read from what they keep stands: see _apply_language_rules). The generic
+    classifier and the foreign-paragraph check follow (they need the language), then the
     document-level judgements: the language filter and the quality heuristics.
     """
 
@@ -151,13 +156,7 @@ class DocumentCleaner:
         views = line_views(cleaned)
         neutral = self.rules.applicable(cleaned, None, only_language_rules=False)
         self.rules.apply(cleaned, neutral, ("line", "block"), views)
-        detect_document(cleaned, self.detector)
-        lang = None if cleaned.lang == "und" else cleaned.lang
-        language_rules = self.rules.applicable(cleaned, lang, only_language_rules=True)
-        self.rules.apply(cleaned, language_rules, ("line", "block"), views)
-        applicable = self.rules.in_precedence([*neutral, *language_rules])
-        self.rules.apply(cleaned, applicable, ("repeat", "tail"), views)
-        self.rules.settle_positions(cleaned, applicable, views)
+        self._apply_language_rules(cleaned, neutral, views)
         if self.generic is not None:
             classify(cleaned, self.generic)
         if self.settings.foreign_paragraphs == "remove":
@@ -167,6 +166,33 @@ class DocumentCleaner:
         if cleaned.rejection is None:
             cleaned.rejection = judge(cleaned, self.quality)
         return cleaned
+
+    def _apply_language_rules(self, cleaned: Cleaned, neutral: list[Rule], views: list[LineView]) -> None:
+        """Detect the language, apply its rules, and read the language again from what is left:
+        until it stands, its rules have not been applied to the text it names.
+
+        Removing boilerplate can change the language a detector reads (a repeated English title,
+        German ad labels around an English line), and the clean text, cleaned again, would then
+        meet other rules. Each round only adds claims, so the language stands once a round
+        changes nothing it reads; the document keeps the language of its clean text.
+        """
+        sample = kept_sample(cleaned)
+        cleaned.lang, cleaned.lang_score = self.detector.detect(sample)
+        for _ in range(LANGUAGE_ROUNDS):
+            lang = None if cleaned.lang == "und" else cleaned.lang
+            language_rules = self.rules.applicable(cleaned, lang, only_language_rules=True)
+            self.rules.apply(cleaned, language_rules, ("line", "block"), views)
+            applicable = self.rules.in_precedence([*neutral, *language_rules])
+            self.rules.apply(cleaned, applicable, ("repeat", "tail"), views)
+            self.rules.settle_positions(cleaned, applicable, views)
+            cleaned_sample = kept_sample(cleaned)
+            if cleaned_sample == sample:
+                return
+            sample = cleaned_sample
+            applied = cleaned.lang
+            cleaned.lang, cleaned.lang_score = self.detector.detect(sample)
+            if cleaned.lang == applied:
+                return
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,12 +68,16 @@ IDEMPOTENCE_COUNTEREXAMPLE = "Anzeige\n" * 7 + "Text\nA » B » C\n"
 # it was unknown, and the German rules (for an unknown language every language's) then applied.
 REPEATED_LINE_SWAYED_LANGUAGE = ("Share Newsletter Thema Thema Thema Newsletter Thema Anzeige\n" * 2
                                  + "Newsletter abonnieren Share\n")
+# English while "Read more" was there, unknown once the English rules had removed it: the German
+# byline rule then applied too (see DocumentCleaner._apply_language_rules).
+LANGUAGE_CHANGED_BY_ITS_RULES = "Von Anna Muster\nRead more\n"
 
 
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=documents())
 @example(text=IDEMPOTENCE_COUNTEREXAMPLE)
 @example(text=REPEATED_LINE_SWAYED_LANGUAGE)
+@example(text=LANGUAGE_CHANGED_BY_ITS_RULES)
 def test_cleaning_is_idempotent_with_shipped_rules(document_cleaner: DocumentCleaner, text: str) -> None:
     first = record_of(document_cleaner.clean(make_document(text)))
     second = record_of(document_cleaner.clean(make_document(first["text"])))

@@ -41,6 +41,12 @@ def test_block_leaves_heading_above_prose(tmp_path: Path) -> None:
     assert removed(rule_filter, text) == [1, 2]
 
 
+def test_heading_left_above_prose_may_start_a_block_itself(tmp_path: Path) -> None:
+    # The second header is no item of the first (it heads the prose), but it is a header.
+    rule_filter = rules_from(tmp_path, BLOCK)
+    assert removed(rule_filter, f"Verwandte Artikel\nVerwandte Artikel\n{CONTENT}") == [1, 2]
+
+
 def test_tail_only_when_what_follows_is_short(tmp_path: Path) -> None:
     rule_filter = rules_from(tmp_path, '''
 [[rule]]

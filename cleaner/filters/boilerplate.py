@@ -542,6 +542,7 @@ def _apply_block(cleaned: Cleaned, rule: Rule, claim: Claim, views: list[LineVie
         if (rule.item_pattern is None and items and following < len(views)
                 and items[-1] is views[following - 1] and _is_content(views[following])):
             items.pop()
+            following -= 1  # that heading may itself start a block (a header right above prose)
         if len(items) < rule.min_items:
             continue
         if cleaned.claim(header.index, claim):

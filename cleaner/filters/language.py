@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Protocol
 
 from cleaner.document import Claim, Cleaned, Rejection
-from cleaner.rules.model import normalise_phrase
 
 UNKNOWN = ("und", 0.0)
 # A news article's language is settled well within its first 1000 characters, and detection
@@ -192,26 +191,13 @@ def make_detector(name: str = DEFAULT_DETECTOR, **options: object) -> Detector:
     return cls(**options)  # type: ignore[arg-type]
 
 
-def _kept_sample(cleaned: Cleaned, max_chars: int) -> str:
-    """Kept lines joined until the sample is long enough: no need to read a whole long article.
-
-    A line met before (as a repeat rule compares lines) is read once. A repetition adds no
-    evidence of the language, and the repeat rules, which need the language to know their
-    precedence, remove it only after detection: counted twice, a repeated title could name a
-    language that the clean text, cleaned again, no longer shows.
-    """
+def kept_sample(cleaned: Cleaned, max_chars: int = DEFAULT_SAMPLE_CHARS) -> str:
+    """Kept lines joined until the sample is long enough: no need to read a whole long article."""
     parts: list[str] = []
-    seen: set[str] = set()
     size = 0
     for line in cleaned.kept_lines():
-        text = line.text.strip()
-        if text:
-            key = normalise_phrase(text)
-            if key in seen:
-                continue
-            seen.add(key)
-        parts.append(text)
-        size += len(text) + 1
+        parts.append(line.text.strip())
+        size += len(parts[-1]) + 1
         if size >= max_chars:
             break
     return "\n".join(parts)
@@ -219,7 +205,7 @@ def _kept_sample(cleaned: Cleaned, max_chars: int) -> str:
 
 def detect_document(cleaned: Cleaned, detector: Detector, max_chars: int = DEFAULT_SAMPLE_CHARS) -> None:
     """Set the document's language from its kept text, so removed boilerplate cannot sway it."""
-    cleaned.lang, cleaned.lang_score = detector.detect(_kept_sample(cleaned, max_chars))
+    cleaned.lang, cleaned.lang_score = detector.detect(kept_sample(cleaned, max_chars))
 
 
 def mark_foreign_paragraphs(
