@@ -137,9 +137,9 @@ class DocumentCleaner:
 
     Language packs need the language, and the language should be read from clean text, so the
     line and block rules of language-neutral packs (site and common) run first, the language is
-    detected on what they keep, the line and block rules of that language's packs follow, and
-    the repeat and tail rules of both, which judge a line by what is around it, run last (until
-    the language read from what they keep stands: see _apply_language_rules). The generic
+    detected on what they keep, the line rules of that language's packs follow, and the block,
+    tail and repeat rules of both, which judge a line by what is around it, run last (again
+    until the language read from what they keep stands: see _apply_language_rules). The generic
     classifier and the foreign-paragraph check follow (they need the language), then the
     document-level judgements: the language filter and the quality heuristics.
     """
@@ -171,8 +171,8 @@ class DocumentCleaner:
         """Detect the language, apply its rules, and read the language again from what is left:
         until it stands, its rules have not been applied to the text it names.
 
-        Removing boilerplate can change the language a detector reads (a repeated English title,
-        German ad labels around an English line), and the clean text, cleaned again, would then
+        Removing boilerplate can change the language a detector reads (a byline next to "Read
+        more" reads English until "Read more" is gone), and the clean text, cleaned again, would then
         meet other rules. Each round only adds claims, so the language stands once a round
         changes nothing it reads; the document keeps the language of its clean text.
         """
@@ -181,10 +181,8 @@ class DocumentCleaner:
         for _ in range(LANGUAGE_ROUNDS):
             lang = None if cleaned.lang == "und" else cleaned.lang
             language_rules = self.rules.applicable(cleaned, lang, only_language_rules=True)
-            self.rules.apply(cleaned, language_rules, ("line", "block"), views)
-            applicable = self.rules.in_precedence([*neutral, *language_rules])
-            self.rules.apply(cleaned, applicable, ("repeat", "tail"), views)
-            self.rules.settle_positions(cleaned, applicable, views)
+            self.rules.apply(cleaned, language_rules, ("line",), views)
+            self.rules.apply_context(cleaned, self.rules.in_precedence([*neutral, *language_rules]), views)
             cleaned_sample = kept_sample(cleaned)
             if cleaned_sample == sample:
                 return

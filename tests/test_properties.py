@@ -30,15 +30,20 @@ BREAKS = st.sampled_from(["\n", "\r\n", "\r"])
 WORDS = st.sampled_from(["Anzeige", "Mehr", "zum", "Thema", "Newsletter", "abonnieren", "Teilen", "Share", "Read",
                          "more", "Kommentare", "Stellenangebote", "Die", "Stadt", "plant", "einen", "Park", "am",
                          "Fluss", "2024", "12.11.2024", "Von", "Anna", "Muster", "©", "•", "-", "|", "…"])
+# Every line of the shipped rules' own examples, what they remove and what they keep: documents
+# mixing them meet rules of several kinds and languages at once, where idempotence is hardest.
+EXAMPLE_LINES = st.sampled_from(sorted({line for rule in load_rules().rules for example in rule.examples
+                                        for line in example.text.splitlines() if line.strip()}))
 LINE = st.one_of(
     st.lists(WORDS, max_size=12).map(" ".join),  # boilerplate-shaped lines the shipped rules act on
+    EXAMPLE_LINES,
     st.text(max_size=80).map(lambda s: s.replace("\n", " ").replace("\r", " ")),  # anything else on one line
 )
 
 
 @st.composite
 def documents(draw: st.DrawFn) -> str:
-    """Lines of words and arbitrary Unicode, joined by any mix of \\n, \\r\\n and \\r."""
+    """Lines of words, rule example lines and arbitrary Unicode, joined by any mix of \\n, \\r\\n and \\r."""
     lines = draw(st.lists(LINE, max_size=25))
     pieces = []
     for line in lines:
@@ -71,6 +76,12 @@ REPEATED_LINE_SWAYED_LANGUAGE = ("Share Newsletter Thema Thema Thema Newsletter 
 # English while "Read more" was there, unknown once the English rules had removed it: the German
 # byline rule then applied too (see DocumentCleaner._apply_language_rules).
 LANGUAGE_CHANGED_BY_ITS_RULES = "Von Anna Muster\nRead more\n"
+# Found by `make fuzz`: the repeat rule ran while the stamp and the credit between the two copies
+# were there; settling positions removed them after it (see RuleFilter.apply_context).
+_AD_LINE = "Anzeige Anzeige Anzeige Anzeige Anzeige Anzeige 12.11.2024 Anzeige Anzeige Anzeige Anzeige Anzeige\n"
+REPEAT_BEFORE_SETTLING = ("(AP)\n" * 4 + _AD_LINE + "KIEW / LONDON (IT BOLTWISE) – Die Ukraine zeigt sich bereit für "
+                          "Verhandlungen mit Russland, um den anhaltenden Konflikt zu beenden.\n12.11.2024\n(AP)\n"
+                          + _AD_LINE + "(AP)\n")
 
 
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -78,6 +89,7 @@ LANGUAGE_CHANGED_BY_ITS_RULES = "Von Anna Muster\nRead more\n"
 @example(text=IDEMPOTENCE_COUNTEREXAMPLE)
 @example(text=REPEATED_LINE_SWAYED_LANGUAGE)
 @example(text=LANGUAGE_CHANGED_BY_ITS_RULES)
+@example(text=REPEAT_BEFORE_SETTLING)
 def test_cleaning_is_idempotent_with_shipped_rules(document_cleaner: DocumentCleaner, text: str) -> None:
     first = record_of(document_cleaner.clean(make_document(text)))
     second = record_of(document_cleaner.clean(make_document(first["text"])))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import filtered, rules_from
+from conftest import filtered, make_document, rules_from
 
-from cleaner.filters.boilerplate import RuleFilter
+from cleaner.document import Cleaned
+from cleaner.filters.boilerplate import RuleFilter, line_views
 
 CONTENT = "Die Regierung hat am Montag ein neues Gesetz beschlossen, das ab Januar gilt und viele betrifft."
 
@@ -76,6 +77,44 @@ keep = ["Eins zwei drei vier\\nFünf sechs sieben"]
     assert removed(rule_filter, "Ein langer Titel hier\n\nEin langer Titel hier\nText.") == [3]
     far = "Ein langer Titel hier\nA a a a a a a.\nB b b b b b b.\nC c c c c c.\nEin langer Titel hier"
     assert removed(rule_filter, far) == []
+
+
+def test_context_rules_count_lines_claimed_after_them_as_gone(tmp_path: Path) -> None:
+    rule_filter = rules_from(tmp_path, '''
+[[rule]]
+id = "t.end"
+category = "navigation"
+kind = "line"
+phrases = ["Ende"]
+remove = ["Ende"]
+keep = ["Ende gut, alles gut, sagte der Trainer nach dem Spiel."]
+
+[[rule]]
+id = "t.stamp"
+category = "date"
+kind = "line"
+pattern = '\\d{2}\\.\\d{2}\\.\\d{4}'
+within_bottom = 2
+remove = ["12.11.2024"]
+keep = ["Am 12.11.2024 tagte der Rat bis in die Nacht."]
+
+[[rule]]
+id = "t.repeat"
+category = "repeated_title"
+kind = "repeat"
+window = 2
+min_chars = 10
+case = [{ text = "Ein langer Titel hier\\nEin langer Titel hier", removed = [2] }]
+keep = ["Eins zwei drei vier\\nFünf sechs sieben"]
+''')
+    # The stamp is in the last two lines only once "Ende" is gone (settling positions claims it,
+    # after the repeat rule ran); without the stamp the title repeats within two lines, as a
+    # second cleaning of the clean text would find.
+    cleaned = Cleaned.start(make_document(f"Ein langer Titel hier\n{CONTENT}\n12.11.2024\nEin langer Titel hier\nEnde\n"))
+    rules, views = rule_filter.applicable(cleaned, "de"), line_views(cleaned)
+    rule_filter.apply(cleaned, rules, ("line",), views)
+    rule_filter.apply_context(cleaned, rules, views)
+    assert [claim.rule if claim else None for claim in cleaned.claims] == [None, None, "t.stamp", "t.repeat", "t.end"]
 
 
 def test_site_scope_by_marker_domain_and_path(tmp_path: Path) -> None:

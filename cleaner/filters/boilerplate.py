@@ -344,6 +344,26 @@ class RuleFilter:
         for position, rule in enumerate(ruleset.rules):
             self._scopes.setdefault(rule.scope, []).append(position)
 
+    def apply_context(self, cleaned: Cleaned, rules: list[Rule], views: list[LineView], rounds: int = 4) -> None:
+        """Apply the rules that judge a line by the lines around it (block, tail, repeat), then
+        settle positions, and again while the repeat rules or the settling claimed more.
+
+        These rules pass over claimed lines as if they were gone, but a line claimed after they
+        ran was still there for them, and the clean text, cleaned again, would show them its
+        absence (a repeated title two lines below its first copy, once a date between them goes).
+        Blocks and tails look at the lines after their start, so only claims by the passes that
+        follow them (repeat, settling) can change what they find; those are rare, and one round
+        settles almost every document.
+        """
+        claims = cleaned.claims
+        for _ in range(rounds):
+            self.apply(cleaned, rules, ("block", "tail"), views)
+            unclaimed = claims.count(None)
+            self.apply(cleaned, rules, ("repeat",), views)
+            self.settle_positions(cleaned, rules, views)
+            if claims.count(None) == unclaimed:
+                return
+
     def settle_positions(self, cleaned: Cleaned, rules: list[Rule], views: list[LineView], rounds: int = 4) -> None:
         """Re-run the position-guarded rules with positions counted among the lines still kept,
         until nothing changes: "among the first 6 lines" must mean the first 6 lines of the text
@@ -353,7 +373,7 @@ class RuleFilter:
             return
         claims = cleaned.claims
         for _ in range(rounds):
-            claimed = sum(claim is not None for claim in claims)
+            unclaimed = claims.count(None)
             tops, last = _ranks(views, cleaned)
             # Only a kept line whose position moved into a guarded window can now match.
             moved = [position for position, (view, top) in enumerate(zip(views, tops)) if claims[view.index] is None and (
@@ -366,7 +386,7 @@ class RuleFilter:
             self.apply(cleaned, settling.line_rules, ("line",), [views[position] for position in moved])
             if settling.context_rules:
                 self.apply(cleaned, settling.context_rules, PASSES, views)
-            if sum(claim is not None for claim in claims) == claimed:
+            if claims.count(None) == unclaimed:
                 return
 
     def in_precedence(self, rules: list[Rule]) -> list[Rule]:
