@@ -82,6 +82,11 @@ _AD_LINE = "Anzeige Anzeige Anzeige Anzeige Anzeige Anzeige 12.11.2024 Anzeige A
 REPEAT_BEFORE_SETTLING = ("(AP)\n" * 4 + _AD_LINE + "KIEW / LONDON (IT BOLTWISE) – Die Ukraine zeigt sich bereit für "
                           "Verhandlungen mit Russland, um den anhaltenden Konflikt zu beenden.\n12.11.2024\n(AP)\n"
                           + _AD_LINE + "(AP)\n")
+# Found by `make fuzz`: the second comment footer's tail fitted its limits, the first one's only
+# once the second was gone.
+_FOOTER = "Du hast einen wertvollen Beitrag oder Kommentar zum Artikel für unsere Leser?\n"
+TAIL_AFTER_TAIL = (_FOOTER + "(Image: Getty Images)\nAnzeige Anzeige\nMehr\nMehr\n(Image: Getty Images)\n" + _FOOTER
+                   + "Mehr\nMehr\n" + "Anzeige Anzeige\n" * 3 + "(Image: Getty Images)\n" * 2)
 
 
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -90,6 +95,7 @@ REPEAT_BEFORE_SETTLING = ("(AP)\n" * 4 + _AD_LINE + "KIEW / LONDON (IT BOLTWISE)
 @example(text=REPEATED_LINE_SWAYED_LANGUAGE)
 @example(text=LANGUAGE_CHANGED_BY_ITS_RULES)
 @example(text=REPEAT_BEFORE_SETTLING)
+@example(text=TAIL_AFTER_TAIL)
 def test_cleaning_is_idempotent_with_shipped_rules(document_cleaner: DocumentCleaner, text: str) -> None:
     first = record_of(document_cleaner.clean(make_document(text)))
     second = record_of(document_cleaner.clean(make_document(first["text"])))

@@ -117,6 +117,24 @@ keep = ["Eins zwei drei vier\\nFünf sechs sieben"]
     assert [claim.rule if claim else None for claim in cleaned.claims] == [None, None, "t.stamp", "t.repeat", "t.end"]
 
 
+def test_tail_counts_a_later_tail_as_gone(tmp_path: Path) -> None:
+    rule_filter = rules_from(tmp_path, '''
+[[rule]]
+id = "t.tail"
+category = "comment_notice"
+kind = "tail"
+phrases = ["Kommentare"]
+tail_max_lines = 3
+remove = ["Kommentare\\nBitte bleiben Sie sachlich."]
+keep = ["Kein Treffer hier."]
+''')
+    # Five lines follow the first marker, too many, until the second marker's tail is claimed.
+    cleaned = Cleaned.start(make_document(f"{CONTENT}\nKommentare\nA\nB\nKommentare\nC\nD\n"))
+    rules, views = rule_filter.applicable(cleaned, "de"), line_views(cleaned)
+    rule_filter.apply_context(cleaned, rules, views)
+    assert [claim is not None for claim in cleaned.claims] == [False] + [True] * 6
+
+
 def test_site_scope_by_marker_domain_and_path(tmp_path: Path) -> None:
     rule_filter = rules_from(tmp_path, '''
 [pack]

@@ -346,20 +346,21 @@ class RuleFilter:
 
     def apply_context(self, cleaned: Cleaned, rules: list[Rule], views: list[LineView], rounds: int = 4) -> None:
         """Apply the rules that judge a line by the lines around it (block, tail, repeat), then
-        settle positions, and again while the repeat rules or the settling claimed more.
+        settle positions, and again while the tails, the repeats or the settling claimed more.
 
         These rules pass over claimed lines as if they were gone, but a line claimed after they
         ran was still there for them, and the clean text, cleaned again, would show them its
-        absence (a repeated title two lines below its first copy, once a date between them goes).
-        Blocks and tails look at the lines after their start, so only claims by the passes that
-        follow them (repeat, settling) can change what they find; those are rare, and one round
-        settles almost every document.
+        absence: a title repeated two lines below its first copy once a date between them is
+        gone, a comment footer within its limits once a later footer is gone. Blocks end at the
+        first line that is no item, which later claims seldom change; another round after every
+        block claim would cost every document with a teaser list, so blocks only run again with
+        the others.
         """
         claims = cleaned.claims
         for _ in range(rounds):
-            self.apply(cleaned, rules, ("block", "tail"), views)
+            self.apply(cleaned, rules, ("block",), views)
             unclaimed = claims.count(None)
-            self.apply(cleaned, rules, ("repeat",), views)
+            self.apply(cleaned, rules, ("tail", "repeat"), views)
             self.settle_positions(cleaned, rules, views)
             if claims.count(None) == unclaimed:
                 return
