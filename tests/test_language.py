@@ -25,10 +25,6 @@ GERMAN = (
     "Künftig sollen Investitionen in die Infrastruktur teilweise von der Regel ausgenommen werden, "
     "was die Opposition scharf kritisierte."
 )
-GERMAN_2 = (
-    "Die Stadtwerke wollen bis zum Jahr 2030 alle Busse auf Strom umstellen und dafür neue Ladestationen "
-    "an den Endhaltestellen bauen, teilte ein Sprecher am Montag mit."
-)
 ENGLISH = (
     "The central bank left its benchmark interest rate unchanged on Wednesday, saying that inflation "
     "was falling more slowly than it had hoped and that it needed more evidence before cutting rates."
@@ -123,7 +119,7 @@ def test_document_keeps_the_language_of_its_clean_text(document_cleaner):
 
 def test_foreign_paragraph_removed_short_quote_left(detector):
     quote = "Auf Englisch sagte er nur: Make America great again."
-    doc = cleaned(f"{GERMAN}\n\n{ENGLISH}\n{quote}\n{GERMAN_2}\n")
+    doc = cleaned(f"{GERMAN}\n\n{ENGLISH}\n{quote}\n{GERMAN}\n")
     detect_document(doc, detector)
     assert mark_foreign_paragraphs(doc, detector, policy="remove") == [2]
     claim = doc.claims[2]
@@ -137,13 +133,13 @@ def test_german_paragraph_quoting_english_titles_is_not_foreign(detector):
         "Die Band spielte am Abend Songs wie „Yesterday“, „Let It Be“ und „Hey Jude“, bevor sie sich "
         "nach einer langen Zugabe beim Publikum in der ausverkauften Halle verabschiedete."
     )
-    doc = cleaned(f"{GERMAN}\n{quoting}\n{GERMAN_2}\n")
+    doc = cleaned(f"{GERMAN}\n{quoting}\n{GERMAN}\n")
     detect_document(doc, detector)
     assert mark_foreign_paragraphs(doc, detector, policy="remove") == []
 
 
 def test_foreign_paragraph_keep_policy_only_reports(detector):
-    doc = cleaned(f"{GERMAN}\n{ENGLISH}\n{GERMAN_2}\n")
+    doc = cleaned(f"{GERMAN}\n{ENGLISH}\n{GERMAN}\n")
     detect_document(doc, detector)
     assert mark_foreign_paragraphs(doc, detector, policy="keep") == [1]
     assert doc.claims == [None, None, None]
