@@ -17,6 +17,16 @@ def removed(rule_filter: RuleFilter, text: str, **kwargs: str) -> list[int]:
     return [line.number for line, claim in zip(cleaned.lines, cleaned.claims) if claim and not line.blank]
 
 
+def claimed_in_context(rule_filter: RuleFilter, text: str) -> list[str | None]:
+    """The rule claiming each line after the line rules and then the context rules, in the
+    order the pipeline runs them (a German document)."""
+    cleaned = Cleaned.start(make_document(text))
+    rules, views = rule_filter.applicable(cleaned, "de"), line_views(cleaned)
+    rule_filter.apply(cleaned, rules, ("line",), views)
+    rule_filter.apply_context(cleaned, rules, views)
+    return [claim.rule if claim else None for claim in cleaned.claims]
+
+
 BLOCK = '''
 [[rule]]
 id = "t.block"
@@ -110,11 +120,8 @@ keep = ["Eins zwei drei vier\\nFünf sechs sieben"]
     # The stamp is in the last two lines only once "Ende" is gone (settling positions claims it,
     # after the repeat rule ran); without the stamp the title repeats within two lines, as a
     # second cleaning of the clean text would find.
-    cleaned = Cleaned.start(make_document(f"Ein langer Titel hier\n{CONTENT}\n12.11.2024\nEin langer Titel hier\nEnde\n"))
-    rules, views = rule_filter.applicable(cleaned, "de"), line_views(cleaned)
-    rule_filter.apply(cleaned, rules, ("line",), views)
-    rule_filter.apply_context(cleaned, rules, views)
-    assert [claim.rule if claim else None for claim in cleaned.claims] == [None, None, "t.stamp", "t.repeat", "t.end"]
+    text = f"Ein langer Titel hier\n{CONTENT}\n12.11.2024\nEin langer Titel hier\nEnde\n"
+    assert claimed_in_context(rule_filter, text) == [None, None, "t.stamp", "t.repeat", "t.end"]
 
 
 def test_tail_counts_a_later_tail_as_gone(tmp_path: Path) -> None:
@@ -129,10 +136,35 @@ remove = ["Kommentare\\nBitte bleiben Sie sachlich."]
 keep = ["Kein Treffer hier."]
 ''')
     # Five lines follow the first marker, too many, until the second marker's tail is claimed.
-    cleaned = Cleaned.start(make_document(f"{CONTENT}\nKommentare\nA\nB\nKommentare\nC\nD\n"))
-    rules, views = rule_filter.applicable(cleaned, "de"), line_views(cleaned)
-    rule_filter.apply_context(cleaned, rules, views)
-    assert [claim is not None for claim in cleaned.claims] == [False] + [True] * 6
+    text = f"{CONTENT}\nKommentare\nA\nB\nKommentare\nC\nD\n"
+    assert claimed_in_context(rule_filter, text) == [None] + ["t.tail"] * 6
+
+
+def test_block_short_of_min_items_counts_a_later_block_as_gone(tmp_path: Path) -> None:
+    rule_filter = rules_from(tmp_path, '''
+[[rule]]
+id = "t.teasers"
+category = "teaser"
+kind = "block"
+phrases = ["Verwandte Artikel"]
+item_pattern = 'Titel .*'
+min_items = 2
+case = [{ text = "Verwandte Artikel\\nTitel eins\\nTitel zwei", removed = [1, 2, 3] }]
+keep = ["Verwandte Artikel"]
+
+[[rule]]
+id = "t.prices"
+category = "ad"
+kind = "block"
+phrases = ["Anzeige"]
+item_pattern = '\\d+ Euro'
+remove = ["Anzeige\\n20 Euro"]
+keep = ["Kein Treffer hier."]
+''')
+    # "Anzeige" is no teaser title and ends the first block at one item, too few; once the
+    # second block has claimed it, a second cleaning would find two.
+    assert claimed_in_context(rule_filter, "Verwandte Artikel\nTitel eins\nAnzeige\nTitel zwei\n") == [
+        "t.teasers", "t.teasers", "t.prices", "t.teasers"]
 
 
 def test_site_scope_by_marker_domain_and_path(tmp_path: Path) -> None:

@@ -346,21 +346,23 @@ class RuleFilter:
 
     def apply_context(self, cleaned: Cleaned, rules: list[Rule], views: list[LineView], rounds: int = 4) -> None:
         """Apply the rules that judge a line by the lines around it (block, tail, repeat), then
-        settle positions, and again while the tails, the repeats or the settling claimed more.
+        settle positions, and again while a pass whose claims can change them claimed more.
 
         These rules pass over claimed lines as if they were gone, but a line claimed after they
         ran was still there for them, and the clean text, cleaned again, would show them its
         absence: a title repeated two lines below its first copy once a date between them is
-        gone, a comment footer within its limits once a later footer is gone. Blocks end at the
-        first line that is no item, which later claims seldom change; another round after every
-        block claim would cost every document with a teaser list, so blocks only run again with
-        the others.
+        gone, a comment footer within its limits once a later footer is gone. A block claims its
+        header, so a second cleaning cannot find it again, unless the header had fewer items
+        than the rule's `min_items` and stayed: only then do block claims start another round
+        (otherwise every document with a teaser list would pay for one).
         """
         claims = cleaned.claims
+        recheck_blocks = self._plan(rules).headers_may_stay
         for _ in range(rounds):
-            self.apply(cleaned, rules, ("block",), views)
+            if not recheck_blocks:
+                self.apply(cleaned, rules, ("block",), views)
             unclaimed = claims.count(None)
-            self.apply(cleaned, rules, ("tail", "repeat"), views)
+            self.apply(cleaned, rules, ("block", "tail", "repeat") if recheck_blocks else ("tail", "repeat"), views)
             self.settle_positions(cleaned, rules, views)
             if claims.count(None) == unclaimed:
                 return
@@ -469,6 +471,7 @@ class _Plan:
         # Claims are immutable: one per rule serves every line it removes.
         self.claims = {rule.id: Claim(rule.id, rule.category) for rule in rules}
         self.kinds = {kind: [rule for rule in rules if rule.kind == kind] for kind in ("block", "tail", "repeat")}
+        self.headers_may_stay = any(rule.min_items for rule in self.kinds["block"])  # see apply_context
         positional = [r for r in rules if r.test is not None
                       and (r.test.within_top is not None or r.test.within_bottom is not None)]
         self.settling = _Settling(
