@@ -356,22 +356,26 @@ class RuleFilter:
         than the rule's `min_items` and stayed: only then do block claims start another round
         (otherwise every document with a teaser list would pay for one).
         """
+        if not views:
+            return
+        plan = self._plan(rules)  # looked up once for every pass of every round
         claims = cleaned.claims
-        recheck_blocks = self._plan(rules).headers_may_stay
+        # The passes whose claims start another round; blocks run first either way.
+        watched = ("block", "tail", "repeat") if plan.headers_may_stay else ("tail", "repeat")
         for _ in range(rounds):
-            if not recheck_blocks:
-                self.apply(cleaned, rules, ("block",), views)
+            if "block" not in watched:
+                self._apply_plan(cleaned, plan, ("block",), views)
             unclaimed = claims.count(None)
-            self.apply(cleaned, rules, ("block", "tail", "repeat") if recheck_blocks else ("tail", "repeat"), views)
-            self.settle_positions(cleaned, rules, views)
+            self._apply_plan(cleaned, plan, watched, views)
+            self._settle_positions(cleaned, plan, views)
             if claims.count(None) == unclaimed:
                 return
 
-    def settle_positions(self, cleaned: Cleaned, rules: list[Rule], views: list[LineView], rounds: int = 4) -> None:
+    def _settle_positions(self, cleaned: Cleaned, plan: _Plan, views: list[LineView], rounds: int = 4) -> None:
         """Re-run the position-guarded rules with positions counted among the lines still kept,
         until nothing changes: "among the first 6 lines" must mean the first 6 lines of the text
         a reader is left with, or a second cleaning pass over the output would remove more."""
-        settling = self._plan(rules).settling
+        settling = plan.settling
         if settling is None:
             return
         claims = cleaned.claims
@@ -420,9 +424,10 @@ class RuleFilter:
         such a caller computes the document's `views` once and passes them to every call.
         """
         views = line_views(cleaned) if views is None else views
-        if not views:
-            return
-        plan = self._plan(rules)
+        if views:
+            self._apply_plan(cleaned, self._plan(rules), passes, views)
+
+    def _apply_plan(self, cleaned: Cleaned, plan: _Plan, passes: tuple[str, ...], views: list[LineView]) -> None:
         if "line" in passes:
             index = plan.index
             for view in views:
@@ -496,7 +501,7 @@ def line_views(cleaned: Cleaned) -> list[LineView]:
     """What the rules look at in each non-blank line; valid for the document's whole life.
 
     Positions (`rank_top`, `rank_bottom`) count the lines still kept, so that a position guard
-    means the same on a dump as on its cleaned text (see `RuleFilter.settle_positions`). Lines
+    means the same on a dump as on its cleaned text (see `RuleFilter._settle_positions`). Lines
     longer than any rule accepts (see DEFAULT_MAX_WORDS) are not normalised: no phrase or prefix
     can claim them.
     """
