@@ -48,9 +48,21 @@ def needles(source: str, flags: int = I) -> set[str] | None:
     (r"(?=abc)\w+", None),
     (r"[abc]{3}", None),
     (r"^.+$", None),
-    # literals shorter than three characters filter nothing
+    # literals shorter than three characters filter nothing, unless they are symbols short
+    # lines seldom hold; the punctuation of dates and sentences is not one of them
     (r"ab\d+", None),
     (r"\(c\)\s*\d{4}", {"(c)"}),
+    (r"(?:©|\(c\))\s*\d{4}", {"©", "(c)"}),
+    (r"\w+\s\|\s\w+", {"|"}),
+    (r"@\w{2,30}", {"@"}),
+    (r"\d+\.\d+", None),
+    (r"\d+:\d+", None),
+    # a class listing symbols needs one of them; a class of one letter's case forms is that letter
+    (r"(?:[^>›»]+[>›»]\s*){2,7}\w+", {">", "›", "»"}),
+    (r"[Vv]on\s+\w+", {"von"}),
+    (r"[Vv][Oo][Nn]", {"von"}),
+    (r"[Bb]y\s+\w+", None),
+    (r"[Vw]on", None),
     # case: literals are lowercase; IGNORECASE, inline flags and scoped flags are followed
     (r"NewsLetter", {"newsletter"}),
     (r"(?i)NewsLetter", {"newsletter"}),
@@ -65,6 +77,12 @@ def test_case_sensitive_literals_are_lowercased_and_never_voided() -> None:
     assert found is not None
     assert set(found.needles) == {"reporting"} and not found.voiding
     assert found.admits("von REPORTING") and not found.admits("von Bericht")
+
+
+def test_a_class_of_case_forms_voids_like_its_letter_under_ignorecase() -> None:
+    found = necessary_literals(regex.compile(r"[Ss]ubscribe", I))
+    assert found is not None and set(found.needles) == {"subscribe"} and "ſ" in found.voiding
+    assert found.admits("ſubscribe") and regex.compile(r"[Ss]ubscribe", I).fullmatch("ſubscribe")
 
 
 def test_scoped_flags_decide_whether_case_folding_voids() -> None:

@@ -8,6 +8,10 @@ form contains one of them. A prefilter built on it may only skip a pattern that 
 wherever the derivation is unsure (unparsed syntax, `regex`-only features, case folding that
 `str.lower` does not mirror) it gives up and the pattern is always tried.
 
+A literal is at least three characters long (shorter ones occur in almost every line), unless
+it is made of symbols short lines seldom hold (`@`, `|`, `©`, `»`...): one of those filters as
+well as a word does. A class of one letter's case forms (`[Vv]`) counts as that letter.
+
 Case: `regex` with IGNORECASE lets a pattern's `s` match `ſ` and its `i` match `İ`, whose
 lowercase forms do not contain `s` or `i`. Such characters are recorded as *voiding*: the
 pattern is tried on every line containing one. `LiteralGate` answers, in one pass over a line,
@@ -26,8 +30,10 @@ from re import _parser as sre_parse
 import ahocorasick
 import regex
 
-# Shorter literals occur in almost every line: they would cost a test and filter nothing.
+# Shorter literals occur in almost every line: they would cost a test and filter nothing...
 MIN_LITERAL = 3
+# ...unless they are symbols, other than the punctuation of dates, times, names and sentences.
+_COMMON_SYMBOLS = frozenset(".,:;-'’/_")
 # `str.lower` maps capital sigma by context (final or not): no literal may rely on it.
 _CONTEXT_LOWERED = "Σ"
 # A `{` that is not a repeat count means a fuzzy constraint to `regex` but a literal to `re`.
@@ -91,10 +97,11 @@ def _derive(source: str, pattern_flags: int) -> Literals | None:
 def _sequence(items: list[tuple[object, object]], icase: bool) -> _Need:
     """A sequence needs what any one of its parts needs: the most selective part is kept."""
     candidates: list[_Need] = []
-    run: list[tuple[str, bool]] = []
+    run: list[tuple[frozenset[str], bool]] = []
     for op, value in items:
-        if op is sre.LITERAL:
-            run.append((chr(value), icase))  # type: ignore[arg-type]
+        members = _literal_members(op, value)
+        if members is not None:
+            run.append((members, icase))
             continue
         candidates += _runs(run)
         run = []
@@ -118,7 +125,37 @@ def _node(op: object, value: object, icase: bool) -> _Need:
         return _sequence(list(body), icase) if low >= 1 else None
     if op is sre.BRANCH:
         return _union([_sequence(list(branch), icase) for branch in value[1]])  # type: ignore[index]
-    return None  # classes, any, anchors, lookarounds, backreferences, conditionals
+    if op is sre.IN:
+        members = _class_members(value)
+        if members is None:
+            return None
+        return _union([_single(_runs([(frozenset([ch]), icase)])) for ch in sorted(members)])
+    return None  # other classes, any, anchors, lookarounds, backreferences, conditionals
+
+
+def _literal_members(op: object, value: object) -> frozenset[str] | None:
+    """The characters a literal, or a class of one letter's case forms (`[Vv]`), matches."""
+    if op is sre.LITERAL:
+        return frozenset([chr(value)])  # type: ignore[arg-type]
+    if op is sre.IN:
+        members = _class_members(value)
+        if members is not None and len(members) > 1 and len({ch.lower() for ch in members}) == 1:
+            return members
+    return None
+
+
+def _class_members(items: object) -> frozenset[str] | None:
+    """The characters of a class listing them one by one (`[>›»]`); None for any other class."""
+    found = set()
+    for op, value in items:  # type: ignore[attr-defined]
+        if op is not sre.LITERAL:
+            return None  # a range, a category, a negation
+        found.add(chr(value))
+    return frozenset(found)
+
+
+def _single(needs: list[_Need]) -> _Need:
+    return needs[0] if needs else None
 
 
 def _union(needs: list[_Need]) -> _Need:
@@ -132,21 +169,40 @@ def _union(needs: list[_Need]) -> _Need:
     return needles, voiding
 
 
-def _runs(run: list[tuple[str, bool]]) -> list[_Need]:
+def _runs(run: list[tuple[frozenset[str], bool]]) -> list[_Need]:
     """Each stretch of safely lowercasable characters of a literal run, as a one-literal need."""
     found: list[_Need] = []
     piece: list[str] = []
     voiding: set[str] = set()
-    for ch, icase in [*run, ("", False)]:
-        extra = _voiding(ch, icase) if ch else None
+    for members, icase in [*run, (frozenset(), False)]:
+        extra = _class_voiding(members, icase)
         if extra is not None:
-            piece.append(ch.lower())
+            piece.append(next(iter(members)).lower())
             voiding |= extra
             continue
-        if len(piece) >= MIN_LITERAL:
+        if len(piece) >= MIN_LITERAL or (piece and all(_symbol(ch) for ch in piece)):
             found.append((frozenset(["".join(piece)]), frozenset(voiding)))
         piece, voiding = [], set()
     return found
+
+
+def _symbol(ch: str) -> bool:
+    """Is this a character short lines seldom hold, so that alone it still filters?"""
+    return not (ch.isalnum() or ch.isspace() or ch in _COMMON_SYMBOLS)
+
+
+def _class_voiding(members: frozenset[str], icase: bool) -> frozenset[str] | None:
+    """The line characters that void a literal containing this position (one character, or one
+    letter's case forms), or None if it cannot be part of a literal."""
+    if not members or len({ch.lower() for ch in members}) != 1:
+        return None
+    voiding: set[str] = set()
+    for ch in members:
+        extra = _voiding(ch, icase)
+        if extra is None:
+            return None
+        voiding |= extra
+    return frozenset(voiding)
 
 
 def _voiding(ch: str, icase: bool) -> frozenset[str] | None:
