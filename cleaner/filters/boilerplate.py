@@ -37,6 +37,7 @@ _WORD_BUCKETS = (0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 18, 20, 25, 30, 40, 50,
 _PLAN_CACHE_SIZE = 64
 # Line verdicts remembered per index (see LineIndex.first); lines here are short, so ~30 MB at most.
 _VERDICT_CACHE_SIZE = 100_000
+_UNSEEN = object()  # no verdict remembered (None is a verdict: no rule claims the line)
 K = TypeVar("K")
 V = TypeVar("V")
 _HEADING_CONTENT_WORDS = 10
@@ -72,8 +73,9 @@ class Verdicts(Generic[K, V]):
 
     def get(self, key: K, cleaned: Cleaned, judge: Callable[..., V], *args: object) -> V:
         """The verdict for `key`, from memory or from `judge(*args, cleaned)`."""
-        if key in self._memo:
-            return self._memo[key]
+        verdict = self._memo.get(key, _UNSEEN)
+        if verdict is not _UNSEEN:
+            return verdict  # type: ignore[return-value]
         timeouts = sum(cleaned.rule_timeouts.values())
         verdict = judge(*args, cleaned)
         if sum(cleaned.rule_timeouts.values()) == timeouts:
@@ -388,11 +390,12 @@ class RuleFilter:
                 or (last - top < settling.bottom and last - top != view.rank_bottom))]
             if not moved:
                 return
-            views = [LineView(view.index, view.stripped, view.normalised, view.words, top, last - top)
-                     for view, top in zip(views, tops)]
-            self.apply(cleaned, settling.line_rules, ("line",), [views[position] for position in moved])
             if settling.context_rules:
+                views = [_moved(view, top, last) for view, top in zip(views, tops)]
+                self.apply(cleaned, settling.line_rules, ("line",), [views[position] for position in moved])
                 self.apply(cleaned, settling.context_rules, PASSES, views)
+            else:  # line rules judge each line alone: only the moved ones need new positions
+                self.apply(cleaned, settling.line_rules, ("line",), [_moved(views[p], tops[p], last) for p in moved])
             if claims.count(None) == unclaimed:
                 return
 
@@ -428,10 +431,10 @@ class RuleFilter:
             self._apply_plan(cleaned, self._plan(rules), passes, views)
 
     def _apply_plan(self, cleaned: Cleaned, plan: _Plan, passes: tuple[str, ...], views: list[LineView]) -> None:
-        if "line" in passes:
-            index = plan.index
+        if "line" in passes and plan.index.rules:
+            first = plan.index.first
             for view in views:
-                hit = index.first(view, cleaned)
+                hit = first(view, cleaned)
                 if hit is not None and cleaned.claim(view.index, plan.claims[hit[0].id]):
                     _extract(cleaned, hit[0], view.stripped, hit[1])
         starting = [(plan.kinds[kind], apply_rule) for kind, apply_rule in (("block", _apply_block), ("tail", _apply_tail))
@@ -522,6 +525,11 @@ def _ranks(views: list[LineView], cleaned: Cleaned) -> tuple[list[int], int]:
     one's (a view's position from the bottom is `last - top`)."""
     kept = [cleaned.claims[view.index] is None for view in views]
     return list(accumulate(kept, initial=0))[:-1], sum(kept) - 1
+
+
+def _moved(view: LineView, top: int, last: int) -> LineView:
+    """The view at its position among the lines kept now."""
+    return LineView(view.index, view.stripped, view.normalised, view.words, top, last - top)
 
 
 def _matches(rule: Rule, view: LineView, cleaned: Cleaned) -> regex.Match[str] | bool:

@@ -58,12 +58,15 @@ _ELLIPSIS = ("...", "…")
 _LETTER = re.compile(r"[^\W\d_]")
 _SPACE = re.compile(r"\s")  # exactly the characters str.split() splits at
 _CHUNK = 1 << 20  # characters counted at a time by word_totals: bounds its arrays
-# The class of every code point for word_totals: whitespace as str.isspace() (none above
-# U+3000), the edge punctuation, or a word character.
+# The class of each code point for word_totals: whitespace as str.isspace(), the edge
+# punctuation, or a word character. Above U+3000 there is neither whitespace nor edge
+# punctuation, so code points are clipped to _LAST_KIND: the table stays in the CPU's cache.
 _WORD_CHAR, _WHITESPACE, _EDGE = 0, 1, 2
-_KIND = np.zeros(sys.maxunicode + 1, dtype=np.uint8)
-_KIND[[c for c in range(0x3001) if chr(c).isspace()]] = _WHITESPACE
+_LAST_KIND = 0x3001
+_KIND = np.zeros(_LAST_KIND + 1, dtype=np.uint8)
+_KIND[[c for c in range(_LAST_KIND) if chr(c).isspace()]] = _WHITESPACE
 _KIND[[ord(c) for c in _PUNCT_EDGES]] = _EDGE
+assert not any(chr(c).isspace() for c in range(_LAST_KIND, sys.maxunicode + 1)) and _KIND[_LAST_KIND] == _WORD_CHAR
 # Heuristics that need only the number of words and their total length, not the words.
 _COUNTS_ONLY = frozenset(
     {
@@ -112,16 +115,21 @@ def word_totals(text: str, chunk: int = _CHUNK) -> tuple[int, int]:
         cut = _SPACE.search(text, start + chunk)
         end = cut.start() if cut else len(text)
         codes = np.frombuffer(text[start:end].encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        kind = np.take(_KIND, codes)
+        kind = _KIND.take(np.minimum(codes, _LAST_KIND).astype(np.intp))
         token = np.cumsum(kind == _WHITESPACE, dtype=np.int32)  # equal within one token
         core = np.flatnonzero(kind == _WORD_CHAR)
         if len(core):
             owner = token[core]
-            change = np.flatnonzero(owner[1:] != owner[:-1])  # a word ends after these core chars
-            first = core[np.concatenate(([0], change + 1))]
-            last = core[np.append(change, len(core) - 1)]
+            opens = np.empty(len(core), dtype=bool)  # the core characters that open a word
+            opens[0] = True
+            np.not_equal(owner[1:], owner[:-1], out=opens[1:])
+            starts = np.flatnonzero(opens)
+            first = core[starts]
+            last = np.empty_like(first)  # a word's last core character comes before the next word's first
+            last[:-1] = core[starts[1:] - 1]
+            last[-1] = core[-1]
             count += len(first)
-            length += int((last - first).sum()) + len(first)
+            length += int(last.sum() - first.sum()) + len(first)
         start = end
     return count, length + text.count("\u0130")
 
