@@ -12,6 +12,15 @@ manifest timings), then the 2-vs-1 worker speedup and the figures beside the iss
 figures as ratios. CPU time includes the HTML extraction children: each worker stops and reaps
 its own when it exits.
 
+The issue's figures were read on its author's machine, where trafilatura alone extracted 7-10 MB
+of HTML per core per second. This host's speed drifts by up to 1.5x from day to day (other guests
+share it, and its speed can change within minutes), so the benchmark also times trafilatura alone
+(our reader's settings, pages in memory, CPU time of a forked process) on generated HTML pages
+before and after every cleaner run, and prints each run's figure once more scaled to the mean of
+its two yardsticks: "at reference speed" is the figure times 8.5 / (trafilatura here), the middle
+of the issue's range, with 7 and 10 as its bounds. A run whose yardsticks differ by more than 20%
+is marked: the host changed speed during it, and its scaled figure is rough.
+
     python benchmarks/pipeline.py            # 200 MB of text, JSONL and HTML (about 10-20 min)
     python benchmarks/pipeline.py --quick    # 5 MB text only, workers 1 and 2 (BENCH_QUICK=1 too)
     python benchmarks/pipeline.py --full     # the default runs plus 2 GB of text with --workers 2
@@ -34,6 +43,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from html_extract import SETTINGS, cpu_seconds_in_child  # noqa: E402
 from pipeline_corpus import cached  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +54,7 @@ GOAL_HTML = 5.0
 LIBRARY_QUALITY_FILTER = 0.5  # a well-known pipeline library, each quality filter: 0.4-0.6
 LIBRARY_MINHASH_2CORES = 0.45  # its paragraph MinHash dedup on 2 cores (whole figure, not per core)
 TRAFILATURA = 8.5  # extraction alone: 7-10 MB/s of HTML per core
+TRAFILATURA_RANGE = (7.0, 10.0)
 
 
 @dataclass
@@ -174,7 +185,19 @@ def measure(name: str, layout: str, size: int, workers: int, args: argparse.Name
     return result
 
 
-def report(results: dict[str, Measurement]) -> None:
+def trafilatura_alone(size: int, pages: int, cache: Path) -> float:
+    """MB of HTML per CPU second that trafilatura alone extracts here, on the benchmark's pages:
+    the yardstick that puts this host's figures beside the issue's."""
+    corpus, _ = cached("html", size, cache)
+    texts = [path.read_bytes().decode("utf-8") for path in sorted(corpus.rglob("*.html"))[:pages]]
+    import trafilatura
+
+    trafilatura.bare_extraction(texts[0], **SETTINGS)  # first-call set-up, inherited by the timed child
+    cpu = cpu_seconds_in_child(lambda: [trafilatura.bare_extraction(html, **SETTINGS) for html in texts] and None)
+    return sum(len(text.encode("utf-8")) for text in texts) / MB / cpu
+
+
+def report(results: dict[str, Measurement], yardsticks: dict[str, tuple[float, float]]) -> None:
     print("\nsummary")
     for layout in ("txt", "jsonl", "html"):
         one, two = results.get(f"{layout}-w1"), results.get(f"{layout}-w2")
@@ -202,6 +225,18 @@ def report(results: dict[str, Measurement]) -> None:
         if r.layout == "html":
             line += f"; trafilatura alone (7-10) x{r.mb_s_core_cpu / TRAFILATURA:4.2f}"
         print(line)
+    low, high = TRAFILATURA_RANGE
+    print(f"\nscaled to the issue's machine (trafilatura alone {low:.0f}-{high:.0f} MB/s/core there), each run by "
+          f"trafilatura alone here before and after it")
+    for key, r in results.items():
+        before, after = yardsticks[key]
+        speed = (before + after) / 2
+        scaled = r.mb_s_core_cpu * TRAFILATURA / speed
+        goal = GOAL_HTML if r.layout == "html" else GOAL_TEXT
+        rough = "  (host speed changed during the run: rough)" if max(before, after) > 1.2 * min(before, after) else ""
+        print(f"  {key:<24} {r.mb_s_core_cpu:5.2f} MB/s/core (cpu) here, trafilatura {before:.2f}/{after:.2f} = "
+              f"{scaled:5.2f} at reference speed ({r.mb_s_core_cpu * low / speed:.2f}-{r.mb_s_core_cpu * high / speed:.2f}): "
+              f"goal {goal:g} x{scaled / goal:4.2f}{rough}")
     small, big = results.get("txt-w2"), results.get("txt-2GB-w2")
     if small and big:
         print(f"\npeak RSS, text, --workers 2: {small.input_bytes / MB:.0f} MB input -> max process "
@@ -238,18 +273,27 @@ def main() -> None:
         print(f"corpus {corpus.name}: {summary['bytes'] / MB:.1f} MB, {summary['documents']} documents "
               f"({summary['duplicate_documents']} duplicates, {summary['near_duplicate_paragraphs']} near-duplicate "
               f"paragraphs), ready in {time.perf_counter() - started:.1f} s", flush=True)
-    results: dict[str, Measurement] = {}
-    for layout in layouts:
-        for workers in (1, 2):
-            name = f"{layout}-w{workers}"
-            results[name] = measure(name, layout, size, workers, args)
+    runs = [(f"{layout}-w{workers}", layout, size, workers) for layout in layouts for workers in (1, 2)]
     if args.full and not args.quick:
-        results["txt-2GB-w2"] = measure("txt-2GB-w2", "txt", 2000 * MB, 2, args)
-    report(results)
+        runs.append(("txt-2GB-w2", "txt", 2000 * MB, 2))
+    pages = 100 if args.quick else 400
+    speed = trafilatura_alone(size, pages, args.cache)
+    print(f"trafilatura alone on {pages} generated pages: {speed:.2f} MB/s per core", flush=True)
+    results: dict[str, Measurement] = {}
+    yardsticks: dict[str, tuple[float, float]] = {}
+    for name, layout, run_size, workers in runs:
+        results[name] = measure(name, layout, run_size, workers, args)
+        before, speed = speed, trafilatura_alone(size, pages, args.cache)
+        yardsticks[name] = (before, speed)
+        print(f"  trafilatura alone: {speed:.2f} MB/s per core", flush=True)
+    report(results, yardsticks)
     mode = "quick" if args.quick else "full" if args.full else "default"
     path = args.cache / f"results-{mode}.json"
-    path.write_text(json.dumps({k: {**asdict(v), "mb_s": v.mb_s, "mb_s_core_wall": v.mb_s_core_wall,
-                                    "mb_s_core_cpu": v.mb_s_core_cpu} for k, v in results.items()}, indent=2))
+    figures = {k: {**asdict(v), "mb_s": v.mb_s, "mb_s_core_wall": v.mb_s_core_wall, "mb_s_core_cpu": v.mb_s_core_cpu}
+               for k, v in results.items()}
+    for key, (before, after) in yardsticks.items():
+        figures[key]["trafilatura_alone_mb_s_core"] = [before, after]
+    path.write_text(json.dumps(figures, indent=2))
     print(f"\nfigures written to {path}")
 
 
