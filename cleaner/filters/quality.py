@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import re
-import sys
 import tomllib
 from collections import Counter
 from collections.abc import Callable
@@ -66,7 +65,6 @@ _LAST_KIND = 0x3001
 _KIND = np.zeros(_LAST_KIND + 1, dtype=np.uint8)
 _KIND[[c for c in range(_LAST_KIND) if chr(c).isspace()]] = _WHITESPACE
 _KIND[[ord(c) for c in _PUNCT_EDGES]] = _EDGE
-assert not any(chr(c).isspace() for c in range(_LAST_KIND, sys.maxunicode + 1)) and _KIND[_LAST_KIND] == _WORD_CHAR
 # Heuristics that need only the number of words and their total length, not the words.
 _COUNTS_ONLY = frozenset(
     {
