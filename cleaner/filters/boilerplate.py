@@ -390,12 +390,11 @@ class RuleFilter:
                 or (last - top < settling.bottom and last - top != view.rank_bottom))]
             if not moved:
                 return
+            # Line rules judge each line alone: only the moved ones need their new positions.
+            self.apply(cleaned, settling.line_rules, ("line",), [_moved(views[p], tops[p], last) for p in moved])
             if settling.context_rules:
                 views = [_moved(view, top, last) for view, top in zip(views, tops)]
-                self.apply(cleaned, settling.line_rules, ("line",), [views[position] for position in moved])
                 self.apply(cleaned, settling.context_rules, PASSES, views)
-            else:  # line rules judge each line alone: only the moved ones need new positions
-                self.apply(cleaned, settling.line_rules, ("line",), [_moved(views[p], tops[p], last) for p in moved])
             if claims.count(None) == unclaimed:
                 return
 

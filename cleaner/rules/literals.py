@@ -193,9 +193,9 @@ def _symbol(ch: str) -> bool:
 
 def _class_voiding(members: frozenset[str], icase: bool) -> frozenset[str] | None:
     """The line characters that void a literal containing this position (one character, or one
-    letter's case forms), or None if it cannot be part of a literal."""
-    if not members or len({ch.lower() for ch in members}) != 1:
-        return None
+    letter's case forms: see `_literal_members`), or None if it cannot be part of a literal."""
+    if not members:
+        return None  # the end of the run
     voiding: set[str] = set()
     for ch in members:
         extra = _voiding(ch, icase)
