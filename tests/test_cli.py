@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -160,3 +162,15 @@ def test_output_identical_for_any_worker_count(tmp_path: Path, monkeypatch: pyte
     assert len(outputs[0]["documents.jsonl"].splitlines()) == 5
     assert len(outputs[0]["rejected.jsonl"].splitlines()) == 15
 
+
+
+def test_a_jsonl_run_does_not_load_pyarrow(tmp_path: Path) -> None:
+    """Start-up is part of every CI step that runs the cleaner: pyarrow (about 0.1 s to import)
+    loads only when Parquet is read or written."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text("Ein kurzer Artikel über das Wetter in Berlin.\n", encoding="utf-8")
+    script = ("import sys\nfrom cleaner.cli import main\n"
+              f"code = main(['clean', {str(tmp_path / 'in')!r}, '-o', {str(tmp_path / 'out')!r}, '--quiet', '--workers', '1'])\n"
+              "print(code, 'pyarrow' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["0", "False"], done.stderr

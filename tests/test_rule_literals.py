@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from cleaner.document import Cleaned
 from cleaner.filters.boilerplate import LineIndex, LiteralHits, line_views
-from cleaner.rules.literals import LiteralGate, Literals, case_class, necessary_literals
+from cleaner.rules.literals import CASED_PLANES_END, LiteralGate, Literals, case_class, necessary_literals
 from cleaner.rules.loader import RuleSet, load_rules
 from cleaner.rules.model import Rule
 
@@ -91,6 +91,17 @@ def test_scoped_flags_decide_whether_case_folding_voids() -> None:
     assert sensitive is not None and insensitive is not None
     assert sensitive.needles == insensitive.needles == {"subscribe"}
     assert not sensitive.voiding and "ſ" in insensitive.voiding
+
+
+def test_case_classes_are_read_from_the_planes_that_hold_every_cased_character() -> None:
+    """case_class asks `regex` over the first two planes only: that must lose nothing, by
+    `regex`'s own tables (a character with no case mapping matches only itself)."""
+    beyond = "".join(map(chr, range(CASED_PLANES_END, 0x110000)))
+    assert regex.search(r"[\p{Cased}\p{Changes_When_Casemapped}\p{Changes_When_Casefolded}]", beyond) is None
+    everything = "".join(map(chr, range(0x110000)))
+    for ch in "sSkKiIßµΣåÅ𐐀\U00020000":
+        whole = frozenset(regex.compile(regex.escape(ch), I).findall(everything))
+        assert case_class(ch) == whole, ch
 
 
 def test_case_folding_that_str_lower_does_not_mirror_voids_the_prefilter() -> None:

@@ -221,13 +221,18 @@ def _voiding(ch: str, icase: bool) -> frozenset[str] | None:
 @cache
 def case_class(ch: str) -> frozenset[str]:
     """Every character a case-insensitive `regex` pattern `ch` matches, found by asking `regex`
-    itself over all of Unicode: its case tables are its own, not `str.lower`'s."""
-    return frozenset(regex.compile(regex.escape(ch), regex.IGNORECASE | regex.VERSION0).findall(_every_character()))
+    itself: its case tables are its own, not `str.lower`'s. Cased characters all lie in Unicode's
+    first two planes (tests/test_rule_literals.py checks this against `regex`'s own tables), so
+    only those are asked: a fifth of the code points, read once per character instead of 1.1M."""
+    return frozenset(regex.compile(regex.escape(ch), regex.IGNORECASE | regex.VERSION0).findall(_cased_planes())) | {ch}
+
+
+CASED_PLANES_END = 0x20000  # no character at or above this code point has a case
 
 
 @lru_cache(maxsize=1)
-def _every_character() -> str:
-    return "".join(map(chr, range(0x110000)))
+def _cased_planes() -> str:
+    return "".join(map(chr, range(CASED_PLANES_END)))
 
 
 class LiteralGate:

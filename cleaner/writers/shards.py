@@ -22,8 +22,6 @@ from typing import Any, BinaryIO, Protocol
 import orjson
 import zstandard
 
-from cleaner.writers.parquet import ParquetRecordWriter
-
 FORMATS = ("jsonl", "parquet")
 COMPRESSIONS = (None, "gz", "zst")
 
@@ -139,6 +137,8 @@ class _Shard(Protocol):
 
 class _ParquetShard:
     def __init__(self, path: Path) -> None:
+        from cleaner.writers.parquet import ParquetRecordWriter  # pyarrow loads only when Parquet is written
+
         self._writer = ParquetRecordWriter(path)
 
     def write_lines(self, block: bytes) -> None:
