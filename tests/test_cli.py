@@ -163,8 +163,7 @@ def test_output_identical_for_any_worker_count(tmp_path: Path, monkeypatch: pyte
     assert len(outputs[0]["rejected.jsonl"].splitlines()) == 15
 
 
-
-def test_a_jsonl_run_does_not_load_pyarrow(tmp_path: Path) -> None:
+def test_a_run_without_parquet_does_not_load_pyarrow(tmp_path: Path) -> None:
     """Start-up is part of every CI step that runs the cleaner: pyarrow (about 0.1 s to import)
     loads only when Parquet is read or written."""
     (tmp_path / "in").mkdir()

@@ -218,6 +218,9 @@ def _voiding(ch: str, icase: bool) -> frozenset[str] | None:
     return frozenset(other for other in matched if other.lower() != ch.lower())
 
 
+CASED_PLANES_END = 0x20000  # no character at or above this code point has a case
+
+
 @cache
 def case_class(ch: str) -> frozenset[str]:
     """Every character a case-insensitive `regex` pattern `ch` matches, found by asking `regex`
@@ -225,9 +228,6 @@ def case_class(ch: str) -> frozenset[str]:
     first two planes (tests/test_rule_literals.py checks this against `regex`'s own tables), so
     only those are asked: a fifth of the code points, read once per character instead of 1.1M."""
     return frozenset(regex.compile(regex.escape(ch), regex.IGNORECASE | regex.VERSION0).findall(_cased_planes())) | {ch}
-
-
-CASED_PLANES_END = 0x20000  # no character at or above this code point has a case
 
 
 @lru_cache(maxsize=1)
