@@ -34,13 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from pipeline_corpus import cached  # noqa: E402
 
 from cleaner.document import Source  # noqa: E402
-from cleaner.readers.html import read_html  # noqa: E402
+from cleaner.readers.html import EXTRACTION_OPTIONS, read_html  # noqa: E402
 
 MB = 10**6
-SETTINGS = dict(include_comments=False, deduplicate=False, include_tables=True, include_formatting=False,
-                include_links=False, include_images=False)
-
-
 def cpu_seconds_in_child(work: Callable[[], None]) -> float:
     """CPU (user + system) of `work` run in a forked process, including any children it reaps."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -92,7 +88,7 @@ def main() -> None:
     import trafilatura
 
     def alone(with_metadata: bool) -> Callable[[], None]:
-        return lambda: [trafilatura.bare_extraction(html, with_metadata=with_metadata, **SETTINGS)
+        return lambda: [trafilatura.bare_extraction(html, with_metadata=with_metadata, **EXTRACTION_OPTIONS)
                         for html in pages_text] and None
 
     def reader() -> None:
