@@ -37,6 +37,8 @@ from cleaner.document import Source  # noqa: E402
 from cleaner.readers.html import EXTRACTION_OPTIONS, read_html  # noqa: E402
 
 MB = 10**6
+
+
 def cpu_seconds_in_child(work: Callable[[], None]) -> float:
     """CPU (user + system) of `work` run in a forked process, including any children it reaps."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
