@@ -26,8 +26,8 @@ except ImportError:  # `make bench` runs every script; Ray is an optional extra
     sys.exit(0)
 from corpus_gen import generate
 
+from cleaner.filters.examples import load_checked_rules
 from cleaner.pipeline import Settings, run
-from cleaner.rules.examples import load_checked_rules
 
 COMPARED = ("documents.jsonl", "rejected.jsonl", "stats.json")
 CPUS = 2

@@ -14,6 +14,7 @@ from typing import Any, TextIO
 from cleaner import __version__
 from cleaner.dedup import DedupSettings, StateError
 from cleaner.explain import explain_cleaned, explain_record, find_record
+from cleaner.filters.examples import check_examples, load_checked_rules
 from cleaner.filters.generic import GenericConfigError
 from cleaner.filters.language import DEFAULT_DETECTOR, DETECTORS
 from cleaner.filters.quality import QualityConfigError
@@ -32,7 +33,6 @@ from cleaner.readers import INPUT_FORMATS, ReadOptions, read_input
 from cleaner.readers.discover import InputError, discover
 from cleaner.readers.records import RecordFields
 from cleaner.remote import published
-from cleaner.rules.examples import check_examples, load_checked_rules
 from cleaner.rules.loader import RulePackError, RuleSet, default_rules_dir, load_rules
 from cleaner.staged_state import staged_state
 from cleaner.stats import RunStats

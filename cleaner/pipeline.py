@@ -32,6 +32,7 @@ from cleaner.dedup.fingerprint import fingerprint_batch
 from cleaner.dedup.state import FILENAME as DEDUP_STATE_FILE
 from cleaner.document import Cleaned, Document
 from cleaner.engines.local import map_tasks
+from cleaner.files import GENERATOR
 from cleaner.filters.boilerplate import LineView, RuleFilter, line_views
 from cleaner.filters.generic import GenericConfig, classify, load_generic_config
 from cleaner.filters.language import (
@@ -70,7 +71,7 @@ from cleaner.spill import (
 )
 from cleaner.stats import RunStats
 from cleaner.workdir import WorkDir, work_key
-from cleaner.writers.output_dir import GENERATOR, StagedOutput, check_output
+from cleaner.writers.output_dir import StagedOutput, check_output
 from cleaner.writers.shards import ShardedWriter
 from cleaner.writers.task_records import (
     PARTS,

@@ -48,7 +48,7 @@ from urllib.parse import unquote, urlsplit
 import fsspec
 from fsspec.core import url_to_fs
 
-from cleaner.writers.output_dir import GENERATOR, OutputError, lock_file, unlock_file
+from cleaner.files import GENERATOR, OutputError, lock_file, unlock_file
 
 MANIFEST = "manifest.json"
 

@@ -30,8 +30,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from cleaner.dedup.state import FILENAME, StateError
+from cleaner.files import fsync_dir
 from cleaner.remote import filesystem, is_url, local_path, remote_stat
-from cleaner.writers.output_dir import fsync_dir
 
 
 @contextmanager

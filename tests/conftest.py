@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, Phase, settings
 from cleaner.cli import main
 from cleaner.document import Cleaned, Document, Source, document_id
 from cleaner.filters.boilerplate import RuleFilter
+from cleaner.filters.examples import load_checked_rules
 from cleaner.pipeline import DocumentCleaner
-from cleaner.rules.examples import load_checked_rules
 from cleaner.rules.loader import RuleSet, load_rules
 
 REPO = Path(__file__).resolve().parent.parent

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from cleaner.document import Cleaned, Document, Source
+from cleaner.filters.examples import load_checked_rules
 from cleaner.pipeline import DocumentCleaner
-from cleaner.rules.examples import load_checked_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "sites"

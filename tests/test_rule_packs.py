@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import SEEDS, run_cli
 
-from cleaner.rules.examples import check_examples, load_checked_rules
+from cleaner.filters.examples import check_examples, load_checked_rules
 from cleaner.rules.loader import RulePackError, load_rules
 
 GOOD_RULE = '''

@@ -33,7 +33,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from cleaner.dedup.settings import DedupSettings
-from cleaner.writers.output_dir import fsync_dir
+from cleaner.files import fsync_dir
 
 FORMAT = "cleaner-dedup-state"
 VERSION = 1

@@ -18,13 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from cleaner.document import Claim, Cleaned
-from cleaner.filters.quality import stop_words
+from cleaner.filters.words import TERMINAL, stop_words
 from cleaner.rules.loader import default_rules_dir
 
 GOOD, NEAR, SHORT, BAD, HEADING = "good", "near", "short", "bad", "heading"
 
 _EDGE_PUNCT = "\"'“”„‚‘’«»‹›()[]{}<>.,;:!?¡¿…*"
-_TERMINAL = (".", "!", "?", "…", '"', "”", "“", "»", "«", "'", "’", ":")
 _SEPARATORS = frozenset({"|", ">", "»", "›", "/", "•", "·"})
 _NAVIGATION_ITEM_WORDS = 4  # menu items and crumbs are a few words each
 _DATE = re.compile(r"(?<!\d)(?:1[89]|20)\d\d(?!\d)|(?<!\d)\d{1,2}\.\d{1,2}\.(?:\d{2}|\d{4})?(?!\d)")
@@ -222,7 +221,7 @@ def features(text: str, stops: frozenset[str], vocabulary: Vocabulary) -> Featur
         words=len(words),
         chars=len(stripped),
         stop_density=sum(w in stops for w in words) / n,
-        terminal=stripped.endswith(_TERMINAL),
+        terminal=stripped.endswith(TERMINAL),
         link_density=links / n,
         capitalised=sum(t[:1].isupper() for t in tokens if t[:1].isalpha()) / n,
         hits=phrase_hits + links,

@@ -15,43 +15,19 @@ import tomllib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cached_property
 from itertools import repeat
 from pathlib import Path
 
 import numpy as np
 
 from cleaner.document import Cleaned, Rejection
+from cleaner.filters.words import TERMINAL, stop_words
 from cleaner.rules.loader import default_rules_dir
 
 PRESETS_DIR = default_rules_dir() / "quality"
 
-# jusText names its stop lists by English language name; documents carry ISO 639-1 codes.
-JUSTEXT_LANGUAGES = {
-    "cs": "Czech",
-    "da": "Danish",
-    "de": "German",
-    "en": "English",
-    "es": "Spanish",
-    "fi": "Finnish",
-    "fr": "French",
-    "hu": "Hungarian",
-    "it": "Italian",
-    "nl": "Dutch",
-    "no": "Norwegian_Bokmal",
-    "pl": "Polish",
-    "pt": "Portuguese",
-    "ro": "Romanian",
-    "ru": "Russian",
-    "sk": "Slovak",
-    "sv": "Swedish",
-    "tr": "Turkish",
-    "uk": "Ukrainian",
-}
-
 _PUNCT_EDGES = "\"'“”„‚‘’«»‹›()[]{}<>.,;:!?¡¿…-–—*•·/\\|"
-_TERMINAL = (".", "!", "?", "…", '"', "”", "“", "»", "«", "'", "’", ":")
-_CLOSERS = "\"'”“»«’)]"
 _BULLETS = ("-", "*", "•", "‣", "·", "–", "—", "►", "▪", "◦", "●", "○", "■", "□", "→", "+")
 _ELLIPSIS = ("...", "…")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -190,7 +166,7 @@ def _ellipsis_lines(t: _Text) -> float:
 
 
 def _terminal_punctuation(t: _Text) -> float:
-    return sum(line.endswith(_TERMINAL) for line in t.lines) / len(t.lines) if t.lines else 0.0
+    return sum(line.endswith(TERMINAL) for line in t.lines) / len(t.lines) if t.lines else 0.0
 
 
 def _bullet_lines(t: _Text) -> float:
@@ -251,15 +227,6 @@ def _duplicate_ngram(t: _Text, n: int) -> float:
             seen.add(grams[i])
             i += 1
     return repeated / total
-
-
-@cache
-def stop_words(lang: str) -> frozenset[str] | None:
-    """jusText's stop list for an ISO code, or None when there is none (the check is skipped)."""
-    import justext
-
-    name = JUSTEXT_LANGUAGES.get(lang)
-    return frozenset(w.lower() for w in justext.get_stoplist(name)) if name else None
 
 
 def _stop_words(t: _Text) -> float | None:

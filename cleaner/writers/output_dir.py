@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import fcntl
 import json
 import os
 import shutil
@@ -25,13 +24,10 @@ import uuid
 from pathlib import Path
 from types import TracebackType
 
-GENERATOR = "cleaner"
+from cleaner.files import GENERATOR, OutputError, fsync_dir, lock_file, unlock_file
+
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
-
-
-class OutputError(Exception):
-    """OUT cannot be written safely; the message is one line naming it and the cause."""
 
 
 def check_output(out: Path, input_roots: list[Path], force: bool) -> None:
@@ -105,44 +101,6 @@ class StagedOutput:
         fsync_dir(self.out.parent)
 
 
-def _lock_path(out: Path) -> Path:
-    return out.parent / f".{out.name}.lock"
-
-
-def lock_file(out: Path, busy: str) -> int:
-    """Take the exclusive write lock of OUT (the file ``.OUT.lock`` beside it); if another run
-    holds it, raise OutputError with the message `busy`.
-
-    The lock file is removed when a run ends, so a run that opened it just before may hold a
-    lock on a file that no longer has a name; it checks that the file it locked is still the
-    one at the path, and tries again if not.
-    """
-    path = _lock_path(out)
-    while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise OutputError(busy) from None
-        try:
-            current = os.stat(path)
-        except FileNotFoundError:
-            current = None
-        locked = os.fstat(fd)
-        if current is not None and (current.st_dev, current.st_ino) == (locked.st_dev, locked.st_ino):
-            return fd
-        os.close(fd)
-
-
-def unlock_file(out: Path, fd: int) -> None:
-    """Remove the lock file while still holding the lock, then release it."""
-    try:
-        os.unlink(_lock_path(out))
-    finally:
-        os.close(fd)
-
-
 def _leftovers(out: Path) -> list[Path]:
     """Staging and retired directories of earlier runs on OUT that were killed before cleaning up."""
     prefixes = (f".{out.name}.staging-", f".{out.name}.retired-")
@@ -185,12 +143,3 @@ def _fsync_tree(root: Path) -> None:
             finally:
                 os.close(fd)
         fsync_dir(Path(directory))
-
-
-def fsync_dir(path: Path) -> None:
-    """Make a rename or a new file in `path` durable: the directory entry is data too."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
