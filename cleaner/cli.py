@@ -22,7 +22,6 @@ from cleaner.guards import Guards, GuardTripped, removed_fraction
 from cleaner.pipeline import (
     ENGINES,
     FOREIGN_POLICIES,
-    FORMATS,
     ON_ERROR,
     DocumentCleaner,
     InputFailure,
@@ -37,6 +36,7 @@ from cleaner.rules.loader import RulePackError, RuleSet, default_rules_dir, load
 from cleaner.staged_state import staged_state
 from cleaner.stats import RunStats
 from cleaner.writers.output_dir import OutputError
+from cleaner.writers.shards import FORMATS
 
 EXIT_OK = 0
 EXIT_INPUT = 1  # inputs were skipped (with --strict) or one failed (with --on-error fail)

@@ -10,14 +10,33 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import partial
 from itertools import accumulate
-from typing import Any, NamedTuple
+from operator import attrgetter
+from typing import Any, NamedTuple, TypeVar
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_Class = TypeVar("_Class", bound=type)
 
 
+def pickled_by_fields(cls: _Class) -> _Class:
+    """Class decorator: pickle a dataclass as its constructor and field values.
+
+    Phase 1 spills every document, claim and source it made (see cleaner.spill), and the
+    default for slotted dataclasses calls `dataclasses.fields` once per object, each way.
+    Put above `@dataclass`, so it sees the final (slotted) class.
+    """
+    values = attrgetter(*(f.name for f in fields(cls)))
+
+    def __reduce__(self: Any) -> tuple[type, tuple[Any, ...]]:
+        return cls, values(self)
+
+    cls.__reduce__ = __reduce__  # type: ignore[method-assign, assignment]
+    return cls
+
+
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Source:
     """Where a document came from, precise enough to find the bytes again."""
@@ -57,6 +76,7 @@ def document_id(source: Source) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:24]
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Document:
     id: str
@@ -112,6 +132,7 @@ def segment(text: str) -> list[Line]:
     return lines
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Claim:
     """Why a line is removed: the rule or signal, its category, and optional evidence."""
@@ -141,6 +162,7 @@ class Span(NamedTuple):
         return out
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Rejection:
     """Why a whole document was dropped; it still goes to the rejected output."""

@@ -72,7 +72,7 @@ from cleaner.spill import (
 from cleaner.stats import RunStats
 from cleaner.workdir import WorkDir, work_key
 from cleaner.writers.output_dir import StagedOutput, check_output
-from cleaner.writers.shards import ShardedWriter
+from cleaner.writers.shards import SHARDED_FORMATS, ShardedWriter
 from cleaner.writers.task_records import (
     PARTS,
     RecordSettings,
@@ -83,7 +83,6 @@ from cleaner.writers.task_records import (
     write_texts,
 )
 
-FORMATS = ("jsonl", "txt", "parquet")
 TASK_MAX_FILES = 64
 # A task's documents are in memory at once, as Python objects (lines, views, claims) at some 25x
 # their size on disk; 2 MB keeps a worker near 100 MB, and spill files stay few.
@@ -603,7 +602,7 @@ def _append_task(task: Task, written: WrittenTask, parts: dict[str, bytes], writ
 def _record_writers(staging: Path, stem: str, settings: Settings) -> list[ShardedWriter]:
     return [ShardedWriter(staging, stem=stem, format=kind, compression=settings.compress if kind == "jsonl" else None,
                           shard_size=settings.shard_size)
-            for kind in settings.formats if kind in ("jsonl", "parquet")]
+            for kind in settings.formats if kind in SHARDED_FORMATS]
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

@@ -7,25 +7,17 @@ are our own, short-lived and never shared, so pickle is the simple, fast choice.
 
 from __future__ import annotations
 
-import copyreg
 import os
 import pickle
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cleaner.dedup.decisions import Decisions
-from cleaner.document import Claim, Cleaned, Document, Rejection, Source, segment
+from cleaner.document import Claim, Cleaned, Document, Rejection, pickled_by_fields, segment
 
 
-def _pickled_by_fields(cls: type) -> None:
-    """Pickle a dataclass as its class and field values, rebuilt by its constructor. The
-    default for slotted dataclasses calls `dataclasses.fields` once per object each way, a
-    cost paid for every document, claim and source spilled."""
-    names = [f.name for f in fields(cls)]
-    copyreg.pickle(cls, lambda obj: (cls, tuple([getattr(obj, name) for name in names])))
-
-
+@pickled_by_fields
 @dataclass(slots=True)
 class DocResult:
     """Everything phase 1 decided about one document, without the recomputable line table."""
@@ -53,6 +45,7 @@ class DocResult:
                        self.rule_timeouts)
 
 
+@pickled_by_fields
 @dataclass(slots=True)
 class InputReport:
     """One input file as the manifest lists it: its hash, and what went wrong or was skipped."""
@@ -75,6 +68,7 @@ class InputReport:
         return out
 
 
+@pickled_by_fields
 @dataclass(slots=True)
 class DedupBatch:
     """What phase 2 needs to deduplicate a task's kept documents: where their paragraphs are,
@@ -86,6 +80,7 @@ class DedupBatch:
     fingerprint: Any  # cleaner.dedup.FingerprintBatch
 
 
+@pickled_by_fields
 @dataclass(slots=True)
 class TaskResult:
     """What one input task produced: its documents, its inputs as reported, and dedup fingerprints."""
@@ -144,6 +139,3 @@ def read_decisions(directory: Path, index: int) -> Decisions | None:
     decisions: Decisions | None = _load(spill_path(directory, index, "decisions"))
     return decisions
 
-
-for _class in (Source, Document, Claim, Rejection, DocResult, InputReport, TaskResult, DedupBatch):
-    _pickled_by_fields(_class)

@@ -22,7 +22,10 @@ from typing import Any, BinaryIO, Protocol
 import orjson
 import zstandard
 
-FORMATS = ("jsonl", "parquet")
+# What a run can write: records in shards (jsonl, parquet), or the clean text as a .txt tree
+# mirroring the inputs (cleaner.writers.task_records); only the sharded ones go through here.
+FORMATS = ("jsonl", "txt", "parquet")
+SHARDED_FORMATS = tuple(kind for kind in FORMATS if kind != "txt")
 COMPRESSIONS = (None, "gz", "zst")
 
 
@@ -42,8 +45,8 @@ class ShardedWriter:
         compression: str | None = None,
         shard_size: int | None = None,
     ) -> None:
-        if format not in FORMATS:
-            raise ValueError(f"unknown output format {format!r} (choose from {', '.join(FORMATS)})")
+        if format not in SHARDED_FORMATS:
+            raise ValueError(f"unknown output format {format!r} (choose from {', '.join(SHARDED_FORMATS)})")
         if compression not in COMPRESSIONS:
             raise ValueError(f"unknown compression {compression!r} (choose gz or zst)")
         if format == "parquet" and compression is not None:
