@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 from cleaner.document import Cleaned, Document, Source  # noqa: E402
 from cleaner.filters.generic import classify, load_generic_config  # noqa: E402
-from cleaner.filters.language import detect_document, make_detector  # noqa: E402
+from cleaner.filters.language import LanguageDetection, make_detector  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "generic"
 
@@ -43,7 +43,7 @@ def main() -> None:
             text, labels = load(path)
             source = Source(path.name, "bench", "0" * 64, len(text.encode()), "txt")
             doc = Cleaned.start(Document(path.stem, text, source))
-            detect_document(doc, detector)
+            LanguageDetection(detector).apply(doc)
             docs.append((doc, doc.lang))
             done = Cleaned.start(doc.document)
             done.lang = doc.lang

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from cleaner.document import Cleaned, Document, Source  # noqa: E402
-from cleaner.filters.language import DETECTORS, detect_document, make_detector  # noqa: E402
+from cleaner.filters.language import DETECTORS, LanguageDetection, make_detector  # noqa: E402
 
 
 def _cleaned(text: str, name: str) -> Cleaned:
@@ -68,11 +68,11 @@ def main() -> None:
         for _ in range(repeats):
             start = time.perf_counter()
             for _, doc in articles:
-                detect_document(doc, detector)
+                LanguageDetection(detector).apply(doc)
             article_times.append((time.perf_counter() - start) / len(articles))
         article_right = 0
         for lang, doc in articles:
-            detect_document(doc, detector)
+            LanguageDetection(detector).apply(doc)
             article_right += doc.lang == lang
 
         paragraph_times = []

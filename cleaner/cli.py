@@ -16,16 +16,15 @@ from cleaner.dedup import DedupSettings, StateError
 from cleaner.explain import explain_cleaned, explain_record, find_record
 from cleaner.filters.examples import check_examples, load_checked_rules
 from cleaner.filters.generic import GenericConfigError
-from cleaner.filters.language import DEFAULT_DETECTOR, DETECTORS
 from cleaner.filters.quality import QualityConfigError
 from cleaner.guards import Guards, GuardTripped, removed_fraction
 from cleaner.pipeline import (
     ENGINES,
-    FOREIGN_POLICIES,
     ON_ERROR,
     DocumentCleaner,
     InputFailure,
     Settings,
+    StageSettings,
     run,
 )
 from cleaner.readers import INPUT_FORMATS, ReadOptions, read_input
@@ -188,18 +187,10 @@ def _add_langid_option(parser: argparse.ArgumentParser) -> None:
                         help="faster HTML extraction (10-25%% on typical pages, more on pages without date "
                              "metadata): no fallback extractors, and no date searched for in the body text "
                              "(pages dated only there get no date)")
-    parser.add_argument("--langid", default=DEFAULT_DETECTOR, choices=tuple(sorted(DETECTORS)),
-                        help=f"language detector (default: {DEFAULT_DETECTOR}, see benchmarks/language.py)")
-    parser.add_argument("--lang", type=_languages, default=(), metavar="CODES",
-                        help="keep only documents in these languages, e.g. de,en; others go to rejected")
     parser.add_argument("--preset", choices=tuple(PRESETS), default="default",
                         help="default: lenient, for indexing; training: quality heuristics, generic "
                              "boilerplate detection and foreign-paragraph removal on")
-    parser.add_argument("--quality", metavar="PRESET|FILE.toml", help="quality thresholds (default: from --preset)")
-    parser.add_argument("--generic", action=argparse.BooleanOptionalAction, default=None,
-                        help="generic (rule-free) boilerplate detection (default: from --preset)")
-    parser.add_argument("--foreign-paragraphs", choices=FOREIGN_POLICIES, default=None,
-                        help="paragraphs in another language than their document (default: from --preset)")
+    StageSettings.add_options(parser)  # each stage's own options, declared beside it
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -215,11 +206,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         formats=getattr(args, "format", ("jsonl",)),
         compress=getattr(args, "compress", None),
         shard_size=getattr(args, "shard_size", None),
-        langid=args.langid,
-        languages=args.lang,
-        foreign_paragraphs=args.foreign_paragraphs or preset["foreign_paragraphs"],
-        generic=preset["generic"] if args.generic is None else args.generic,
-        quality=args.quality or preset["quality"],
+        stages=StageSettings.from_args(args, preset),
         dedup=_dedup_settings(args),
         engine=getattr(args, "engine", "local"),
         ray_address=getattr(args, "ray_address", None),
@@ -234,13 +221,6 @@ def _dedup_settings(args: argparse.Namespace) -> DedupSettings | None:
     return DedupSettings(threshold=args.dedup_threshold, ngram=args.dedup_ngram,
                          recurring_min_docs=args.recurring_min_docs, recurring_max_words=args.recurring_max_words,
                          duplicate_document_fraction=args.duplicate_document_fraction)
-
-
-def _languages(value: str) -> tuple[str, ...]:
-    codes = tuple(dict.fromkeys(part.strip().lower() for part in value.split(",") if part.strip()))
-    if not codes:
-        raise argparse.ArgumentTypeError("give language codes like de,en")
-    return codes
 
 
 def _positive(value: str) -> int:

@@ -8,11 +8,12 @@ writes them, so the output never depends on how phase 1 was scheduled.
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -33,16 +34,17 @@ from cleaner.dedup.state import FILENAME as DEDUP_STATE_FILE
 from cleaner.document import Cleaned, Document
 from cleaner.engines.local import map_tasks
 from cleaner.files import GENERATOR
-from cleaner.filters.boilerplate import LineView, RuleFilter, line_views
-from cleaner.filters.generic import GenericConfig, classify, load_generic_config
+from cleaner.filters.generic import GenericClassifier, GenericSettings, load_generic_config
 from cleaner.filters.language import (
-    DEFAULT_DETECTOR,
-    kept_sample,
-    language_rejection,
+    ForeignParagraphs,
+    LanguageDetection,
+    LanguageFilter,
+    LanguageSettings,
     make_detector,
-    mark_foreign_paragraphs,
 )
-from cleaner.filters.quality import QualityConfig, judge, load_quality_config, preset_path
+from cleaner.filters.quality import QualityJudge, QualitySettings
+from cleaner.filters.rule_stages import ContextRules, LanguageRules, NeutralRules, PositionRules, RuleStages
+from cleaner.filters.stage import FixedPoint, Loop, Stage, StageStats, run_stage
 from cleaner.guards import Guards, check_guards
 from cleaner.progress import progress_bar
 from cleaner.readers import (
@@ -57,7 +59,6 @@ from cleaner.readers import (
 )
 from cleaner.readers.discover import InputFile, discover
 from cleaner.rules.loader import RuleSet
-from cleaner.rules.model import Rule
 from cleaner.run_clock import run_moment
 from cleaner.spill import (
     DedupBatch,
@@ -89,14 +90,35 @@ TASK_MAX_FILES = 64
 TASK_MAX_BYTES = 2 << 20
 ON_ERROR = ("skip", "fail")
 ENGINES = ("local", "ray")
-# Rounds of "detect the language, apply its rules" before the language is taken as it stands
-# (see DocumentCleaner._apply_language_rules); one or two settle every document seen so far.
-LANGUAGE_ROUNDS = 4
-FOREIGN_POLICIES = ("keep", "remove")
 
 
 class InputFailure(Exception):
     """An input could not be read and `--on-error fail` was asked for; one line, names the file."""
+
+
+@dataclass(frozen=True)
+class StageSettings:
+    """The settings of the stages that have any, each declared (with its CLI options) beside its
+    stage; the command line collects the options from here."""
+
+    language: LanguageSettings = field(default_factory=LanguageSettings)
+    generic: GenericSettings = field(default_factory=GenericSettings)
+    quality: QualitySettings = field(default_factory=QualitySettings)
+
+    def parts(self) -> list[LanguageSettings | GenericSettings | QualitySettings]:
+        return [getattr(self, f.name) for f in fields(self)]
+
+    def to_json(self) -> dict[str, Any]:
+        return {key: value for part in self.parts() for key, value in part.to_json().items()}
+
+    @classmethod
+    def add_options(cls, parser: argparse.ArgumentParser) -> None:
+        for part in cls().parts():
+            part.add_options(parser)
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, preset: Mapping[str, Any]) -> StageSettings:
+        return cls(*(type(part).from_args(args, preset) for part in cls().parts()))
 
 
 @dataclass(frozen=True)
@@ -108,11 +130,7 @@ class Settings:
     formats: tuple[str, ...] = ("jsonl",)
     compress: str | None = None
     shard_size: int | None = None
-    langid: str = DEFAULT_DETECTOR
-    languages: tuple[str, ...] = ()  # keep only documents in these languages; empty keeps all
-    foreign_paragraphs: str = "keep"
-    generic: bool = False
-    quality: str = "default"  # a shipped preset name or a path to a quality TOML file
+    stages: StageSettings = field(default_factory=StageSettings)
     dedup: DedupSettings | None = field(default_factory=DedupSettings)  # None: no deduplication
     on_error: str = "skip"
     workers: int = 1  # local engine: processes; ray engine: CPUs of the local Ray instance it starts
@@ -120,77 +138,57 @@ class Settings:
     ray_address: str | None = None  # ray engine: an existing cluster to join instead of starting one
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["formats"] = list(self.formats)
-        data["languages"] = list(self.languages)
-        for runtime_only in ("on_error", "workers", "engine", "ray_address"):
-            data.pop(runtime_only)
-        return data
+        return {"glob": self.glob, "read": asdict(self.read), "formats": list(self.formats), "compress": self.compress,
+                "shard_size": self.shard_size, **self.stages.to_json(),
+                "dedup": asdict(self.dedup) if self.dedup is not None else None}
 
-    def quality_config(self) -> QualityConfig:
-        path = Path(self.quality) if self.quality.endswith(".toml") else preset_path(self.quality)
-        return load_quality_config(path)
+
+def build_stages(ruleset: RuleSet, settings: StageSettings) -> list[Stage]:
+    """The per-document phase, in the order each stage's input needs: the one list of stages.
+
+    A new stage is its module and one line here. The fixed point (see cleaner.filters.stage)
+    holds the stages whose results feed each other: the language is read from the text the rules
+    keep, and chooses the rules.
+    """
+    rules = RuleStages(ruleset)
+    detector = make_detector(settings.language.langid)
+    stages: list[Stage] = [
+        NeutralRules(rules),  # site and common packs: line and block rules
+        FixedPoint("language", (  # outermost first; of the stages waiting, the last listed runs first
+            Loop(LanguageDetection(detector), on_change=("rules.language",)),
+            Loop(LanguageRules(rules), always=("rules.context", "language.detect")),
+            Loop(ContextRules(rules), always=("rules.positions",), on_change=("rules.context",)),
+            Loop(PositionRules(rules), on_change=("rules.positions", "rules.context")),
+        )),
+    ]
+    if settings.generic.enabled:
+        stages.append(GenericClassifier(load_generic_config()))
+    if settings.language.foreign_paragraphs == "remove":
+        stages.append(ForeignParagraphs(detector))
+    if settings.language.languages:
+        stages.append(LanguageFilter(settings.language.languages))
+    stages.append(QualityJudge(settings.quality.config()))
+    return stages
 
 
 class DocumentCleaner:
-    """Phase 1 for one document: every per-document stage, in the order their inputs need.
-
-    Language packs need the language, and the language should be read from clean text, so the
-    line and block rules of language-neutral packs (site and common) run first, the language is
-    detected on what they keep, the line rules of that language's packs follow, and the block,
-    tail and repeat rules of both, which judge a line by what is around it, run last (again
-    until the language read from what they keep stands: see _apply_language_rules). The generic
-    classifier and the foreign-paragraph check follow (they need the language), then the
-    document-level judgements: the language filter and the quality heuristics.
-    """
+    """Phase 1 for one document: every stage of `build_stages`, top to bottom."""
 
     def __init__(self, ruleset: RuleSet, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
-        self.rules = RuleFilter(ruleset)
-        self.detector = make_detector(self.settings.langid)
-        self.generic: GenericConfig | None = load_generic_config() if self.settings.generic else None
-        self.quality = self.settings.quality_config()
+        self.stages = build_stages(ruleset, self.settings.stages)
 
     def clean(self, document: Document) -> Cleaned:
         cleaned = Cleaned.start(document)
-        views = line_views(cleaned)
-        neutral = self.rules.applicable(cleaned, None, only_language_rules=False)
-        self.rules.apply(cleaned, neutral, ("line", "block"), views)
-        self._apply_language_rules(cleaned, neutral, views)
-        if self.generic is not None:
-            classify(cleaned, self.generic)
-        if self.settings.foreign_paragraphs == "remove":
-            mark_foreign_paragraphs(cleaned, self.detector, "remove")
-        if self.settings.languages:
-            cleaned.rejection = language_rejection(cleaned, set(self.settings.languages))
-        if cleaned.rejection is None:
-            cleaned.rejection = judge(cleaned, self.quality)
+        for stage in self.stages:
+            run_stage(stage, cleaned)
         return cleaned
 
-    def _apply_language_rules(self, cleaned: Cleaned, neutral: list[Rule], views: list[LineView]) -> None:
-        """Detect the language, apply its rules, and read the language again from what is left:
-        until it stands, its rules have not been applied to the text it names.
-
-        Removing boilerplate can change the language a detector reads (a byline next to "Read
-        more" reads English until "Read more" is gone), and the clean text, cleaned again, would then
-        meet other rules. Each round only adds claims, so the language stands once a round
-        changes nothing it reads; the document keeps the language of its clean text.
-        """
-        sample = kept_sample(cleaned)
-        cleaned.lang, cleaned.lang_score = self.detector.detect(sample)
-        for _ in range(LANGUAGE_ROUNDS):
-            lang = None if cleaned.lang == "und" else cleaned.lang
-            language_rules = self.rules.applicable(cleaned, lang, only_language_rules=True)
-            self.rules.apply(cleaned, language_rules, ("line",), views)
-            self.rules.apply_context(cleaned, self.rules.in_precedence([*neutral, *language_rules]), views)
-            cleaned_sample = kept_sample(cleaned)
-            if cleaned_sample == sample:
-                return
-            sample = cleaned_sample
-            applied = cleaned.lang
-            cleaned.lang, cleaned.lang_score = self.detector.detect(sample)
-            if cleaned.lang == applied:
-                return
+    def stats(self) -> dict[str, StageStats]:
+        """What each stage did so far, by name (the members of a fixed point each count)."""
+        flat = [inner for stage in self.stages
+                for inner in (stage.stages() if isinstance(stage, FixedPoint) else [stage])]
+        return {stage.name: stage.stats for stage in flat}
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from cleaner.document import Claim, Cleaned, Document, Source
 from cleaner.filters.generic import GenericConfigError, classify, load_generic_config
-from cleaner.filters.language import detect_document, make_detector
+from cleaner.filters.language import LanguageDetection, make_detector
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE / "fixtures" / "generic"
@@ -19,7 +19,7 @@ def cleaned(text: str, lang: str | None = None) -> Cleaned:
     source = Source("doc.txt", "in", "0" * 64, len(text.encode()), "txt")
     doc = Cleaned.start(Document("doc", text, source))
     if lang is None:
-        detect_document(doc, DETECTOR)
+        LanguageDetection(DETECTOR).apply(doc)
     else:
         doc.lang = lang
     return doc

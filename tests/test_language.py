@@ -11,7 +11,7 @@ from cleaner.document import Claim, Cleaned, Document, Rejection, Source
 from cleaner.filters.language import (
     DETECTORS,
     LangdetectDetector,
-    detect_document,
+    LanguageDetection,
     language_rejection,
     make_detector,
     mark_foreign_paragraphs,
@@ -100,11 +100,11 @@ def test_langdetect_is_deterministic_in_process_and_across_processes():
     assert out.stdout.strip() == repr(first)
 
 
-def test_detect_document_reads_only_kept_lines(detector):
+def test_language_is_read_from_kept_lines_only(detector):
     doc = cleaned(f"{ENGLISH}\n{ENGLISH}\n{GERMAN}\n")
     doc.claim(0, Claim("x", "cookie"))
     doc.claim(1, Claim("x", "cookie"))
-    detect_document(doc, detector)
+    LanguageDetection(detector).apply(doc)
     assert doc.lang == "de" and doc.lang_score > 0.9
 
 
@@ -120,7 +120,7 @@ def test_document_keeps_the_language_of_its_clean_text(document_cleaner):
 def test_foreign_paragraph_removed_short_quote_left(detector):
     quote = "Auf Englisch sagte er nur: Make America great again."
     doc = cleaned(f"{GERMAN}\n\n{ENGLISH}\n{quote}\n{GERMAN}\n")
-    detect_document(doc, detector)
+    LanguageDetection(detector).apply(doc)
     assert mark_foreign_paragraphs(doc, detector, policy="remove") == [2]
     claim = doc.claims[2]
     assert claim.rule == "language.foreign" and claim.category == "foreign_language"
@@ -134,13 +134,13 @@ def test_german_paragraph_quoting_english_titles_is_not_foreign(detector):
         "nach einer langen Zugabe beim Publikum in der ausverkauften Halle verabschiedete."
     )
     doc = cleaned(f"{GERMAN}\n{quoting}\n{GERMAN}\n")
-    detect_document(doc, detector)
+    LanguageDetection(detector).apply(doc)
     assert mark_foreign_paragraphs(doc, detector, policy="remove") == []
 
 
 def test_foreign_paragraph_keep_policy_only_reports(detector):
     doc = cleaned(f"{GERMAN}\n{ENGLISH}\n{GERMAN}\n")
-    detect_document(doc, detector)
+    LanguageDetection(detector).apply(doc)
     assert mark_foreign_paragraphs(doc, detector, policy="keep") == [1]
     assert doc.claims == [None, None, None]
     with pytest.raises(ValueError, match="policy"):

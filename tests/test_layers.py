@@ -29,6 +29,7 @@ LAYERS: dict[str, int] = {
     "cleaner.rules": 2,
     # 3: what several stages share (word lists, the stage interface)
     "cleaner.filters.words": 3,
+    "cleaner.filters.stage": 3,
     # 4: the stages
     "cleaner.filters": 4,
     # 5: corpus-wide deduplication

@@ -74,10 +74,10 @@ IDEMPOTENCE_COUNTEREXAMPLE = "Anzeige\n" * 7 + "Text\nA » B » C\n"
 REPEATED_LINE_SWAYED_LANGUAGE = ("Share Newsletter Thema Thema Thema Newsletter Thema Anzeige\n" * 2
                                  + "Newsletter abonnieren Share\n")
 # English while "Read more" was there, unknown once the English rules had removed it: the German
-# byline rule then applied too (see DocumentCleaner._apply_language_rules).
+# byline rule then applied too (see the fixed point in cleaner.filters.stage).
 LANGUAGE_CHANGED_BY_ITS_RULES = "Von Anna Muster\nRead more\n"
 # Found by `make fuzz`: the repeat rule ran while the stamp and the credit between the two copies
-# were there; settling positions removed them after it (see RuleFilter.apply_context).
+# were there; settling positions removed them after it (see RuleFilter.context_round).
 _AD_LINE = "Anzeige Anzeige Anzeige Anzeige Anzeige Anzeige 12.11.2024 Anzeige Anzeige Anzeige Anzeige Anzeige\n"
 REPEAT_BEFORE_SETTLING = ("(AP)\n" * 4 + _AD_LINE + "KIEW / LONDON (IT BOLTWISE) – Die Ukraine zeigt sich bereit für "
                           "Verhandlungen mit Russland, um den anhaltenden Konflikt zu beenden.\n12.11.2024\n(AP)\n"

@@ -7,7 +7,9 @@ from pathlib import Path
 from conftest import filtered, make_document, rules_from
 
 from cleaner.document import Cleaned
-from cleaner.filters.boilerplate import RuleFilter, line_views
+from cleaner.filters.boilerplate import RuleFilter
+from cleaner.filters.rule_stages import ContextRules, PositionRules, RuleStages
+from cleaner.filters.stage import FixedPoint, Loop
 
 CONTENT = "Die Regierung hat am Montag ein neues Gesetz beschlossen, das ab Januar gilt und viele betrifft."
 
@@ -21,9 +23,12 @@ def claimed_in_context(rule_filter: RuleFilter, text: str) -> list[str | None]:
     """The rule claiming each line after the line rules and then the context rules, in the
     order the pipeline runs them (a German document)."""
     cleaned = Cleaned.start(make_document(text))
-    rules, views = rule_filter.applicable(cleaned, "de"), line_views(cleaned)
-    rule_filter.apply(cleaned, rules, ("line",), views)
-    rule_filter.apply_context(cleaned, rules, views)
+    stages = RuleStages(rule_filter.ruleset)
+    reading = stages.start(cleaned)
+    reading.context = rule_filter.applicable(cleaned, "de")
+    rule_filter.apply(cleaned, reading.context, ("line",), reading.views)
+    FixedPoint("context", (Loop(ContextRules(stages), always=("rules.positions",), on_change=("rules.context",)),
+                           Loop(PositionRules(stages), on_change=("rules.positions", "rules.context")))).apply(cleaned)
     return [claim.rule if claim else None for claim in cleaned.claims]
 
 

@@ -346,57 +346,55 @@ class RuleFilter:
         for position, rule in enumerate(ruleset.rules):
             self._scopes.setdefault(rule.scope, []).append(position)
 
-    def apply_context(self, cleaned: Cleaned, rules: list[Rule], views: list[LineView], rounds: int = 4) -> None:
-        """Apply the rules that judge a line by the lines around it (block, tail, repeat), then
-        settle positions, and again while a pass whose claims can change them claimed more.
+    def context_round(self, cleaned: Cleaned, rules: list[Rule], views: list[LineView]) -> bool:
+        """One round of the rules that judge a line by the lines around it (block, tail, repeat);
+        True when a pass whose claims can change what they see claimed more.
 
         These rules pass over claimed lines as if they were gone, but a line claimed after they
         ran was still there for them, and the clean text, cleaned again, would show them its
         absence: a title repeated two lines below its first copy once a date between them is
         gone, a comment footer within its limits once a later footer is gone. A block claims its
         header, so a second cleaning cannot find it again, unless the header had fewer items
-        than the rule's `min_items` and stayed: only then do block claims start another round
+        than the rule's `min_items` and stayed: only then do block claims ask for another round
         (otherwise every document with a teaser list would pay for one).
         """
         if not views:
-            return
-        plan = self._plan(rules)  # looked up once for every pass of every round
+            return False
+        plan = self._plan(rules)  # looked up once for every pass of the round
         claims = cleaned.claims
-        # The passes whose claims start another round; blocks run first either way.
         watched = ("block", "tail", "repeat") if plan.headers_may_stay else ("tail", "repeat")
-        for _ in range(rounds):
-            if "block" not in watched:
-                self._apply_plan(cleaned, plan, ("block",), views)
-            unclaimed = claims.count(None)
-            self._apply_plan(cleaned, plan, watched, views)
-            self._settle_positions(cleaned, plan, views)
-            if claims.count(None) == unclaimed:
-                return
+        if "block" not in watched:
+            self._apply_plan(cleaned, plan, ("block",), views)
+        unclaimed = claims.count(None)
+        self._apply_plan(cleaned, plan, watched, views)
+        return claims.count(None) != unclaimed
 
-    def _settle_positions(self, cleaned: Cleaned, plan: _Plan, views: list[LineView], rounds: int = 4) -> None:
-        """Re-run the position-guarded rules with positions counted among the lines still kept,
-        until nothing changes: "among the first 6 lines" must mean the first 6 lines of the text
-        a reader is left with, or a second cleaning pass over the output would remove more."""
-        settling = plan.settling
-        if settling is None:
-            return
+    def position_round(self, cleaned: Cleaned, rules: list[Rule], views: list[LineView]) -> list[LineView] | None:
+        """Re-run the position-guarded rules with positions counted among the lines still kept:
+        "among the first 6 lines" must mean the first 6 lines of the text a reader is left with,
+        or a second cleaning pass over the output would remove more.
+
+        `views` carry the positions the previous round saw; returns the views to compare the
+        next round with when this round claimed more, None when it changed nothing.
+        """
+        settling = self._plan(rules).settling
+        if settling is None or not views:
+            return None
         claims = cleaned.claims
-        for _ in range(rounds):
-            unclaimed = claims.count(None)
-            tops, last = _ranks(views, cleaned)
-            # Only a kept line whose position moved into a guarded window can now match.
-            moved = [position for position, (view, top) in enumerate(zip(views, tops)) if claims[view.index] is None and (
-                (top < settling.top and top != view.rank_top)
-                or (last - top < settling.bottom and last - top != view.rank_bottom))]
-            if not moved:
-                return
-            # Line rules judge each line alone: only the moved ones need their new positions.
-            self.apply(cleaned, settling.line_rules, ("line",), [_moved(views[p], tops[p], last) for p in moved])
-            if settling.context_rules:
-                views = [_moved(view, top, last) for view, top in zip(views, tops)]
-                self.apply(cleaned, settling.context_rules, PASSES, views)
-            if claims.count(None) == unclaimed:
-                return
+        unclaimed = claims.count(None)
+        tops, last = _ranks(views, cleaned)
+        # Only a kept line whose position moved into a guarded window can now match.
+        moved = [position for position, (view, top) in enumerate(zip(views, tops)) if claims[view.index] is None and (
+            (top < settling.top and top != view.rank_top)
+            or (last - top < settling.bottom and last - top != view.rank_bottom))]
+        if not moved:
+            return None
+        # Line rules judge each line alone: only the moved ones need their new positions.
+        self.apply(cleaned, settling.line_rules, ("line",), [_moved(views[p], tops[p], last) for p in moved])
+        if settling.context_rules:
+            views = [_moved(view, top, last) for view, top in zip(views, tops)]
+            self.apply(cleaned, settling.context_rules, PASSES, views)
+        return views if claims.count(None) != unclaimed else None
 
     def in_precedence(self, rules: list[Rule]) -> list[Rule]:
         return sorted(rules, key=lambda rule: self._precedence[rule.id])
@@ -478,7 +476,7 @@ class _Plan:
         # Claims are immutable: one per rule serves every line it removes.
         self.claims = {rule.id: Claim(rule.id, rule.category) for rule in rules}
         self.kinds = {kind: [rule for rule in rules if rule.kind == kind] for kind in ("block", "tail", "repeat")}
-        self.headers_may_stay = any(rule.min_items for rule in self.kinds["block"])  # see apply_context
+        self.headers_may_stay = any(rule.min_items for rule in self.kinds["block"])  # see context_round
         positional = [r for r in rules if r.test is not None
                       and (r.test.within_top is not None or r.test.within_bottom is not None)]
         self.settling = _Settling(
@@ -503,7 +501,7 @@ def line_views(cleaned: Cleaned) -> list[LineView]:
     """What the rules look at in each non-blank line; valid for the document's whole life.
 
     Positions (`rank_top`, `rank_bottom`) count the lines still kept, so that a position guard
-    means the same on a dump as on its cleaned text (see `RuleFilter._settle_positions`). Lines
+    means the same on a dump as on its cleaned text (see `RuleFilter.position_round`). Lines
     longer than any rule accepts (see DEFAULT_MAX_WORDS) are not normalised: no phrase or prefix
     can claim them.
     """

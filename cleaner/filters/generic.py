@@ -11,13 +11,16 @@ short line between content and boilerplate stays.
 
 from __future__ import annotations
 
+import argparse
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cleaner.document import Claim, Cleaned
+from cleaner.filters.stage import StageStats
 from cleaner.filters.words import TERMINAL, stop_words
 from cleaner.rules.loader import default_rules_dir
 
@@ -350,3 +353,36 @@ def _nearest_decided(order: list[int], cls: dict[int, str]) -> dict[int, str | N
         if cls[i] in (GOOD, BAD, HEADING):
             last = cls[i]
     return nearest
+
+
+@dataclass(frozen=True, slots=True)
+class GenericSettings:
+    """Whether the generic classifier runs (it is opt-in: rule packs are the stronger signal)."""
+
+    enabled: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"generic": self.enabled}
+
+    @staticmethod
+    def add_options(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--generic", action=argparse.BooleanOptionalAction, default=None,
+                            help="generic (rule-free) boilerplate detection (default: from --preset)")
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, preset: Mapping[str, Any]) -> GenericSettings:
+        return cls(preset["generic"] if args.generic is None else args.generic)
+
+
+class GenericClassifier:
+    """Claims the kept lines the generic classifier reads as boilerplate (see `classify`)."""
+
+    name = "generic"
+
+    def __init__(self, config: GenericConfig) -> None:
+        self.config = config
+        self.stats = StageStats()
+
+    def apply(self, cleaned: Cleaned) -> bool:
+        classify(cleaned, self.config)
+        return False

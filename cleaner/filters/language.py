@@ -9,14 +9,18 @@ private, seeded factory instead of the module-level one whose seed another impor
 
 from __future__ import annotations
 
+import argparse
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from cleaner.document import Claim, Cleaned, Rejection
+from cleaner.filters.stage import StageStats
 
 UNKNOWN = ("und", 0.0)
+FOREIGN_POLICIES = ("keep", "remove")
 # A news article's language is settled well within its first 1000 characters, and detection
 # cost grows with the sample (benchmarks/language.py measures both).
 DEFAULT_SAMPLE_CHARS = 1000
@@ -203,11 +207,6 @@ def kept_sample(cleaned: Cleaned, max_chars: int = DEFAULT_SAMPLE_CHARS) -> str:
     return "\n".join(parts)
 
 
-def detect_document(cleaned: Cleaned, detector: Detector, max_chars: int = DEFAULT_SAMPLE_CHARS) -> None:
-    """Set the document's language from its kept text, so removed boilerplate cannot sway it."""
-    cleaned.lang, cleaned.lang_score = detector.detect(kept_sample(cleaned, max_chars))
-
-
 def mark_foreign_paragraphs(
     cleaned: Cleaned,
     detector: Detector,
@@ -220,9 +219,9 @@ def mark_foreign_paragraphs(
     Short lines are never judged: names, titles and quotes in another language are normal in
     news text and a detector cannot tell a ten-word line reliably. With policy "remove" each
     foreign line is claimed with category foreign_language; with "keep" nothing changes and
-    the caller may report the indices. Requires detect_document to have run first.
+    the caller may report the indices. Needs the document's language (LanguageDetection) first.
     """
-    if policy not in ("keep", "remove"):
+    if policy not in FOREIGN_POLICIES:
         raise ValueError(f"foreign-paragraph policy must be 'keep' or 'remove', not {policy!r}")
     if cleaned.lang == "und":
         return []
@@ -247,3 +246,90 @@ def language_rejection(cleaned: Cleaned, allowed: set[str]) -> Rejection | None:
         return None
     return Rejection("language", {"lang": cleaned.lang, "score": cleaned.lang_score, "allowed": sorted(allowed)})
 
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageSettings:
+    """The language stages' settings: the detector, the languages a document may be in, and what
+    becomes of paragraphs in another language than their document."""
+
+    langid: str = DEFAULT_DETECTOR
+    languages: tuple[str, ...] = ()  # keep only documents in these languages; empty keeps all
+    foreign_paragraphs: str = "keep"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"langid": self.langid, "languages": list(self.languages), "foreign_paragraphs": self.foreign_paragraphs}
+
+    @staticmethod
+    def add_options(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--langid", default=DEFAULT_DETECTOR, choices=tuple(sorted(DETECTORS)),
+                            help=f"language detector (default: {DEFAULT_DETECTOR}, see benchmarks/language.py)")
+        parser.add_argument("--lang", type=_languages, default=(), metavar="CODES",
+                            help="keep only documents in these languages, e.g. de,en; others go to rejected")
+        parser.add_argument("--foreign-paragraphs", choices=FOREIGN_POLICIES, default=None,
+                            help="paragraphs in another language than their document (default: from --preset)")
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, preset: Mapping[str, Any]) -> LanguageSettings:
+        return cls(args.langid, args.lang, args.foreign_paragraphs or preset["foreign_paragraphs"])
+
+
+def _languages(value: str) -> tuple[str, ...]:
+    codes = tuple(dict.fromkeys(part.strip().lower() for part in value.split(",") if part.strip()))
+    if not codes:
+        raise argparse.ArgumentTypeError("give language codes like de,en")
+    return codes
+
+
+class LanguageDetection:
+    """The document's language, read from its kept text so that removed boilerplate cannot sway
+    it; True (ask for another round) when it changed, or on its first reading of a document.
+
+    Removing boilerplate can change the language a detector reads (a byline next to "Read more"
+    reads English until "Read more" is gone), so inside the fixed point it reads again whenever
+    the kept text changed; an unchanged sample is not read twice.
+    """
+
+    name = "language.detect"
+
+    def __init__(self, detector: Detector) -> None:
+        self.detector = detector
+        self.stats = StageStats()
+        self._read: tuple[Cleaned, str] | None = None  # the document last read, and its sample
+
+    def apply(self, cleaned: Cleaned) -> bool:
+        sample = kept_sample(cleaned)
+        first = self._read is None or self._read[0] is not cleaned
+        if not first and self._read is not None and self._read[1] == sample:
+            return False
+        self._read = (cleaned, sample)
+        read_before = cleaned.lang
+        cleaned.lang, cleaned.lang_score = self.detector.detect(sample)
+        return first or cleaned.lang != read_before
+
+
+class ForeignParagraphs:
+    """Claims the long kept lines written in another language than the document."""
+
+    name = "language.foreign"
+
+    def __init__(self, detector: Detector) -> None:
+        self.detector = detector
+        self.stats = StageStats()
+
+    def apply(self, cleaned: Cleaned) -> bool:
+        return bool(mark_foreign_paragraphs(cleaned, self.detector, "remove"))
+
+
+class LanguageFilter:
+    """Rejects a document whose language is not among the allowed ones."""
+
+    name = "language.filter"
+
+    def __init__(self, allowed: tuple[str, ...]) -> None:
+        self.allowed = set(allowed)
+        self.stats = StageStats()
+
+    def apply(self, cleaned: Cleaned) -> bool:
+        cleaned.rejection = language_rejection(cleaned, self.allowed)
+        return False

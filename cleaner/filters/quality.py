@@ -9,19 +9,22 @@ the only place where policy lives (rules/quality/default.toml, rules/quality/tra
 
 from __future__ import annotations
 
+import argparse
 import math
 import re
 import tomllib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import repeat
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from cleaner.document import Cleaned, Rejection
+from cleaner.filters.stage import StageStats
 from cleaner.filters.words import TERMINAL, stop_words
 from cleaner.rules.loader import default_rules_dir
 
@@ -346,3 +349,39 @@ def _number(path: Path, key: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise QualityConfigError(f"{path}: {key} must be a finite number, got {value!r}")
     return value
+
+
+@dataclass(frozen=True, slots=True)
+class QualitySettings:
+    """Which thresholds the quality judge applies: a shipped preset's name or a TOML file."""
+
+    preset: str = "default"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"quality": self.preset}
+
+    def config(self) -> QualityConfig:
+        return load_quality_config(Path(self.preset) if self.preset.endswith(".toml") else preset_path(self.preset))
+
+    @staticmethod
+    def add_options(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--quality", metavar="PRESET|FILE.toml", help="quality thresholds (default: from --preset)")
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, preset: Mapping[str, Any]) -> QualitySettings:
+        return cls(args.quality or preset["quality"])
+
+
+class QualityJudge:
+    """Rejects a document (not yet rejected) whose kept text fails a heuristic (see `judge`)."""
+
+    name = "quality"
+
+    def __init__(self, config: QualityConfig) -> None:
+        self.config = config
+        self.stats = StageStats()
+
+    def apply(self, cleaned: Cleaned) -> bool:
+        if cleaned.rejection is None:
+            cleaned.rejection = judge(cleaned, self.config)
+        return False

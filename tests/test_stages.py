@@ -1,0 +1,86 @@
+"""The stage list, the fixed-point driver and the stage counts."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import make_document
+
+from cleaner.document import Claim, Cleaned
+from cleaner.filters.generic import GenericSettings
+from cleaner.filters.language import LanguageSettings
+from cleaner.filters.quality import QualitySettings
+from cleaner.filters.stage import FixedPoint, Loop, StageStats, run_stage
+from cleaner.pipeline import DocumentCleaner, Settings, StageSettings
+
+
+class Claimer:
+    """Claims the next kept line on each of its first `rounds` runs; records when it ran."""
+
+    def __init__(self, name: str, rounds: int, log: list[str]) -> None:
+        self.name, self.rounds, self.log = name, rounds, log
+        self.stats = StageStats()
+
+    def apply(self, cleaned: Cleaned) -> bool:
+        self.log.append(self.name)
+        if self.rounds == 0:
+            return False
+        self.rounds -= 1
+        return cleaned.claim(cleaned.claims.index(None), Claim(self.name, "test"))
+
+
+def test_the_innermost_waiting_stage_runs_first():
+    log: list[str] = []
+    cleaned = Cleaned.start(make_document("a\nb\nc\nd\ne\nf\n"))
+    loop = FixedPoint("t", (
+        Loop(Claimer("outer", 1, log), always=("middle",)),
+        Loop(Claimer("middle", 1, log), always=("inner",), on_change=("middle", "outer")),
+        Loop(Claimer("inner", 2, log), on_change=("inner",)),
+    ))
+    assert loop.apply(cleaned)
+    # outer wakes middle; middle wakes inner (always), itself and outer (changed); inner runs
+    # until it changes nothing, then middle (unchanged now), inner once more, and outer last.
+    assert log == ["outer", "middle", "inner", "inner", "inner", "middle", "inner", "outer", "middle", "inner"]
+    assert [claim.rule if claim else None for claim in cleaned.claims] == ["outer", "middle", "inner", "inner",
+                                                                          None, None]
+
+
+def test_a_fixed_point_names_only_its_members():
+    with pytest.raises(ValueError, match="no member named missing"):
+        FixedPoint("t", (Loop(Claimer("a", 0, []), always=("missing",)),))
+
+
+def test_the_driver_counts_what_a_stage_claimed_and_rejected():
+    cleaned = Cleaned.start(make_document("a\nb\n"))
+    stage = Claimer("a", 1, [])
+    run_stage(stage, cleaned)
+    run_stage(stage, cleaned)
+    assert (stage.stats.runs, stage.stats.lines, stage.stats.rejected) == (2, 1, 0)
+
+
+def test_the_stage_list_follows_the_settings(shipped_rules):
+    training = StageSettings(LanguageSettings(languages=("de",), foreign_paragraphs="remove"),
+                             GenericSettings(True), QualitySettings("training"))
+    cleaner = DocumentCleaner(shipped_rules, Settings(stages=training))
+    assert list(cleaner.stats()) == ["rules.neutral", "language.detect", "rules.language", "rules.context",
+                                     "rules.positions", "generic", "language.foreign", "language.filter", "quality"]
+    assert list(DocumentCleaner(shipped_rules).stats()) == ["rules.neutral", "language.detect", "rules.language",
+                                                           "rules.context", "rules.positions", "quality"]
+
+
+def test_every_removal_names_its_stage(shipped_rules):
+    """A removal's rule id or a rejection's reason leads to the stage that made it in one hop."""
+    cleaner = DocumentCleaner(shipped_rules, Settings(stages=StageSettings(generic=GenericSettings(True))))
+    cleaned = cleaner.clean(make_document("Anzeige\nDie Regierung hat am Montag ein neues Gesetz beschlossen, "
+                                          "das ab Januar gilt.\nTeilen\n"))
+    stats = cleaner.stats()
+    claimed = sum(claim is not None for claim in cleaned.claims)
+    assert claimed and sum(s.lines for s in stats.values()) == claimed
+    assert stats["rules.neutral"].runs == 1 and stats["language.detect"].runs >= 1
+
+
+def test_settings_record_the_stage_settings_as_before():
+    """Records carry `Settings.to_json`: the stage settings keep their flat keys and order."""
+    data = Settings().to_json()
+    assert list(data) == ["glob", "read", "formats", "compress", "shard_size", "langid", "languages",
+                          "foreign_paragraphs", "generic", "quality", "dedup"]
+    assert (data["langid"], data["languages"], data["generic"], data["quality"]) == ("cld2", [], False, "default")
