@@ -28,7 +28,7 @@ import regex
 from cleaner.document import Claim, Cleaned
 from cleaner.rules.literals import LiteralGate, necessary_literals
 from cleaner.rules.loader import DEFAULT_MAX_WORDS, RuleSet
-from cleaner.rules.model import MATCH_TIMEOUT, Rule, Scope, ends_like_sentence, normalise_words
+from cleaner.rules.model import MATCH_TIMEOUT, Rule, Scope, ends_like_sentence, normalise_phrase, normalise_words
 
 PASSES = ("line", "block", "repeat", "tail")
 # Lower bounds of the word-count buckets lines are matched in (see LineIndex).
@@ -83,6 +83,26 @@ class Verdicts(Generic[K, V]):
                 self._memo.clear()
             self._memo[key] = verdict
         return verdict
+
+
+class PlainMatcher:
+    """The meaning of the line rules, as plainly as it can be said: each rule in precedence
+    order, its guards (`LineTest.guards_pass`) and then its text (`LineTest.match_text`) tried on
+    the line. `LineIndex` must claim exactly what this claims (tests/test_matching.py)."""
+
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        self.rules = [r for r in rules if r.kind == "line" and r.test is not None]
+
+    def first(self, view: LineView, cleaned: Cleaned) -> tuple[Rule, regex.Match[str] | bool] | None:
+        """The earliest rule that claims this line, with its match."""
+        normalised = normalise_phrase(view.stripped)
+        for rule in self.rules:
+            assert rule.test is not None
+            if rule.test.guards_pass(view.words, view.rank_top, view.rank_bottom):
+                found = _matches_text(rule, LineView(view.index, view.stripped, normalised, view.words, 0, 0), cleaned)
+                if found:
+                    return rule, found
+        return None
 
 
 class LineIndex:
