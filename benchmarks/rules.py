@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 
 from cleaner.document import Cleaned, Document, Source
-from cleaner.filters.boilerplate import LineIndex, RuleFilter, line_views
+from cleaner.filters.boilerplate import RuleFilter, line_views
+from cleaner.filters.matching import LineIndex
 from cleaner.pipeline import DocumentCleaner
 from cleaner.rules.loader import RuleSet, load_rules
 

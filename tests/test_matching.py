@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from cleaner.document import Cleaned
-from cleaner.filters.boilerplate import LineIndex, LiteralHits, PlainMatcher, line_views
+from cleaner.filters.boilerplate import line_views
+from cleaner.filters.matching import LineIndex, LiteralHits, PlainMatcher
 from cleaner.rules.loader import RulePackError, RuleSet, load_rules
 from cleaner.rules.model import Rule
 

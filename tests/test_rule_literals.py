@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cleaner.document import Cleaned
-from cleaner.filters.boilerplate import LineIndex, LiteralHits, line_views
+from cleaner.filters.boilerplate import line_views
+from cleaner.filters.matching import LineIndex, LiteralHits
 from cleaner.rules.literals import CASED_PLANES_END, LiteralGate, Literals, case_class, necessary_literals
 from cleaner.rules.loader import RuleSet, load_rules
 from cleaner.rules.model import Rule

@@ -17,7 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cleaner.document import Cleaned
-from cleaner.filters.boilerplate import LineView, RuleFilter, line_views
+from cleaner.filters.boilerplate import RuleFilter, line_views
+from cleaner.filters.matching import LineView
 from cleaner.filters.stage import StageStats
 from cleaner.rules.loader import RuleSet
 from cleaner.rules.model import Rule
