@@ -184,11 +184,14 @@ class DocumentCleaner:
             run_stage(stage, cleaned)
         return cleaned
 
-    def stats(self) -> dict[str, StageStats]:
-        """What each stage did so far, by name (the members of a fixed point each count)."""
-        flat = [inner for stage in self.stages
-                for inner in (stage.stages() if isinstance(stage, FixedPoint) else [stage])]
-        return {stage.name: stage.stats for stage in flat}
+    def take_stats(self) -> dict[str, StageStats]:
+        """What each stage did since the last call, by name (the members of a fixed point each
+        count); the counts start again from zero."""
+        taken = {}
+        for outer in self.stages:
+            for stage in outer.stages() if isinstance(outer, FixedPoint) else [outer]:
+                taken[stage.name], stage.stats = stage.stats, StageStats()
+        return taken
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +259,7 @@ class TaskSummary:
     index: int
     documents: int
     bytes_read: int
+    stages: dict[str, StageStats]
 
 
 @dataclass
@@ -282,6 +286,7 @@ class TaskCleaner:
             result.documents += [DocResult.from_cleaned(c) for c in cleaned]
             kept += [c for c in cleaned if c.rejection is None]
         result.bytes_read = task.size
+        result.stages = self._cleaner.take_stats()
         if self.settings.dedup is not None:
             result.dedup = _fingerprints(kept, self.settings.dedup)
         return result
@@ -327,7 +332,7 @@ class TaskWorker:
 
 def spill(spill_dir: Path, result: TaskResult) -> TaskSummary:
     """Write a task's result where phase 2 reads it; only the small summary travels on."""
-    summary = TaskSummary(result.index, len(result.documents), result.bytes_read)
+    summary = TaskSummary(result.index, len(result.documents), result.bytes_read, result.stages)
     write_result(spill_dir, result)
     return summary
 
@@ -395,10 +400,13 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
                     engine = engine_scope.enter_context(RayEngine(settings.ray_address, settings.workers))
                 with progress_bar(sum(task.size for task in todo), "cleaning", progress) as bar:
                     documents = 0
+                    stage_counts: dict[str, StageStats] = {}  # of the tasks cleaned now (not resumed)
 
                     def advance(summary: TaskSummary) -> None:
                         nonlocal documents
                         documents += summary.documents
+                        for name, counts in summary.stages.items():
+                            stage_counts.setdefault(name, StageStats()).add(counts)
                         bar.set_postfix(docs=documents, refresh=False)
                         bar.update(summary.bytes_read)
 
@@ -432,6 +440,7 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
                 "rules": {"digest": ruleset.digest, "packs": list(ruleset.packs)},
                 "state": state_name or (str(state_dir) if state_dir is not None else None),
                 "counts": stats.to_json()["documents"],
+                "stages": {name: asdict(counts) for name, counts in stage_counts.items()},
                 "timings": {"phase1_seconds": round(phase1 - started, 3), "dedup_seconds": round(deduplicated - phase1, 3),
                             "total_seconds": round(time.perf_counter() - started, 3),
                             "tasks": len(tasks), "tasks_resumed": stats.tasks_resumed},

@@ -15,6 +15,7 @@ from typing import Any
 
 from cleaner.dedup.decisions import Decisions
 from cleaner.document import Claim, Cleaned, Document, Rejection, pickled_by_fields, segment
+from cleaner.filters.stage import StageStats
 
 
 @pickled_by_fields
@@ -90,6 +91,7 @@ class TaskResult:
     inputs: list[InputReport] = field(default_factory=list)
     dedup: DedupBatch | None = None
     bytes_read: int = 0
+    stages: dict[str, StageStats] = field(default_factory=dict)  # what each stage did in this task
 
 
 def spill_path(directory: Path, index: int, part: str) -> Path:

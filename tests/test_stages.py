@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from conftest import make_document
 
@@ -61,9 +63,9 @@ def test_the_stage_list_follows_the_settings(shipped_rules):
     training = StageSettings(LanguageSettings(languages=("de",), foreign_paragraphs="remove"),
                              GenericSettings(True), QualitySettings("training"))
     cleaner = DocumentCleaner(shipped_rules, Settings(stages=training))
-    assert list(cleaner.stats()) == ["rules.neutral", "language.detect", "rules.language", "rules.context",
+    assert list(cleaner.take_stats()) == ["rules.neutral", "language.detect", "rules.language", "rules.context",
                                      "rules.positions", "generic", "language.foreign", "language.filter", "quality"]
-    assert list(DocumentCleaner(shipped_rules).stats()) == ["rules.neutral", "language.detect", "rules.language",
+    assert list(DocumentCleaner(shipped_rules).take_stats()) == ["rules.neutral", "language.detect", "rules.language",
                                                            "rules.context", "rules.positions", "quality"]
 
 
@@ -72,7 +74,7 @@ def test_every_removal_names_its_stage(shipped_rules):
     cleaner = DocumentCleaner(shipped_rules, Settings(stages=StageSettings(generic=GenericSettings(True))))
     cleaned = cleaner.clean(make_document("Anzeige\nDie Regierung hat am Montag ein neues Gesetz beschlossen, "
                                           "das ab Januar gilt.\nTeilen\n"))
-    stats = cleaner.stats()
+    stats = cleaner.take_stats()
     claimed = sum(claim is not None for claim in cleaned.claims)
     assert claimed and sum(s.lines for s in stats.values()) == claimed
     assert stats["rules.neutral"].runs == 1 and stats["language.detect"].runs >= 1
@@ -84,3 +86,19 @@ def test_settings_record_the_stage_settings_as_before():
     assert list(data) == ["glob", "read", "formats", "compress", "shard_size", "langid", "languages",
                           "foreign_paragraphs", "generic", "quality", "dedup"]
     assert (data["langid"], data["languages"], data["generic"], data["quality"]) == ("cld2", [], False, "default")
+
+
+def test_the_manifest_counts_what_each_stage_did(tmp_path, shipped_rules):
+    from cleaner.pipeline import run
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for i in range(3):
+        (inputs / f"{i}.txt").write_text(f"Anzeige\nDie Regierung hat am Montag ein Gesetz Nummer {i} beschlossen, "
+                                         "das ab Januar gilt.\n", encoding="utf-8")
+    run([str(inputs)], tmp_path / "out", shipped_rules, Settings(workers=2))
+    stages = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))["stages"]
+    assert list(stages) == ["rules.neutral", "language.detect", "rules.language", "rules.context",
+                            "rules.positions", "quality"]
+    assert stages["rules.neutral"]["runs"] == 3 and stages["quality"]["rejected"] == 0
+    assert sum(counts["lines"] for counts in stages.values()) == 3  # the three "Anzeige" lines
