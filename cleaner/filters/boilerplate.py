@@ -43,7 +43,6 @@ class RuleFilter:
         # Where a rule's block or tail starts depends on that rule and the lines alone, so one
         # index of every block and tail rule finds them for all the passes over a document.
         self._starts = StartIndex(ruleset.rules, self._literal_hits)
-        self._heads_of: tuple[list[LineView], dict[str, Heads]] | None = None
         self._precedence = {rule.id: position for position, rule in enumerate(ruleset.rules)}
         # Rules share a handful of scopes; each scope is judged once per document, not per rule.
         self._scopes: dict[Scope, list[int]] = {}
@@ -141,7 +140,7 @@ class RuleFilter:
         starting = [(plan.kinds[kind], apply_rule) for kind, apply_rule in (("block", _apply_block), ("tail", _apply_tail))
                     if kind in passes and plan.kinds[kind]]
         if starting:
-            heads = self._heads(views, cleaned)
+            heads = self._starts.heads(views, cleaned)
             for kind_rules, apply_rule in starting:
                 for rule in kind_rules:
                     if rule.id in heads:
@@ -149,13 +148,6 @@ class RuleFilter:
         if "repeat" in passes:
             for rule in plan.kinds["repeat"]:
                 _apply_repeat(cleaned, rule, plan.claims[rule.id], views)
-
-    def _heads(self, views: list[LineView], cleaned: Cleaned) -> dict[str, Heads]:
-        """Where each block and tail rule starts among these views, found once per list of
-        views (a document's passes share one; settling positions makes a new one)."""
-        if self._heads_of is None or self._heads_of[0] is not views:
-            self._heads_of = (views, self._starts.heads(views, cleaned))
-        return self._heads_of[1]
 
     def _plan(self, rules: list[Rule]) -> _Plan:
         """The plan of these rules (one scope's), from a small LRU cache: corpora mixing many

@@ -13,7 +13,6 @@ import bisect
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Generic, TypeVar
 
 import regex
@@ -24,8 +23,6 @@ from cleaner.rules.model import MATCH_TIMEOUT, Rule, normalise_phrase
 
 # Lower bounds of the word-count buckets lines are matched in (see LineIndex).
 _WORD_BUCKETS = (0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 18, 20, 25, 30, 40, 50, 60, 80, 100, 150)
-# Distinct alternations compiled per process (see _compile).
-COMPILE_CACHE_SIZE = 256
 # Line verdicts remembered per index (see LineIndex.first); lines here are short, so ~30 MB at most.
 _VERDICT_CACHE_SIZE = 100_000
 _UNSEEN = object()  # no verdict remembered (None is a verdict: no rule claims the line)
@@ -328,14 +325,7 @@ def _combine(rules: list[tuple[int, Rule]]) -> regex.Pattern[str] | None:
         source = _GROUP_REF.sub(lambda m, n=position: f"(?P=_r{n}_{m.group(1)})", source)
         flags = "i" if rule.test.pattern.flags & regex.IGNORECASE else "-i"
         branches.append(f"(?P<_r{position}>(?{flags}:{source}))")
-    return _compile("|".join(branches))
-
-
-@lru_cache(maxsize=COMPILE_CACHE_SIZE)
-def _compile(source: str) -> regex.Pattern[str]:
-    """Compiling a large alternation costs milliseconds, and neighbouring word-count buckets and
-    scopes often hold the same patterns: compile each distinct alternation once per process."""
-    return regex.compile(source)
+    return regex.compile("|".join(branches))
 
 
 def matches(rule: Rule, view: LineView, cleaned: Cleaned) -> regex.Match[str] | bool:
