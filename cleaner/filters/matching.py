@@ -19,17 +19,25 @@ import regex
 
 from cleaner.document import Cleaned
 from cleaner.rules.literals import LiteralGate, necessary_literals
-from cleaner.rules.model import MATCH_TIMEOUT, Rule, normalise_phrase
+from cleaner.rules.model import Rule, normalise_phrase
 
-# Lower bounds of the word-count buckets lines are matched in (see LineIndex).
+# What each shortcut below costs and saves was measured by removing it and timing phase 1 on
+# the pipeline benchmark's 8 MB text corpus (benchmarks/pipeline_corpus.py; whole pipeline about
+# 3.3 CPU s there, phase 1 about 2 s), on a host shared with other work (about +-5% noise).
+# Kept only where removing it cost at least 3% of the whole pipeline:
+# - the literal prefilter (cleaner.rules.literals, LiteralHits): +0.2 to +0.9 s without it;
+# - the verdict memory (Verdicts): +0.4 to +0.8 s without it;
+# - the word-count buckets: with no buckets and no alternation, up to +0.2 s. (Dropped: the
+#   combined alternation per bucket, whose winner was read back from rewritten group names, and
+#   the caches of compiled alternations and of block/tail starts: within the noise.)
+# Lower bounds of the word-count buckets lines are matched in (see LineIndex). Costs a dict per
+# index of the buckets met; saves trying the patterns a line's length rules out.
 _WORD_BUCKETS = (0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 18, 20, 25, 30, 40, 50, 60, 80, 100, 150)
 # Line verdicts remembered per index (see LineIndex.first); lines here are short, so ~30 MB at most.
 _VERDICT_CACHE_SIZE = 100_000
 _UNSEEN = object()  # no verdict remembered (None is a verdict: no rule claims the line)
 K = TypeVar("K")
 V = TypeVar("V")
-_GROUP_NAME = re.compile(r"\(\?P<(\w+)>")
-_GROUP_REF = re.compile(r"\(\?P=(\w+)\)")
 _LEAD = re.compile(r"[^\W_]*")  # str.isalnum() characters: \w without the underscore
 
 
@@ -50,7 +58,7 @@ Heads = list[tuple[int, "regex.Match[str] | bool"]]  # (position in views, match
 
 class Verdicts(Generic[K, V]):
     """Verdicts on line texts, remembered: boilerplate is the text that recurs, so a recurring
-    line costs a dict lookup instead of its regexes. Bounded (cleared when full: crude, but O(1)
+    line costs a dict lookup instead of its regexes (about 20% of the benchmark's pipeline). Bounded (cleared when full: crude, but O(1)
     on average, and recurring lines come back at once). A verdict reached while a pattern timed
     out is not remembered: the next occurrence tries again."""
 
@@ -94,14 +102,14 @@ class PlainMatcher:
 class LineIndex:
     """Every line rule of one scope, compiled into lookups that cost little per line.
 
-    Phrases and prefixes become dict lookups (see TextLookup). Regexes become one
-    alternation per (word-count bucket, near an edge or not): a line only meets the patterns
-    whose `max_words`/`min_words` admit its length and, away from the top and bottom of the
-    document, only patterns without position guards. Prose lines, the bulk of any corpus, are
-    long and in the middle, so they meet few patterns however large the packs grow.
+    Phrases and prefixes become dict lookups (see TextLookup). Regexes are grouped per
+    (word-count bucket, near an edge or not): a line only meets the patterns whose
+    `max_words`/`min_words` admit its length and, away from the top and bottom of the document,
+    only patterns without position guards. Prose lines, the bulk of any corpus, are long and in
+    the middle, so they meet few patterns however large the packs grow.
 
-    Patterns with necessary literals (see cleaner.rules.literals) stay out of the alternation:
-    they are tried only on lines containing one of their literals, which most lines do not.
+    Patterns with necessary literals (see cleaner.rules.literals) are tried only on lines
+    containing one of their literals, which most lines do not.
     `literals` finds those lines (shared by the indexes of one rule set; by default the index's
     own); `prefilter=False` tries every pattern, the reference the prefilter is checked against.
     """
@@ -136,10 +144,7 @@ class LineIndex:
                          and (near_edge or (r.test.within_top is None and r.test.within_bottom is None))]
             plain = [i for i in positions if self.patterned[i].id not in self._filtered]
             filtered = {self.patterned[i].id: i for i in positions if self.patterned[i].id in self._filtered}
-            # Even two or three patterns are cheaper in one alternation (one call per line that
-            # none matches) than tried one by one; a single one is tried as it is.
-            combined = _combine([(i, self.patterned[i]) for i in plain]) if len(plain) > 1 else None
-            found = self._buckets[key] = _Bucket(plain, combined, filtered)
+            found = self._buckets[key] = _Bucket(plain, filtered)
         return found
 
     def first(self, view: LineView, cleaned: Cleaned) -> tuple[Rule, regex.Match[str] | bool] | None:
@@ -163,15 +168,6 @@ class LineIndex:
         near_edge = view.rank_top < self.edge_top or view.rank_bottom < self.edge_bottom
         bucket = self._bucket(view.words, near_edge)
         positions = bucket.plain
-        if bucket.combined is not None:
-            try:
-                hit = bucket.combined.fullmatch(view.stripped, timeout=MATCH_TIMEOUT)
-            except TimeoutError:
-                hit = None  # find the slow rule below, one pattern at a time, each under its timeout
-            else:
-                # The alternation names the first pattern that matches; later ones are only
-                # needed when that one's guards reject the line.
-                positions = positions[positions.index(int(hit.lastgroup[2:])):] if hit else []  # type: ignore[index]
         admitted = bucket.admitted(self._literal_hits.admitted(view.stripped)) if bucket.filtered else []  # type: ignore[union-attr]
         if admitted:
             positions = sorted([*positions, *admitted])
@@ -187,11 +183,10 @@ class LineIndex:
 
 @dataclass(frozen=True, slots=True)
 class _Bucket:
-    """The patterns one word-count bucket (near an edge or not) meets, split by how they are
-    skipped: `plain` ones through one combined alternation, `filtered` ones by their literals."""
+    """The patterns one word-count bucket (near an edge or not) meets: `plain` ones are tried
+    on every line, `filtered` ones only on lines holding one of their literals."""
 
     plain: list[int]  # positions in LineIndex.patterned, in precedence order
-    combined: regex.Pattern[str] | None  # over `plain`, when there are two or more
     filtered: dict[str, int]  # rule id -> position in LineIndex.patterned
 
     def admitted(self, rule_ids: frozenset[str]) -> list[int]:
@@ -255,7 +250,9 @@ class StartIndex:
 
 class LiteralHits:
     """Which rule patterns' necessary literals a line holds (see cleaner.rules.literals), for
-    every pattern of a rule set at once, remembered per line text.
+    every pattern of a rule set at once, remembered per line text. The prefilter saves 7-25% of
+    the benchmark's pipeline; what remembering its answer adds was within the noise (-5% to +12%
+    of the pipeline when removed), kept as the cheap half of the verdict memory.
 
     A document meets two to four indexes (line and start rules, language-neutral and language
     packs), all asking this of the same lines: one gate over the whole rule set answers it once
@@ -307,25 +304,6 @@ def _lead(text: str) -> str:
     """The letters and digits a text starts with: what a prefix and every line it matches share
     (a prefix matches where the line goes on with a character that is not a letter or digit)."""
     return _LEAD.match(text).group()  # type: ignore[union-attr]  # matches every text, maybe empty
-
-
-def _combine(rules: list[tuple[int, Rule]]) -> regex.Pattern[str] | None:
-    """One alternation over many rule regexes; group `_rN` names the N-th patterned rule.
-
-    Named groups inside rule patterns are renamed per rule so two rules may both capture
-    `author`; extraction re-runs the winning rule's own pattern.
-    """
-    if not rules:
-        return None
-    branches = []
-    for position, rule in rules:
-        assert rule.test is not None and rule.test.pattern is not None
-        source = rule.test.pattern.pattern
-        source = _GROUP_NAME.sub(lambda m, n=position: f"(?P<_r{n}_{m.group(1)}>", source)
-        source = _GROUP_REF.sub(lambda m, n=position: f"(?P=_r{n}_{m.group(1)})", source)
-        flags = "i" if rule.test.pattern.flags & regex.IGNORECASE else "-i"
-        branches.append(f"(?P<_r{position}>(?{flags}:{source}))")
-    return regex.compile("|".join(branches))
 
 
 def matches(rule: Rule, view: LineView, cleaned: Cleaned) -> regex.Match[str] | bool:
