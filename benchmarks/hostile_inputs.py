@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO))
 
 from cleaner.document import Document, Source, document_id  # noqa: E402
 from cleaner.filters.examples import load_checked_rules  # noqa: E402
-from cleaner.pipeline import DocumentCleaner  # noqa: E402
+from cleaner.stages import DocumentCleaner  # noqa: E402
 
 WORDS = "der die das und Haus Katze läuft schnell über Straße the quick brown fox jumps".split()
 

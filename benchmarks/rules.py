@@ -24,8 +24,8 @@ from pathlib import Path
 from cleaner.document import Cleaned, Document, Source
 from cleaner.filters.boilerplate import RuleFilter, line_views
 from cleaner.filters.matching import LineIndex
-from cleaner.pipeline import DocumentCleaner
 from cleaner.rules.loader import RuleSet, load_rules
+from cleaner.stages import DocumentCleaner
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "rules"

@@ -21,10 +21,8 @@ from cleaner.guards import Guards, GuardTripped, removed_fraction
 from cleaner.pipeline import (
     ENGINES,
     ON_ERROR,
-    DocumentCleaner,
     InputFailure,
     Settings,
-    StageSettings,
     run,
 )
 from cleaner.readers import INPUT_FORMATS, ReadOptions, read_input
@@ -33,6 +31,7 @@ from cleaner.readers.records import RecordFields
 from cleaner.remote import published
 from cleaner.rules.loader import RulePackError, RuleSet, default_rules_dir, load_rules
 from cleaner.staged_state import staged_state
+from cleaner.stages import DocumentCleaner, StageSettings
 from cleaner.stats import RunStats
 from cleaner.writers.output_dir import OutputError
 from cleaner.writers.shards import FORMATS
@@ -325,7 +324,7 @@ def _explain(args: argparse.Namespace) -> int:
     ruleset = load_checked_rules(_rule_dirs(args))
     files = discover([str(args.file)], "*")
     settings = _settings(args)
-    cleaner = DocumentCleaner(ruleset, settings)
+    cleaner = DocumentCleaner(ruleset, settings.stages)
     documents = (doc for item in files for doc in read_input(item, settings.read, lambda m: print(
         f"cleaner: warning: {m}", file=sys.stderr)))
     for document in documents:

@@ -8,12 +8,11 @@ writes them, so the output never depends on how phase 1 was scheduled.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -31,20 +30,10 @@ from cleaner.dedup.components import Spread
 from cleaner.dedup.engine import REF_COLUMNS
 from cleaner.dedup.fingerprint import fingerprint_batch
 from cleaner.dedup.state import FILENAME as DEDUP_STATE_FILE
-from cleaner.document import Cleaned, Document
+from cleaner.document import Cleaned
 from cleaner.engines.local import map_tasks
 from cleaner.files import GENERATOR
-from cleaner.filters.generic import GenericClassifier, GenericSettings, load_generic_config
-from cleaner.filters.language import (
-    ForeignParagraphs,
-    LanguageDetection,
-    LanguageFilter,
-    LanguageSettings,
-    make_detector,
-)
-from cleaner.filters.quality import QualityJudge, QualitySettings
-from cleaner.filters.rule_stages import ContextRules, LanguageRules, NeutralRules, PositionRules, RuleStages
-from cleaner.filters.stage import FixedPoint, Loop, Stage, StageStats, run_stage
+from cleaner.filters.stage import StageStats
 from cleaner.guards import Guards, check_guards
 from cleaner.progress import progress_bar
 from cleaner.readers import (
@@ -70,6 +59,7 @@ from cleaner.spill import (
     write_decisions,
     write_result,
 )
+from cleaner.stages import DocumentCleaner, StageSettings
 from cleaner.stats import RunStats
 from cleaner.workdir import WorkDir, work_key
 from cleaner.writers.output_dir import StagedOutput, check_output
@@ -97,31 +87,6 @@ class InputFailure(Exception):
 
 
 @dataclass(frozen=True)
-class StageSettings:
-    """The settings of the stages that have any, each declared (with its CLI options) beside its
-    stage; the command line collects the options from here."""
-
-    language: LanguageSettings = field(default_factory=LanguageSettings)
-    generic: GenericSettings = field(default_factory=GenericSettings)
-    quality: QualitySettings = field(default_factory=QualitySettings)
-
-    def parts(self) -> list[LanguageSettings | GenericSettings | QualitySettings]:
-        return [getattr(self, f.name) for f in fields(self)]
-
-    def to_json(self) -> dict[str, Any]:
-        return {key: value for part in self.parts() for key, value in part.to_json().items()}
-
-    @classmethod
-    def add_options(cls, parser: argparse.ArgumentParser) -> None:
-        for part in cls().parts():
-            part.add_options(parser)
-
-    @classmethod
-    def from_args(cls, args: argparse.Namespace, preset: Mapping[str, Any]) -> StageSettings:
-        return cls(*(type(part).from_args(args, preset) for part in cls().parts()))
-
-
-@dataclass(frozen=True)
 class Settings:
     """How a run behaves. `to_json` holds the part that changes output, recorded with every record."""
 
@@ -141,57 +106,6 @@ class Settings:
         return {"glob": self.glob, "read": asdict(self.read), "formats": list(self.formats), "compress": self.compress,
                 "shard_size": self.shard_size, **self.stages.to_json(),
                 "dedup": asdict(self.dedup) if self.dedup is not None else None}
-
-
-def build_stages(ruleset: RuleSet, settings: StageSettings) -> list[Stage]:
-    """The per-document phase, in the order each stage's input needs: the one list of stages.
-
-    A new stage is its module and one line here. The fixed point (see cleaner.filters.stage)
-    holds the stages whose results feed each other: the language is read from the text the rules
-    keep, and chooses the rules.
-    """
-    rules = RuleStages(ruleset)
-    detector = make_detector(settings.language.langid)
-    stages: list[Stage] = [
-        NeutralRules(rules),  # site and common packs: line and block rules
-        FixedPoint("language", (  # outermost first; of the stages waiting, the last listed runs first
-            Loop(LanguageDetection(detector), on_change=("rules.language",)),
-            Loop(LanguageRules(rules), always=("rules.context", "language.detect")),
-            Loop(ContextRules(rules), always=("rules.positions",), on_change=("rules.context",)),
-            Loop(PositionRules(rules), on_change=("rules.positions", "rules.context")),
-        )),
-    ]
-    if settings.generic.enabled:
-        stages.append(GenericClassifier(load_generic_config()))
-    if settings.language.foreign_paragraphs == "remove":
-        stages.append(ForeignParagraphs(detector))
-    if settings.language.languages:
-        stages.append(LanguageFilter(settings.language.languages))
-    stages.append(QualityJudge(settings.quality.config()))
-    return stages
-
-
-class DocumentCleaner:
-    """Phase 1 for one document: every stage of `build_stages`, top to bottom."""
-
-    def __init__(self, ruleset: RuleSet, settings: Settings | None = None) -> None:
-        self.settings = settings or Settings()
-        self.stages = build_stages(ruleset, self.settings.stages)
-
-    def clean(self, document: Document) -> Cleaned:
-        cleaned = Cleaned.start(document)
-        for stage in self.stages:
-            run_stage(stage, cleaned)
-        return cleaned
-
-    def take_stats(self) -> dict[str, StageStats]:
-        """What each stage did since the last call, by name (the members of a fixed point each
-        count); the counts start again from zero."""
-        taken = {}
-        for outer in self.stages:
-            for stage in outer.stages() if isinstance(outer, FixedPoint) else [outer]:
-                taken[stage.name], stage.stats = stage.stats, StageStats()
-        return taken
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +190,7 @@ class TaskCleaner:
 
     def __call__(self, task: Task) -> TaskResult:
         if self._cleaner is None:
-            self._cleaner = DocumentCleaner(self.ruleset, self.settings)
+            self._cleaner = DocumentCleaner(self.ruleset, self.settings.stages)
         result = TaskResult(task.index)
         kept: list[Cleaned] = []
         for item in task.files:

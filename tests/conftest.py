@@ -13,8 +13,8 @@ from cleaner.cli import main
 from cleaner.document import Cleaned, Document, Source, document_id
 from cleaner.filters.boilerplate import RuleFilter
 from cleaner.filters.examples import load_checked_rules
-from cleaner.pipeline import DocumentCleaner
 from cleaner.rules.loader import RuleSet, load_rules
+from cleaner.stages import DocumentCleaner
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"

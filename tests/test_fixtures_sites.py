@@ -17,7 +17,7 @@ import pytest
 
 from cleaner.document import Cleaned, Document, Source
 from cleaner.filters.examples import load_checked_rules
-from cleaner.pipeline import DocumentCleaner
+from cleaner.stages import DocumentCleaner
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "sites"

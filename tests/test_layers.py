@@ -32,6 +32,7 @@ LAYERS: dict[str, int] = {
     "cleaner.filters.stage": 3,
     # 4: the stages
     "cleaner.filters": 4,
+    "cleaner.stages": 4,  # the stage list
     # 5: corpus-wide deduplication
     "cleaner.dedup": 5,
     # 6: spilling phase-1 results, counting and writing them

@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 
 from cleaner.document import Cleaned, Source
 from cleaner.filters.boilerplate import RuleFilter
-from cleaner.pipeline import DocumentCleaner
 from cleaner.readers.records import RecordFields, record_to_document
 from cleaner.rules.loader import RulePackError, RuleSet, load_rules
 from cleaner.rules.model import _BULLET, _TRAILING_CHARS, normalise_phrase
+from cleaner.stages import DocumentCleaner
 from cleaner.writers.record import build_record, rebuild_source
 
 PIPELINE = {"cleaner": "test", "rules_digest": "", "settings": {}}

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cleaner.document import Claim, Cleaned, segment
-from cleaner.pipeline import DocumentCleaner
+from cleaner.stages import DocumentCleaner
 from cleaner.writers.record import build_record, rebuild_source
 
 BOILERPLATE_LINES = ["Lesen Sie auch", "Anzeige", "administrator", "Stellenangebote", "Advertisement",

@@ -12,7 +12,8 @@ from cleaner.filters.generic import GenericSettings
 from cleaner.filters.language import LanguageSettings
 from cleaner.filters.quality import QualitySettings
 from cleaner.filters.stage import FixedPoint, Loop, StageStats, run_stage
-from cleaner.pipeline import DocumentCleaner, Settings, StageSettings
+from cleaner.pipeline import Settings
+from cleaner.stages import DocumentCleaner, StageSettings
 
 
 class Claimer:
@@ -62,7 +63,7 @@ def test_the_driver_counts_what_a_stage_claimed_and_rejected():
 def test_the_stage_list_follows_the_settings(shipped_rules):
     training = StageSettings(LanguageSettings(languages=("de",), foreign_paragraphs="remove"),
                              GenericSettings(True), QualitySettings("training"))
-    cleaner = DocumentCleaner(shipped_rules, Settings(stages=training))
+    cleaner = DocumentCleaner(shipped_rules, training)
     assert list(cleaner.take_stats()) == ["rules.neutral", "language.detect", "rules.language", "rules.context",
                                      "rules.positions", "generic", "language.foreign", "language.filter", "quality"]
     assert list(DocumentCleaner(shipped_rules).take_stats()) == ["rules.neutral", "language.detect", "rules.language",
@@ -71,7 +72,7 @@ def test_the_stage_list_follows_the_settings(shipped_rules):
 
 def test_every_removal_names_its_stage(shipped_rules):
     """A removal's rule id or a rejection's reason leads to the stage that made it in one hop."""
-    cleaner = DocumentCleaner(shipped_rules, Settings(stages=StageSettings(generic=GenericSettings(True))))
+    cleaner = DocumentCleaner(shipped_rules, StageSettings(generic=GenericSettings(True)))
     cleaned = cleaner.clean(make_document("Anzeige\nDie Regierung hat am Montag ein neues Gesetz beschlossen, "
                                           "das ab Januar gilt.\nTeilen\n"))
     stats = cleaner.take_stats()

@@ -2,7 +2,7 @@
 
 A stage reads a `Cleaned` document (its lines, the claims on them so far, its language) and
 either claims lines (each claim names its rule or signal) or rejects the document with a
-reason. The pipeline runs its stages top to bottom (see cleaner.pipeline.build_stages); the
+reason. The pipeline runs its stages top to bottom (see cleaner.stages.build_stages); the
 driver counts what each one did in its `StageStats`, the same way for every stage.
 
 The fixed point, stated once (`FixedPoint`)

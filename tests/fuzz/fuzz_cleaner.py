@@ -29,7 +29,7 @@ os.environ["HYPOTHESIS_PROFILE"] = "fuzz"  # before conftest is imported, so the
 import test_properties  # noqa: E402  (needs the path and profile above)
 
 from cleaner.filters.examples import load_checked_rules  # noqa: E402
-from cleaner.pipeline import DocumentCleaner  # noqa: E402
+from cleaner.stages import DocumentCleaner  # noqa: E402
 
 
 def properties() -> dict[str, Callable[..., None]]:
