@@ -228,7 +228,7 @@ keep = ["Kein Datum."]
     assert cleaned.extracted == {"published": ["2024-11-12"]}
 
 
-def test_many_rules_combine_into_one_index(tmp_path: Path) -> None:
+def test_many_rules_share_one_index(tmp_path: Path) -> None:
     body = "".join(f'''
 [[rule]]
 id = "t.r{i}"
