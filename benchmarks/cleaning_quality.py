@@ -22,30 +22,34 @@ from devset_runs import CONFIGS, devset_path, measure, signal_of
 from devset_scoring import LINE_TRACKS, TRACKS
 
 
+def _pct(value: float, sign: str = "%") -> str:
+    return "n/a" if value != value else f"{value:.1f}{sign}"  # NaN: a group without such strings
+
+
 def _print_figures(track: str, figures: dict[str, dict[str, float]]) -> None:
     unit = "lines" if track in LINE_TRACKS else "strings"
     chars = "  chars kept" if track in LINE_TRACKS else ""
     print(f"{track}   (share of {unit}; F1 of the two)")
     print(f"  {'lang':<8}{'files':>6}{'bp removed':>12}{'content kept':>14}{chars}{'F1':>8}")
     for lang, f in figures.items():
-        chars = f"{f['content_chars_kept']:11.1f}%" if "content_chars_kept" in f else ""
-        print(f"  {lang:<8}{f['files']:>6}{f['boilerplate_removed']:11.1f}%{f['content_kept']:13.1f}%{chars}"
-              f"{f['f1']:8.1f}")
+        chars = f"{_pct(f['content_chars_kept']):>12}" if "content_chars_kept" in f else ""
+        print(f"  {lang:<8}{f['files']:>6}{_pct(f['boilerplate_removed']):>12}{_pct(f['content_kept']):>14}{chars}"
+              f"{_pct(f['f1'], ''):>8}")
 
 
 def _print_removals(track: str, removals: dict[str, dict[str, int]], top: int) -> None:
-    chars = track in LINE_TRACKS
+    lines = track in LINE_TRACKS
     signals: dict[str, Counter] = defaultdict(Counter)
     for rule, counts in removals.items():
         signals[signal_of(rule)].update(counts)
-    unit = "lines" if chars else "strings"
+    unit = "lines" if lines else "strings"
 
     def table(title: str, rows: dict[str, Counter | dict[str, int]]) -> None:
         order = sorted(rows, key=lambda k: (-rows[k].get("content", 0), -rows[k].get("boilerplate", 0), k))
-        print(f"  {title:<36}{'bp ' + unit:>12}{'content ' + unit:>16}{'content chars' if chars else '':>15}")
+        print(f"  {title:<36}{'bp ' + unit:>12}{'content ' + unit:>16}" + (f"{'content chars':>15}" if lines else ""))
         for key in order[:top]:
             row = rows[key]
-            extra = f"{row.get('content_chars', 0):>15}" if chars else ""
+            extra = f"{row.get('content_chars', 0):>15}" if lines else ""
             print(f"  {key:<36}{row.get('boilerplate', 0):>12}{row.get('content', 0):>16}{extra}")
         if len(order) > top:
             print(f"  ... {len(order) - top} more (--top, --json)")

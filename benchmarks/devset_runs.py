@@ -28,6 +28,8 @@ from cleaner.cli import main as cleaner_main  # noqa: E402
 
 FLOORS = BENCH / "quality_floors.toml"
 CONFIGS = {"default": [], "no-dedup": ["--no-dedup"]}
+# Per input file: its rejection as "rejected:<reason>" (or None), and {source line number: rule id}.
+Causes = dict[str, tuple[str | None, dict[int, str]]]
 
 
 def devset_path(given: str | None = None) -> Path:
@@ -43,8 +45,8 @@ def clean_track(track: Path, out: Path, args: list[str]) -> Path:
     return out
 
 
-def removal_causes(run: Path) -> dict[str, tuple[str | None, dict[int, str]]]:
-    """Per input file: (its rejection as "rejected:<reason>" or None, {line number: rule id})."""
+def removal_causes(run: Path) -> Causes:
+    """What removed each line of each input file, read from the run's provenance."""
     causes = {}
     for name in ("documents.jsonl", "rejected.jsonl"):
         with open(run / name, encoding="utf-8") as f:
@@ -59,13 +61,13 @@ def removal_causes(run: Path) -> dict[str, tuple[str | None, dict[int, str]]]:
     return causes
 
 
-def _cause(causes: dict[str, tuple[str | None, dict[int, str]]], file: str, numbers: list[int]) -> str:
+def _cause(causes: Causes, file: str, numbers: list[int]) -> str:
     """What removed these source lines: the first rule that claimed one, else the document's rejection."""
     rejection, by_line = causes.get(file, ("missing", {}))
     return next((by_line[n] for n in numbers if n in by_line), None) or rejection or "unattributed"
 
 
-def attribute_lines(track: Path, text: Path, causes: dict) -> dict[str, Counter]:
+def attribute_lines(track: Path, text: Path, causes: Causes) -> dict[str, Counter]:
     """Per rule or signal: boilerplate and content lines (and content chars) it removed."""
     table: dict[str, Counter] = defaultdict(Counter)
     for row in read_rows(track):
@@ -98,7 +100,7 @@ def _string_lines(string: str, joined: str, spans: list[tuple[int, int, int]]) -
     return [] if at < 0 else [n for start, end, n in spans if start < at + len(string) and end > at]
 
 
-def attribute_strings(track: Path, text: Path, causes: dict) -> dict[str, Counter]:
+def attribute_strings(track: Path, text: Path, causes: Causes) -> dict[str, Counter]:
     """Per rule or signal: must-remove strings it took out (boilerplate) and must-keep strings it lost (content)."""
     table: dict[str, Counter] = defaultdict(Counter)
     for row in read_rows(track):
