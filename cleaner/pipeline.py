@@ -276,18 +276,18 @@ def make_tasks(files: list[InputFile], surveys: dict[int, Survey | None] | None 
 def plan_tasks(files: list[InputFile], settings: Settings, engine: RayEngine | None = None) -> list[Task]:
     """The run's tasks, in input order. Inputs that may be large are surveyed first, in worker
     processes or on the cluster (see `readers.survey`), so the driver reads no input data."""
-    jobs = to_survey(files, settings.read)
+    jobs = to_survey(files, settings.read, TASK_MAX_BYTES)
     surveys: dict[int, Survey | None] = {}
 
     def store(surveyed: tuple[int, Survey | None]) -> None:
         surveys[surveyed[0]] = surveyed[1]
 
     if engine is not None:
-        engine.map_tasks(partial(SurveyWorker, settings.read),
+        engine.map_tasks(partial(SurveyWorker, settings.read, TASK_MAX_BYTES),
                          [(position, replace(item, path=item.path.absolute())) for position, item in jobs], store)
     elif jobs:
-        map_tasks(partial(SurveyWorker, settings.read), jobs, min(settings.workers, len(jobs)), store)
-    return make_tasks(files, surveys)
+        map_tasks(partial(SurveyWorker, settings.read, TASK_MAX_BYTES), jobs, min(settings.workers, len(jobs)), store)
+    return make_tasks(files, surveys, max_bytes=TASK_MAX_BYTES)
 
 
 def _absolute(task: Task) -> Task:
