@@ -5,18 +5,22 @@ One Ray instance is started for the module (starting one takes seconds) and stop
 
 from __future__ import annotations
 
+import gzip
 import json
 import random
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 ray = pytest.importorskip("ray", reason="the Ray engine needs the optional extra: pip install 'cleaner[ray]'")
 
 from conftest import SEEDS
 
+from cleaner import pipeline
 from cleaner.dedup.components import min_labels, spread_components
 from cleaner.dedup.engine import band_pair_keys, in_process
 from cleaner.dedup.jaccard import pair_jaccard
@@ -94,6 +98,24 @@ def test_ray_run_is_byte_identical_to_local(tmp_path: Path, shipped_rules: RuleS
     assert stats["duplicates"]["by_kind"]["near"]["paragraphs"] > 10  # every kind of duplicate occurred
     assert stats["duplicates"]["by_kind"]["exact"]["paragraphs"] > 10
     assert stats["duplicates"]["recurring_lines"] >= 100  # the footer of every generated document
+
+
+def test_split_inputs_are_identical_on_ray(tmp_path: Path, shipped_rules: RuleSet,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A .jsonl.gz and a Parquet file cut into parts (planned by actors, read by several actors,
+    each keeping its decompressed stream between parts) give the local engine's output."""
+    corpus = tmp_path / "corpus"
+    build_corpus(corpus, 60)
+    rows = [{"text": path.read_text(encoding="utf-8"), "n": i} for i, path in enumerate(sorted(corpus.glob("*.txt")))]
+    (corpus / "dump.jsonl.gz").write_bytes(gzip.compress("".join(json.dumps(r) + "\n" for r in rows).encode(), mtime=0))
+    pq.write_table(pa.Table.from_pylist(rows), corpus / "dump.parquet", row_group_size=8)
+    monkeypatch.setattr(pipeline, "TASK_MAX_BYTES", 12_000)
+    inputs = [corpus / "dump.jsonl.gz", corpus / "dump.parquet"]
+    assert len(pipeline.plan_tasks(discover([str(p) for p in inputs], "*"), Settings())) > 8
+    clean(inputs, tmp_path / "local", shipped_rules, "local")
+    clean(inputs, tmp_path / "ray", shipped_rules, "ray")
+    assert_same_output(tmp_path / "local", tmp_path / "ray")
+    assert json.loads((tmp_path / "ray" / "manifest.json").read_text())["timings"]["tasks"] > 8
 
 
 def test_incremental_runs_are_identical(tmp_path: Path, shipped_rules: RuleSet) -> None:
