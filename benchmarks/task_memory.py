@@ -49,8 +49,12 @@ def write_gz(rows: list[str], path: Path, target: int) -> int:
     written = 0
     with path.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as out:
         while raw.tell() < target:
-            out.write("".join(f'{{"id": "d{written + i}", {row}\n' for i, row in enumerate(rows)).encode())
-            written += len(rows)
+            for start in range(0, len(rows), 1000):
+                block = rows[start:start + 1000]
+                out.write("".join(f'{{"id": "d{written + i}", {row}\n' for i, row in enumerate(block)).encode())
+                written += len(block)
+                if raw.tell() >= target:
+                    break
     return written
 
 
