@@ -227,3 +227,34 @@ def test_runs_are_identical_whether_inputs_are_split_or_not(tmp_path: Path, monk
         manifest.pop("timings")
         outputs[name]["manifest"] = json.dumps(manifest).encode()
     assert outputs["split"] == outputs["whole"]
+
+
+def test_an_interrupted_run_over_split_inputs_resumes_to_the_same_output(
+        tmp_path: Path, shipped_rules: RuleSet, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parts planned again on resume are the same parts, so finished ones are taken over."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    monkeypatch.setattr(pipeline, "TASK_MAX_BYTES", 6_000)
+    corpus = tmp_path / "in"
+    corpus.mkdir()
+    write_variants(corpus, awkward_jsonl(120))
+    write_parquet(corpus / "dump.parquet", records(120), row_group_size=10)
+    inputs, settings = [str(corpus)], Settings(glob="*.jsonl*,*.parquet", workers=1)
+    spilled = 0
+    real_spill = pipeline.spill
+
+    def spill_then_stop(spill_dir: Path, result: pipeline.TaskResult) -> pipeline.TaskSummary:
+        nonlocal spilled
+        if spilled == 5:
+            raise KeyboardInterrupt
+        spilled += 1
+        return real_spill(spill_dir, result)
+
+    monkeypatch.setattr(pipeline, "spill", spill_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.run(inputs, tmp_path / "out", shipped_rules, settings)
+    monkeypatch.setattr(pipeline, "spill", real_spill)
+    resumed = pipeline.run(inputs, tmp_path / "out", shipped_rules, settings, resume=True)
+    pipeline.run(inputs, tmp_path / "fresh", shipped_rules, settings)
+    assert resumed.tasks_resumed == 5
+    for name in ("documents.jsonl", "rejected.jsonl", "stats.json"):
+        assert (tmp_path / "out" / name).read_bytes() == (tmp_path / "fresh" / name).read_bytes(), name
