@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from cleaner.dedup import DedupSettings, fingerprint, fingerprint_many
+from cleaner.dedup import DedupSettings, fingerprint_batch
 from cleaner.dedup.minhash import band_hashes, permutations, shingle_hash, shingle_sets, signatures
 from cleaner.dedup.normalize import normalize_text
 from cleaner.dedup.settings import candidate_probability, derive_bands
@@ -45,8 +45,8 @@ def test_vectorised_word_hashes_equal_whole_text_normalisation(texts: list[str])
     words = _words(texts)
     assert counts.tolist() == [len(w) for w in words]
     assert hashes.tolist() == [word_hash(w) for ws in words for w in ws]
-    fp = fingerprint(texts, DedupSettings())
-    assert len(fp) == len(texts)
+    fp = fingerprint_batch([texts], DedupSettings())
+    assert fp.counts.tolist() == [len(texts)] and len(fp.exact) == len(texts)
 
 
 def test_word_hashes_of_tricky_whitespace_and_expansions() -> None:
@@ -107,21 +107,24 @@ def test_band_hashes_depend_on_every_row() -> None:
 
 
 def test_fingerprint_is_picklable_and_marks_short_paragraphs() -> None:
-    fp = fingerprint(TEXTS, DedupSettings())
+    fp = fingerprint_batch([TEXTS], DedupSettings())
     again = pickle.loads(pickle.dumps(fp))
     assert np.array_equal(again.exact, fp.exact) and np.array_equal(again.bands, fp.bands)
     assert fp.words.tolist() == [14, 14, 5, 1, 0, 14]
     # long means >= 9 five-word shingles, i.e. at least 13 words
-    assert fp.long.tolist() == [True, True, False, False, False, True]
+    assert (fp.sizes > 0).tolist() == [True, True, False, False, False, True]
     assert fp.bands.shape == (3, 16)
 
 
 def test_batched_fingerprints_equal_single_ones() -> None:
+    """A task's documents fingerprinted together give each document what it gets alone."""
     settings = DedupSettings()
     documents = [TEXTS, [], TEXTS[3:], [TEXTS[5]] * 3, TEXTS[::-1]]
-    for single, batched in zip([fingerprint(d, settings) for d in documents], fingerprint_many(documents, settings)):
-        for name in ("exact", "words", "offsets", "shingles", "bands"):
-            assert np.array_equal(getattr(single, name), getattr(batched, name)), name
+    singles = [fingerprint_batch([d], settings) for d in documents]
+    batched = fingerprint_batch(documents, settings)
+    assert batched.counts.tolist() == [len(d) for d in documents]
+    for name in ("exact", "words", "sizes", "shingles", "bands"):
+        assert np.array_equal(np.concatenate([getattr(one, name) for one in singles]), getattr(batched, name)), name
 
 
 @pytest.mark.parametrize("num_perm, seed", [(128, 1), (64, 7), (256, 42)])

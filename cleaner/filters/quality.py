@@ -50,12 +50,23 @@ JUSTEXT_LANGUAGES = {
 }
 
 _PUNCT_EDGES = "\"'“”„‚‘’«»‹›()[]{}<>.,;:!?¡¿…-–—*•·/\\|"
-_TERMINAL = (".", "!", "?", "…", '"', "”", "“", "»", "«", "'", "’", ":")
+_TERMINAL = (".", "!", "?", "…", '"', "”", "“", "»", "«", "'", "’", ":", "。", "！", "？", "」", "』")
 _CLOSERS = "\"'”“»«’)]"
 _BULLETS = ("-", "*", "•", "‣", "·", "–", "—", "►", "▪", "◦", "●", "○", "■", "□", "→", "+")
 _ELLIPSIS = ("...", "…")
 _LETTER = re.compile(r"[^\W\d_]")
 _SPACE = re.compile(r"\s")  # exactly the characters str.split() splits at
+# Scripts that do not separate words with spaces: Thai, Lao, Tibetan, Myanmar, Khmer, Japanese
+# kana, Han (with compatibility ideographs and half-width katakana). In a text written mostly in
+# them a whitespace token is a clause or a sentence, so every heuristic over words (length,
+# count, n-grams, stop words, share of words with letters) would judge it as garbage.
+_UNSPACED = re.compile(r"[\u0E00-\u0FFF\u1000-\u109F\u1780-\u17FF\u3040-\u30FF\u3400-\u4DBF\u4E00-\u9FFF"
+                       r"\uF900-\uFAFF\uFF66-\uFF9F]")
+UNSPACED_SHARE = 0.3  # of a text's letters in those scripts makes it unspaced (Japanese mixes in Latin words)
+# Heuristics that count words; they apply only to text whose words are separated by spaces.
+WORD_HEURISTICS = frozenset(
+    {"word_count", "mean_word_length", "alpha_words", "symbol_word_ratio", "stop_words", "top_ngram", "duplicate_ngram"}
+)
 _CHUNK = 1 << 20  # characters counted at a time by word_totals: bounds its arrays
 # The class of each code point for word_totals: whitespace as str.isspace(), the edge
 # punctuation, or a word character. Above U+3000 there is neither whitespace nor edge
@@ -148,6 +159,15 @@ class _Text:
         lower() maps no character into or out of whitespace or _PUNCT_EDGES, and the context
         it reads (final sigma) never crosses whitespace (tests/test_quality_words.py)."""
         return list(filter(None, map(str.strip, self.text.lower().split(), repeat(_PUNCT_EDGES))))
+
+    @cached_property
+    def spaced(self) -> bool:
+        """Whether the text's script separates words with spaces (see _UNSPACED); a quick
+        search first, since almost every text holds no character of those scripts."""
+        if _UNSPACED.search(self.text) is None:
+            return True
+        letters = len(_LETTER.findall(self.text))
+        return len(_UNSPACED.findall(self.text)) < UNSPACED_SHARE * letters
 
     @cached_property
     def totals(self) -> tuple[int, int]:
@@ -290,6 +310,8 @@ def judge(cleaned: Cleaned, config: QualityConfig) -> Rejection | None:
     """The first heuristic the kept text fails, as a Rejection; None when it passes all."""
     text = _Text(cleaned, need_words=not _COUNTS_ONLY.issuperset(config.bounds))
     for name, bound in config.bounds.items():
+        if name in WORD_HEURISTICS and not text.spaced:
+            continue
         if name in _NGRAM:
             compute, _ = _NGRAM[name]
             assert isinstance(bound.max, dict)

@@ -1,0 +1,62 @@
+"""Whether a short line looks like boilerplate on its own: what a line recurring across
+different sites needs before recurrence may remove it (DESIGN.md, "Signals, strongest first").
+
+A line seen on three pages of one site is that site's template. A line seen on pages of three
+different sites is as often a common heading ("Conclusion", "Key takeaways", "Ingredients") as
+a common widget ("Share this article"), so it goes only when it also has a boilerplate shape:
+it is not a sentence (no terminal punctuation) and either holds the boilerplate vocabulary of
+its document's language (rules/generic/<lang>.toml: lines, phrases, caption and byline
+prefixes, teaser-list headers), or is link- or menu-like (link tokens, "Home | News | Sport"
+separators, or one of a run of one-to-three-word lines, as menus, tag lists and share bars are).
+Languages without a vocabulary file are judged on shape alone, never on another's words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cleaner.filters.generic import Features, GenericConfig, Vocabulary, features, load_generic_config
+
+# A menu, tag list or share bar: at least MENU_RUN consecutive lines of at most MENU_ITEM_WORDS
+# words, none ending like a sentence and each holding a letter (a column of numbers is a
+# table, which is content).
+MENU_RUN = 3
+MENU_ITEM_WORDS = 3
+
+
+class LineShapes:
+    """Boilerplate-shape flags of a document's kept lines, with the vocabularies read once."""
+
+    def __init__(self, config: GenericConfig | None = None) -> None:
+        self.config = config or load_generic_config()
+
+    def flags(self, texts: Sequence[str], lang: str, max_words: int, max_chars: int) -> list[bool]:
+        """For each line (a document's kept lines, in order): whether it looks like boilerplate.
+        Only lines of at most max_words words and max_chars characters are judged (longer lines
+        never recur as boilerplate); the others are False."""
+        vocabulary = self.config.vocabularies.get(lang) or _EMPTY
+        judged = [len(text) <= max_chars and len(text.split()) <= max_words for text in texts]
+        feats = [features(text, frozenset(), vocabulary) if ok else None for text, ok in zip(texts, judged)]
+        menu = _menu_runs(texts, feats)
+        return [f is not None and not f.terminal and (self._worded(f) or in_menu) for f, in_menu in zip(feats, menu)]
+
+    def _worded(self, f: Features) -> bool:
+        return (f.listed or f.header or f.prefixed or f.byline or f.hits > 0
+                or f.separators >= self.config.navigation_min_separators)
+
+
+_EMPTY = Vocabulary("und", frozenset(), (), None, (), (), ())
+
+
+def _menu_runs(texts: Sequence[str], feats: list[Features | None]) -> list[bool]:
+    """Whether each line is one of at least MENU_RUN consecutive menu-item-like lines."""
+    item = [f is not None and not f.terminal and 0 < f.words <= MENU_ITEM_WORDS and any(c.isalpha() for c in text)
+            for text, f in zip(texts, feats)]
+    out = [False] * len(item)
+    start = 0
+    for end in range(len(item) + 1):
+        if end == len(item) or not item[end]:
+            if end - start >= MENU_RUN:
+                out[start:end] = [True] * (end - start)
+            start = end + 1
+    return out
