@@ -350,7 +350,7 @@ def _fingerprints(kept: list[Cleaned], settings: DedupSettings, shapes: LineShap
 
 
 def _paragraphs(cleaned: Cleaned) -> list[tuple[tuple[int, int, int, int, int], str]]:
-    """Dedup units: the kept non-blank lines, with where they sit (a ParagraphRef's fields; the
+    """Dedup units: the kept non-blank lines, with where they sit (DedupBatch.refs columns; the
     span excludes the line break)."""
     return [((i, line.number, line.number, line.start, line.content_end), line.text)
             for i, (line, claim) in enumerate(zip(cleaned.lines, cleaned.claims))
