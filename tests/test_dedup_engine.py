@@ -261,3 +261,19 @@ def test_many_near_copies_form_one_cluster(monkeypatch: pytest.MonkeyPatch, cap:
         rule, detail = removed(decisions, f"c{i}")[1]
         assert (rule, detail["duplicate_of"]["id"], detail["jaccard"]) == ("dedup.near", "first", round(191 / 201, 4))
     assert dedup.stats["clusters"] == {"count": 1, "sizes": {"7": 1}}
+
+
+def test_menu_printed_above_and_below_the_article_goes_both_times() -> None:
+    menu = ["Home", "World News", "Sport", "Tech & Science"]
+    decisions, _ = run([("d", [*menu, A, OTHER, *menu])])
+    got = removed(decisions, "d")
+    assert sorted(got) == [0, 1, 2, 3, 6, 7, 8, 9]
+    assert got[0] == ("dedup.repeated_menu", {"other_copy": {"lines": [7, 7], "chars": got[0][1]["other_copy"]["chars"]}})
+    assert got[9][1]["other_copy"]["lines"] == [4, 4]
+
+
+def test_repeated_code_lines_and_lowercase_lists_are_not_menus() -> None:
+    code = ["WHERE status = 400", "period,", "entries,", "LIMIT 10"]
+    listing = ["apples", "pears", "plums"]
+    decisions, _ = run([("d", [*code, A, *listing, OTHER, *code, *listing])])
+    assert decisions == {}

@@ -17,7 +17,7 @@ import numpy as np
 from cleaner.dedup.records import DocumentDecision
 from cleaner.document import Claim, Rejection
 
-RECURRING, EXACT, NEAR, RECURRING_ACROSS, NAVIGATION = 0, 1, 2, 3, 4
+RECURRING, EXACT, NEAR, RECURRING_ACROSS, NAVIGATION, REPEATED_MENU = 0, 1, 2, 3, 4, 5
 _KIND_NAMES = {EXACT: "exact", NEAR: "near"}
 _RECURRING_RULES = {RECURRING: "dedup.recurring", RECURRING_ACROSS: "dedup.recurring_across_sites"}
 
@@ -74,6 +74,8 @@ class Decisions:
                 claim = Claim(_RECURRING_RULES[kind], "recurring", {"documents": documents})
             elif kind == NAVIGATION:
                 claim = Claim("dedup.navigation_copy", "navigation", {"body_copy": {"lines": [first, last], "chars": [start, end]}})
+            elif kind == REPEATED_MENU:
+                claim = Claim("dedup.repeated_menu", "navigation", {"other_copy": {"lines": [first, last], "chars": [start, end]}})
             else:
                 target_id, target_path = self.targets[target]
                 claim = Claim(f"dedup.{_KIND_NAMES[kind]}", "duplicate", {

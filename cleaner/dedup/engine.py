@@ -14,8 +14,11 @@ Decisions, in the order they are applied:
 3. Navigation copies: inside one document, a short paragraph whose text appears again in the
    same document is the table of contents' or the menu's copy of a heading when it is not
    followed by prose (a long paragraph) while another copy is: it is removed with a pointer to
-   the first copy that is, rule "dedup.navigation_copy". Other repeated short paragraphs
-   (table cells, list items) all stay: short paragraphs never go through steps 4 and 5.
+   the first copy that is, rule "dedup.navigation_copy". A text with no such copy whose every
+   copy is a boilerplate-shaped line in a list (shape.py: a menu or share bar printed above
+   and below the article) goes everywhere in the document, rule "dedup.repeated_menu". Other
+   repeated short paragraphs (table cells, code, list items) all stay: short paragraphs never
+   go through steps 4 and 5.
 4. Every long paragraph joins a cluster: paragraphs with the same normalised text (exact
    hash) are linked; paragraphs with >= min_shingles shingles are also linked when MinHash LSH
    proposes them as candidates and the exact Jaccard of their shingle sets is >= threshold.
@@ -56,6 +59,7 @@ from cleaner.dedup.decisions import (
     RECURRING_ACROSS,
     REJECTION,
     REMOVAL,
+    REPEATED_MENU,
     Decisions,
 )
 from cleaner.dedup.jaccard import pair_jaccard
@@ -415,7 +419,8 @@ class Deduplicator:
         chars = run["end"] - run["start"]
         recurring = r.recurrence.kind != NOT_RECURRING
         recurring_at = np.flatnonzero(recurring)
-        navigation_at, bodies = _navigation_copies(run["doc"], run["exact"], r.short & ~recurring, ~r.short & (run["words"] > 0))
+        navigation_at, bodies, navigation_kind = _navigation_copies(
+            run["doc"], run["exact"], r.short & ~recurring, ~r.short & (run["words"] > 0), run["boilerplate_like"])
         ids = n_prior + np.flatnonzero(r.active)
         dup_ids = ids[r.roots[ids] != ids]
         targets = r.roots[dup_ids]
@@ -430,7 +435,7 @@ class Deduplicator:
         at = np.concatenate([recurring_at, navigation_at, dup_at])
         removals = np.zeros(len(at), dtype=REMOVAL)
         removals["doc"], removals["line"] = doc_rel[at], run["line_index"][at]
-        removals["kind"] = np.concatenate([r.recurrence.kind[recurring_at], np.full(n_navigation, NAVIGATION, dtype=np.int8), kind])
+        removals["kind"] = np.concatenate([r.recurrence.kind[recurring_at], navigation_kind, kind])
         removals["documents"][:n_recurring] = r.recurrence.documents[recurring_at]
         removals["target"][:n_recurring] = -1
         pointing = removals[n_recurring:]  # a view: navigation copies, then duplicates
@@ -551,16 +556,18 @@ def band_pairs(holders: np.ndarray, n_prior: int, values: np.ndarray) -> np.ndar
     return np.stack([left[keep], right[keep]], axis=1).astype(np.int64)
 
 
-def _navigation_copies(doc: np.ndarray, exact: np.ndarray, candidate: np.ndarray,
-                       prose: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _navigation_copies(doc: np.ndarray, exact: np.ndarray, candidate: np.ndarray, prose: np.ndarray,
+                       shaped: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Step 3 over this run's paragraphs (in document and line order): the candidate paragraphs
-    that are a navigation copy, and for each the paragraph it copies.
+    that are navigation copies, the paragraph each points at, and the kind of each.
 
     Among a document's candidates with the same text, a body heading sits between prose: the
     paragraph after it is long and the one before it is long too or absent. When a text has
     such a copy, its copies inside a list of short lines (the paragraph before or after is
-    short: a table of contents, a menu) go and point at the first body copy. Repeated table
-    cells and code lines are never between prose, so they all stay.
+    short: a table of contents, a menu) go and point at the first body copy (NAVIGATION).
+    When it has none and every copy is a boilerplate-shaped line inside a list (a menu or a
+    share bar printed above and below the article), every copy goes and points at another one
+    (REPEATED_MENU). Repeated table cells and code lines are neither, so they all stay.
     """
     n = len(doc)
     same_before = np.r_[False, doc[1:] == doc[:-1]]
@@ -572,13 +579,21 @@ def _navigation_copies(doc: np.ndarray, exact: np.ndarray, candidate: np.ndarray
     at = np.flatnonzero(candidate)
     at = at[np.lexsort((at, exact[at], doc[at]))]
     if not len(at):
-        return at, at
+        return at, at, np.zeros(0, dtype=np.int8)
     starts = np.flatnonzero(np.r_[True, (doc[at][1:] != doc[at][:-1]) | (exact[at][1:] != exact[at][:-1])])
-    group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(at)]))
+    sizes = np.diff(np.r_[starts, len(at)])
+    group = np.repeat(np.arange(len(starts)), sizes)
     body = after_prose[at] & before_prose[at]
     first_body = np.minimum.reduceat(np.where(body, at, n), starts)
     copy = ~body & in_list[at] & (first_body[group] < n)
-    return at[copy], first_body[group[copy]]
+    menu_like = shaped[at] & in_list[at]
+    menu = ((sizes >= 2) & (first_body == n) & np.logical_and.reduceat(menu_like, starts))[group]
+    first, second = at[starts], at[np.minimum(starts + 1, len(at) - 1)]
+    other = np.where(at == first[group], second[group], first[group])
+    removed = copy | menu
+    target = np.where(copy, first_body[group], other)[removed]
+    kind = np.where(copy, NAVIGATION, REPEATED_MENU).astype(np.int8)[removed]
+    return at[removed], target, kind
 
 
 def _document_counts(keys: np.ndarray, docs: np.ndarray, counting: np.ndarray,

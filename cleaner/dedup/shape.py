@@ -8,20 +8,24 @@ it is not a sentence (no terminal punctuation) and either holds the boilerplate 
 its document's language (rules/generic/<lang>.toml: lines, phrases, caption and byline
 prefixes, teaser-list headers), or is link- or menu-like (link tokens, "Home | News | Sport"
 separators, or one of a run of one-to-three-word lines, as menus, tag lists and share bars are).
+Inside one document the same shape tells a menu printed twice from a repeated table cell.
 Languages without a vocabulary file are judged on shape alone, never on another's words.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from cleaner.filters.generic import Features, GenericConfig, Vocabulary, features, load_generic_config
 
 # A menu, tag list or share bar: at least MENU_RUN consecutive lines of at most MENU_ITEM_WORDS
-# words, none ending like a sentence and each holding a letter (a column of numbers is a
-# table, which is content).
+# words, each a menu item: words of letters only (with inner hyphens and apostrophes, "&"
+# between them), the first starting with a capital or an uncased letter. A column of numbers
+# is a table and lines with digits, brackets or colons are code or headers: content.
 MENU_RUN = 3
 MENU_ITEM_WORDS = 3
+_MENU_WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*|&")
 
 
 class LineShapes:
@@ -38,11 +42,14 @@ class LineShapes:
         judged = [len(text) <= max_chars and len(text.split()) <= max_words for text in texts]
         feats = [features(text, frozenset(), vocabulary) if ok else None for text, ok in zip(texts, judged)]
         menu = _menu_runs(texts, feats)
-        return [f is not None and not f.terminal and (self._worded(f) or in_menu) for f, in_menu in zip(feats, menu)]
+        return [f is not None and not f.terminal and (self._worded(f, text) or in_menu)
+                for text, f, in_menu in zip(texts, feats, menu)]
 
-    def _worded(self, f: Features) -> bool:
-        return (f.listed or f.header or f.prefixed or f.byline or f.hits > 0
-                or f.separators >= self.config.navigation_min_separators)
+    def _worded(self, f: Features, text: str) -> bool:
+        """Boilerplate vocabulary, link tokens, or "Home | News | Sport" separators (without
+        digits: "400 | 2020-08-01 | 7.44" is a table row)."""
+        crumbs = f.separators >= self.config.navigation_min_separators and not any(c.isdigit() for c in text)
+        return f.listed or f.header or f.prefixed or f.byline or f.hits > 0 or crumbs
 
 
 _EMPTY = Vocabulary("und", frozenset(), (), None, (), (), ())
@@ -50,8 +57,7 @@ _EMPTY = Vocabulary("und", frozenset(), (), None, (), (), ())
 
 def _menu_runs(texts: Sequence[str], feats: list[Features | None]) -> list[bool]:
     """Whether each line is one of at least MENU_RUN consecutive menu-item-like lines."""
-    item = [f is not None and not f.terminal and 0 < f.words <= MENU_ITEM_WORDS and any(c.isalpha() for c in text)
-            for text, f in zip(texts, feats)]
+    item = [f is not None and 0 < f.words <= MENU_ITEM_WORDS and _menu_item(text) for text, f in zip(texts, feats)]
     out = [False] * len(item)
     start = 0
     for end in range(len(item) + 1):
@@ -60,3 +66,8 @@ def _menu_runs(texts: Sequence[str], feats: list[Features | None]) -> list[bool]
                 out[start:end] = [True] * (end - start)
             start = end + 1
     return out
+
+
+def _menu_item(text: str) -> bool:
+    words = text.split()
+    return bool(words) and all(_MENU_WORD.fullmatch(w) for w in words) and not words[0][0].islower()
