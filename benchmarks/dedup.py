@@ -37,9 +37,11 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from corpus_gen import generate, jaccard, shingles, write_jsonl  # noqa: E402
 
 from cleaner.dedup import DedupBatch, Deduplicator, DedupSettings, fingerprint_batch  # noqa: E402
+from cleaner.dedup.tokens import Tokenizer  # noqa: E402
 
 SETTINGS = DedupSettings()
 BATCH = 64  # documents per fingerprint_batch call / per task sent to a worker
+TOKENIZER = Tokenizer()  # one per process, as each pipeline worker keeps one
 
 
 def _rss_bytes() -> int:
@@ -79,7 +81,7 @@ def _phase1(lines: list[str]) -> tuple[DedupBatch, list[int]]:
     refs = np.array([_ref(d["paragraphs"], k) for d in docs for k in range(len(d["paragraphs"]))],
                     dtype=np.int64).reshape(-1, 5)
     batch = DedupBatch([d["id"] for d in docs], [f"{d['id']}.txt" for d in docs], ["dir:"] * len(docs), refs,
-                       np.zeros(len(refs), dtype=bool), fingerprint_batch([d["paragraphs"] for d in docs], SETTINGS))
+                       np.zeros(len(refs), dtype=bool), fingerprint_batch([d["paragraphs"] for d in docs], SETTINGS, TOKENIZER))
     return batch, [len(d["paragraphs"]) for d in docs]
 
 
@@ -194,10 +196,11 @@ def minhash_throughput(corpus: Path, documents: int) -> tuple[float, float, floa
     batches = [[json.loads(line)["paragraphs"] for line in lines] for lines in _read_batches(corpus, documents)]
     size = sum(len(p.encode()) for batch in batches for doc in batch for p in doc)
     seconds = []
+    tokenizer = Tokenizer()
     for _ in range(2):
         cpu, wall = time.process_time(), time.perf_counter()
         for batch in batches:
-            fingerprint_batch(batch, SETTINGS)
+            fingerprint_batch(batch, SETTINGS, tokenizer)
         seconds.append((time.process_time() - cpu, time.perf_counter() - wall))
     return size / 1e6, seconds[0][0], seconds[1][0], seconds[1][1]
 

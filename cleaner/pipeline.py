@@ -31,6 +31,7 @@ from cleaner.dedup.fingerprint import fingerprint_batch
 from cleaner.dedup.records import REF_COLUMNS, DedupBatch, site_key
 from cleaner.dedup.shape import LineShapes
 from cleaner.dedup.state import FILENAME as DEDUP_STATE_FILE
+from cleaner.dedup.tokens import Tokenizer
 from cleaner.document import Cleaned, Document
 from cleaner.engines.local import map_tasks
 from cleaner.filters.boilerplate import LineView, RuleFilter, line_views
@@ -272,6 +273,7 @@ class TaskCleaner:
     known_inputs: frozenset[str] = frozenset()  # sha256 of inputs an earlier run saw (--state)
     _cleaner: DocumentCleaner | None = field(default=None, init=False, repr=False)
     _shapes: LineShapes | None = field(default=None, init=False, repr=False)
+    _tokenizer: Tokenizer | None = field(default=None, init=False, repr=False)
 
     def __call__(self, task: Task) -> TaskResult:
         if self._cleaner is None:
@@ -286,8 +288,8 @@ class TaskCleaner:
             kept += [c for c in cleaned if c.rejection is None]
         result.bytes_read = task.size
         if self.settings.dedup is not None:
-            self._shapes = self._shapes or LineShapes()
-            result.dedup = _fingerprints(kept, self.settings.dedup, self._shapes)
+            self._shapes, self._tokenizer = self._shapes or LineShapes(), self._tokenizer or Tokenizer()
+            result.dedup = _fingerprints(kept, self.settings.dedup, self._shapes, self._tokenizer)
         return result
 
     def _read(self, item: InputFile, report: InputReport, byte_range: ByteRange | None,
@@ -336,7 +338,7 @@ def spill(spill_dir: Path, result: TaskResult) -> TaskSummary:
     return summary
 
 
-def _fingerprints(kept: list[Cleaned], settings: DedupSettings, shapes: LineShapes) -> DedupBatch:
+def _fingerprints(kept: list[Cleaned], settings: DedupSettings, shapes: LineShapes, tokenizer: Tokenizer) -> DedupBatch:
     """Dedup fingerprints of the task's kept documents, in one batched call, with their sites
     and which of their lines look like boilerplate."""
     paragraphs = [_paragraphs(c) for c in kept]
@@ -346,7 +348,7 @@ def _fingerprints(kept: list[Cleaned], settings: DedupSettings, shapes: LineShap
             for flag in shapes.flags(doc, c.lang, settings.recurring_max_words, settings.short_max_chars)]
     return DedupBatch([c.document.id for c in kept], [c.document.source.path for c in kept],
                       [site_key(c.document.source) for c in kept], refs, np.array(like, dtype=bool),
-                      fingerprint_batch(texts, settings))
+                      fingerprint_batch(texts, settings, tokenizer))
 
 
 def _paragraphs(cleaned: Cleaned) -> list[tuple[tuple[int, int, int, int, int], str]]:

@@ -13,7 +13,7 @@ import numpy as np
 
 from cleaner.dedup.minhash import band_hashes, exact_hashes, shingle_sets, signatures
 from cleaner.dedup.settings import DedupSettings
-from cleaner.dedup.tokens import paragraph_words
+from cleaner.dedup.tokens import Tokenizer
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,15 +41,17 @@ class FingerprintBatch:
     bands: np.ndarray
 
 
-def fingerprint_batch(documents: Sequence[Sequence[str]], settings: DedupSettings) -> FingerprintBatch:
+def fingerprint_batch(documents: Sequence[Sequence[str]], settings: DedupSettings,
+                      tokenizer: Tokenizer | None = None) -> FingerprintBatch:
     """Fingerprints of several documents computed in one vectorised pass.
 
     Batching a few dozen documents per call amortises numpy's per-call overhead, which
-    dominates for short documents.
+    dominates for short documents. A worker passes the same `tokenizer` to every call, so each
+    distinct token is normalised once per worker; without one, once per call.
     """
     assert settings.bands is not None and settings.rows is not None
     texts = [text for document in documents for text in document]
-    tokens, counts = paragraph_words(texts)
+    tokens, counts = (tokenizer or Tokenizer()).paragraph_words(texts)
     exact = exact_hashes(tokens, counts)
     shingles, offsets = shingle_sets(tokens, counts, settings.ngram)
     sizes = np.diff(offsets)
