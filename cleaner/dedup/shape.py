@@ -25,25 +25,40 @@ from cleaner.filters.generic import Features, GenericConfig, Vocabulary, feature
 # is a table and lines with digits, brackets or colons are code or headers: content.
 MENU_RUN = 3
 MENU_ITEM_WORDS = 3
+CACHE_LIMIT = 1 << 18  # lines remembered by a LineShapes (bounds worker memory)
 _MENU_WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*|&")
 
 
 class LineShapes:
-    """Boilerplate-shape flags of a document's kept lines, with the vocabularies read once."""
+    """Boilerplate-shape flags of a document's kept lines, with the vocabularies read once.
+
+    What a line is on its own is remembered per (language, text), since the lines that matter
+    here are the ones that come back (CACHE_LIMIT entries, then it starts afresh)."""
 
     def __init__(self, config: GenericConfig | None = None) -> None:
         self.config = config or load_generic_config()
+        self._seen: dict[tuple[str, str], tuple[bool, bool]] = {}
 
     def flags(self, texts: Sequence[str], lang: str, max_words: int, max_chars: int) -> list[bool]:
         """For each line (a document's kept lines, in order): whether it looks like boilerplate.
         Only lines of at most max_words words and max_chars characters are judged (longer lines
         never recur as boilerplate); the others are False."""
-        vocabulary = self.config.vocabularies.get(lang) or _EMPTY
-        judged = [len(text) <= max_chars and len(text.split()) <= max_words for text in texts]
-        feats = [features(text, frozenset(), vocabulary) if ok else None for text, ok in zip(texts, judged)]
-        menu = _menu_runs(texts, feats)
-        return [f is not None and not f.terminal and (self._worded(f, text) or in_menu)
-                for text, f, in_menu in zip(texts, feats, menu)]
+        if len(self._seen) > CACHE_LIMIT:
+            self._seen.clear()
+        alone = [self._alone(text, lang) if len(text) <= max_chars and len(text.split()) <= max_words else None
+                 for text in texts]
+        menu = _runs([a is not None and a[1] for a in alone])
+        return [a is not None and (a[0] or in_menu) for a, in_menu in zip(alone, menu)]
+
+    def _alone(self, text: str, lang: str) -> tuple[bool, bool]:
+        """(boilerplate-shaped on its own, a menu item): neither for a sentence."""
+        known = self._seen.get((lang, text))
+        if known is None:
+            f = features(text, frozenset(), self.config.vocabularies.get(lang) or _EMPTY)
+            item = 0 < f.words <= MENU_ITEM_WORDS and _menu_item(text)
+            known = (not f.terminal and self._worded(f, text), not f.terminal and item)
+            self._seen[lang, text] = known
+        return known
 
     def _worded(self, f: Features, text: str) -> bool:
         """Boilerplate vocabulary, link tokens, or "Home | News | Sport" separators (without
@@ -55,9 +70,8 @@ class LineShapes:
 _EMPTY = Vocabulary("und", frozenset(), (), None, (), (), ())
 
 
-def _menu_runs(texts: Sequence[str], feats: list[Features | None]) -> list[bool]:
-    """Whether each line is one of at least MENU_RUN consecutive menu-item-like lines."""
-    item = [f is not None and 0 < f.words <= MENU_ITEM_WORDS and _menu_item(text) for text, f in zip(texts, feats)]
+def _runs(item: list[bool]) -> list[bool]:
+    """Whether each line is one of at least MENU_RUN consecutive menu items."""
     out = [False] * len(item)
     start = 0
     for end in range(len(item) + 1):

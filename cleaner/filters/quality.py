@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import re
 import tomllib
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, cached_property
@@ -55,6 +54,7 @@ _CLOSERS = "\"'”“»«’)]"
 _BULLETS = ("-", "*", "•", "‣", "·", "–", "—", "►", "▪", "◦", "●", "○", "■", "□", "→", "+")
 _ELLIPSIS = ("...", "…")
 _LETTER = re.compile(r"[^\W\d_]")
+_NO_LETTER_LINE = re.compile(r"^(?:[^\w\n]|[\d_])*$", re.MULTILINE)  # a line without a _LETTER
 _SPACE = re.compile(r"\s")  # exactly the characters str.split() splits at
 # Scripts that do not separate words with spaces: Thai, Lao, Tibetan, Myanmar, Khmer, Japanese
 # kana, Han (with compatibility ideographs and half-width katakana). In a text written mostly in
@@ -179,10 +179,37 @@ class _Text:
         return word_totals(self.text)
 
     @cached_property
-    def ids(self) -> list[int]:
-        """Words as small integers (equal words, equal ids): n-grams hash faster."""
+    def word_ends(self) -> np.ndarray:
+        """Where each word ends, counting the characters of the words before it; 0 first."""
+        return np.concatenate(([0], np.cumsum(np.fromiter(map(len, self.words), dtype=np.int64, count=len(self.words)))))
+
+    @cached_property
+    def word_chars(self) -> int:
+        return int(self.word_ends[-1])
+
+    @cached_property
+    def ids(self) -> np.ndarray:
+        """Words as small integers (equal words, equal ids), the 1-grams of `grams`."""
         vocabulary = {word: i for i, word in enumerate(dict.fromkeys(self.words))}
-        return list(map(vocabulary.__getitem__, self.words))
+        return np.fromiter(map(vocabulary.__getitem__, self.words), dtype=np.int64, count=len(self.words))
+
+    @cached_property
+    def _grams(self) -> dict[int, np.ndarray | None]:
+        return {1: self.ids}
+
+    def grams(self, n: int) -> np.ndarray | None:
+        """The word n-gram starting at each position, as small integers (equal n-grams, equal
+        numbers, exactly: each is numbered from its (n-1)-gram's number and its last word).
+        None when no n-gram occurs twice: then no longer one does either."""
+        grams = self._grams
+        words = max(len(self.ids), 1)
+        for k in range(max(grams) + 1, n + 1):
+            if grams[k - 1] is None:
+                return None
+            keys = grams[k - 1][:-1] * words + self.ids[k - 1 :]  # < words**2: fits in int64
+            distinct, numbers = np.unique(keys, return_inverse=True)
+            grams[k] = numbers.reshape(-1).astype(np.int64) if len(distinct) < len(keys) else None
+        return grams[n]
 
 
 def _word_count(t: _Text) -> float:
@@ -195,8 +222,11 @@ def _mean_word_length(t: _Text) -> float:
 
 
 def _alpha_words(t: _Text) -> float:
-    """Share of words with at least one letter (Gopher: 80%); tables of numbers fail it."""
-    return sum(1 for w in t.words if _LETTER.search(w)) / len(t.words) if t.words else 0.0
+    """Share of words with at least one letter (Gopher: 80%); tables of numbers fail it. The
+    words without one are counted by one search over the words, one per line."""
+    if not t.words:
+        return 0.0
+    return (len(t.words) - len(_NO_LETTER_LINE.findall("\n".join(t.words)))) / len(t.words)
 
 
 def _symbol_word_ratio(t: _Text) -> float:
@@ -241,35 +271,45 @@ def _repeats(lines: list[str]) -> tuple[int, int]:
 
 def _top_ngram(t: _Text, n: int) -> float:
     """Characters covered by the most frequent word n-gram, over all word characters (Gopher)."""
-    total = sum(map(len, t.words))
+    total = t.word_chars
     if total == 0 or len(t.words) < n:
         return 0.0
-    grams = Counter(zip(*(t.ids[i:] for i in range(n))))
-    count = max(grams.values())
+    grams = t.grams(n)
+    if grams is None:
+        return 0.0
+    counts = np.bincount(grams)
+    count = int(counts.max())
     if count < 2:
         return 0.0
     # Ties go to the n-gram seen first, so the value never depends on hash order.
-    start = next(i for i, gram in enumerate(zip(*(t.ids[i:] for i in range(n)))) if grams[gram] == count)
-    return sum(map(len, t.words[start : start + n])) * count / total
+    start = int(np.argmax(counts[grams] == count))
+    return int(t.word_ends[start + n] - t.word_ends[start]) * count / total
 
 
 def _duplicate_ngram(t: _Text, n: int) -> float:
-    """Characters inside repeated word n-grams, counting each position once (Gopher)."""
-    total = sum(map(len, t.words))
-    if total == 0:
+    """Characters inside repeated word n-grams, counting each position once (Gopher): scanning
+    left to right, an n-gram seen before at a scanned position counts its n words and the scan
+    jumps past them. Only n-grams that occur more than once can count or change what the scan
+    has seen, so only their positions are visited."""
+    total = t.word_chars
+    if total == 0 or len(t.words) < n:
         return 0.0
-    grams = list(zip(*(t.ids[i:] for i in range(n))))
-    lengths = [len(w) for w in t.words]
-    seen: set[tuple[int, ...]] = set()
+    grams = t.grams(n)
+    if grams is None:
+        return 0.0
+    multiple = np.flatnonzero(np.bincount(grams)[grams] >= 2)
+    covered = (t.word_ends[multiple + n] - t.word_ends[multiple]).tolist()
+    seen: set[int] = set()
     repeated = 0
-    i = 0
-    while i < len(grams):
-        if grams[i] in seen:
-            repeated += sum(lengths[i : i + n])
-            i += n
+    scanned_from = 0
+    for position, gram, chars in zip(multiple.tolist(), grams[multiple].tolist(), covered):
+        if position < scanned_from:
+            continue
+        if gram in seen:
+            repeated += chars
+            scanned_from = position + n
         else:
-            seen.add(grams[i])
-            i += 1
+            seen.add(gram)
     return repeated / total
 
 
@@ -284,7 +324,7 @@ def stop_words(lang: str) -> frozenset[str] | None:
 
 def _stop_words(t: _Text) -> float | None:
     words = stop_words(t.lang)
-    return None if words is None else sum(1 for w in t.words if w in words)
+    return None if words is None else sum(map(words.__contains__, t.words))
 
 
 _SCALAR: dict[str, Callable[[_Text], float | None]] = {
