@@ -62,6 +62,10 @@ _SPACE = re.compile(r"\s")  # exactly the characters str.split() splits at
 # count, n-grams, stop words, share of words with letters) would judge it as garbage.
 _UNSPACED = re.compile(r"[\u0E00-\u0FFF\u1000-\u109F\u1780-\u17FF\u3040-\u30FF\u3400-\u4DBF\u4E00-\u9FFF"
                        r"\uF900-\uFAFF\uFF66-\uFF9F]")
+# The UTF-8 lead bytes of those scripts' characters (U+0800..U+1FFF, U+3000..U+9FFF,
+# U+F000..U+FFFF): a text without any of them, as nearly every text in other scripts, needs no
+# search (U+2000..U+2FFF, punctuation and symbols, start with E2).
+_UNSPACED_LEADS = (b"\xe0", b"\xe1", b"\xe3", b"\xe4", b"\xe5", b"\xe6", b"\xe7", b"\xe8", b"\xe9", b"\xef")
 UNSPACED_SHARE = 0.3  # of a text's letters in those scripts makes it unspaced (Japanese mixes in Latin words)
 # Heuristics that count words; they apply only to text whose words are separated by spaces.
 WORD_HEURISTICS = frozenset(
@@ -162,9 +166,12 @@ class _Text:
 
     @cached_property
     def spaced(self) -> bool:
-        """Whether the text's script separates words with spaces (see _UNSPACED); a quick
-        search first, since almost every text holds no character of those scripts."""
-        if _UNSPACED.search(self.text) is None:
+        """Whether the text's script separates words with spaces (see _UNSPACED); quick byte
+        searches first, since almost every text holds no character of those scripts."""
+        if self.text.isascii():
+            return True
+        data = self.text.encode("utf-8", "surrogatepass")
+        if not any(lead in data for lead in _UNSPACED_LEADS) or _UNSPACED.search(self.text) is None:
             return True
         letters = len(_LETTER.findall(self.text))
         return len(_UNSPACED.findall(self.text)) < UNSPACED_SHARE * letters
