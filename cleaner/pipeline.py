@@ -27,9 +27,11 @@ from cleaner.dedup import (
     StateError,
 )
 from cleaner.dedup.components import Spread
-from cleaner.dedup.engine import REF_COLUMNS
 from cleaner.dedup.fingerprint import fingerprint_batch
+from cleaner.dedup.records import REF_COLUMNS, DedupBatch, site_key
+from cleaner.dedup.shape import LineShapes
 from cleaner.dedup.state import FILENAME as DEDUP_STATE_FILE
+from cleaner.dedup.tokens import Tokenizer
 from cleaner.document import Cleaned, Document
 from cleaner.engines.local import map_tasks
 from cleaner.filters.boilerplate import LineView, RuleFilter, line_views
@@ -61,7 +63,6 @@ from cleaner.rules.loader import RuleSet
 from cleaner.rules.model import Rule
 from cleaner.run_clock import run_moment
 from cleaner.spill import (
-    DedupBatch,
     DocResult,
     InputReport,
     TaskResult,
@@ -322,6 +323,8 @@ class TaskCleaner:
     known_inputs: frozenset[str] = frozenset()  # sha256 of inputs an earlier run saw (--state)
     _cleaner: DocumentCleaner | None = field(default=None, init=False, repr=False)
     _streams: OpenStreams = field(default_factory=OpenStreams, init=False, repr=False)
+    _shapes: LineShapes | None = field(default=None, init=False, repr=False)
+    _tokenizer: Tokenizer | None = field(default=None, init=False, repr=False)
 
     def __call__(self, task: Task) -> TaskResult:
         if self._cleaner is None:
@@ -336,7 +339,8 @@ class TaskCleaner:
             kept += [c for c in cleaned if c.rejection is None]
         result.bytes_read = task.size
         if self.settings.dedup is not None:
-            result.dedup = _fingerprints(kept, self.settings.dedup)
+            self._shapes, self._tokenizer = self._shapes or LineShapes(), self._tokenizer or Tokenizer()
+            result.dedup = _fingerprints(kept, self.settings.dedup, self._shapes, self._tokenizer)
         return result
 
     def _read(self, item: InputFile, report: InputReport, part: Part | None,
@@ -385,16 +389,21 @@ def spill(spill_dir: Path, result: TaskResult) -> TaskSummary:
     return summary
 
 
-def _fingerprints(kept: list[Cleaned], settings: DedupSettings) -> DedupBatch:
-    """Dedup fingerprints of the task's kept documents, in one batched call."""
+def _fingerprints(kept: list[Cleaned], settings: DedupSettings, shapes: LineShapes, tokenizer: Tokenizer) -> DedupBatch:
+    """Dedup fingerprints of the task's kept documents, in one batched call, with their sites
+    and which of their lines look like boilerplate."""
     paragraphs = [_paragraphs(c) for c in kept]
-    refs = np.array([ref for doc in paragraphs for ref, _ in doc], dtype=np.int64).reshape(-1, REF_COLUMNS)
-    batch = fingerprint_batch([[text for _, text in doc] for doc in paragraphs], settings)
-    return DedupBatch([c.document.id for c in kept], [c.document.source.path for c in kept], refs, batch)
+    refs = np.array([ref for doc in paragraphs for ref, _ in doc], dtype=np.int64).reshape(-1, len(REF_COLUMNS))
+    texts = [[text for _, text in doc] for doc in paragraphs]
+    like = [flag for c, doc in zip(kept, texts)
+            for flag in shapes.flags(doc, c.lang, settings.recurring_max_words, settings.short_max_chars)]
+    return DedupBatch([c.document.id for c in kept], [c.document.source.path for c in kept],
+                      [site_key(c.document.source) for c in kept], refs, np.array(like, dtype=bool),
+                      fingerprint_batch(texts, settings, tokenizer))
 
 
 def _paragraphs(cleaned: Cleaned) -> list[tuple[tuple[int, int, int, int, int], str]]:
-    """Dedup units: the kept non-blank lines, with where they sit (a ParagraphRef's fields; the
+    """Dedup units: the kept non-blank lines, with where they sit (DedupBatch.refs columns; the
     span excludes the line break)."""
     return [((i, line.number, line.number, line.start, line.content_end), line.text)
             for i, (line, claim) in enumerate(zip(cleaned.lines, cleaned.claims))
@@ -539,7 +548,7 @@ def _deduplicate(tasks: list[Task], spill_dir: Path, settings: Settings, state: 
         for task in tasks:
             batch = read_dedup(spill_dir, task.index)
             if batch is not None:
-                deduplicator.add_batch(batch.doc_ids, batch.paths, batch.refs, batch.fingerprint)
+                deduplicator.add_batch(batch)
             counts.append(len(batch.doc_ids) if batch is not None else 0)
         for task, decisions in zip(tasks, deduplicator.resolve().split(counts), strict=True):
             write_decisions(spill_dir, task.index, decisions)

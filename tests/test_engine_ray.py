@@ -22,7 +22,7 @@ from conftest import SEEDS
 
 from cleaner import pipeline
 from cleaner.dedup.components import min_labels, spread_components
-from cleaner.dedup.engine import band_pair_keys, in_process
+from cleaner.dedup.engine import band_pairs, in_process
 from cleaner.dedup.jaccard import pair_jaccard
 from cleaner.engines.ray import RayEngine
 from cleaner.pipeline import InputFailure, Settings, make_tasks, run
@@ -149,21 +149,21 @@ def test_engine_calls_on_the_running_instance() -> None:
     rng = np.random.default_rng(1)
     holders = np.sort(rng.choice(10_000, size=3_000, replace=False)).astype(np.int64)
     columns = [(rng.integers(0, 400, size=len(holders)).astype(np.uint64),) for _ in range(7)]  # crowded buckets
-    shared = (holders, 2_000, 10_000)
+    shared = (holders, 2_000)
     sets = [np.unique(rng.integers(0, 60, size=int(rng.integers(1, 30)))).astype(np.uint32) for _ in range(50)]
     bounds = np.concatenate([[0], np.cumsum([len(x) for x in sets])])
     batches = [(np.concatenate(sets), bounds, rng.integers(0, 50, size=200), rng.integers(0, 50, size=200)) for _ in range(5)]
     left, right = rng.integers(0, 5_000, size=4_000), rng.integers(0, 5_000, size=4_000)
     seen: list[int] = []
     with RayEngine(num_cpus=1) as engine:
-        keys = list(engine.spread(band_pair_keys, iter(columns), shared))
+        keys = list(engine.spread(band_pairs, iter(columns), shared))
         jaccard = list(engine.spread(pair_jaccard, iter(batches), ()))
         components = spread_components(engine.spread, left, right, chunk=500)  # 8 chunks, 3 merge rounds
         engine.map_tasks(lambda: (lambda n: n * n), range(9), seen.append)
         engine.map_tasks(lambda: (lambda n: -n), range(3), seen.append)  # the same actors, a new runner
         engine.map_tasks(lambda: (lambda n: n), [], seen.append)  # nothing to do
         assert len(engine._actors()) == 2
-    local_keys = list(in_process(band_pair_keys, columns, shared))
+    local_keys = list(in_process(band_pairs, columns, shared))
     assert sum(len(k) for k in local_keys) > 1000
     for got, expected in zip(keys, local_keys, strict=True):  # in the order of the calls
         np.testing.assert_array_equal(got, expected)
