@@ -9,7 +9,7 @@ OUT    ?= out
 ARGS   ?=
 
 .DEFAULT_GOAL := clean-corpus
-.PHONY: clean-corpus clean-corpus-ray test bench lint fuzz setup setup-ray
+.PHONY: clean-corpus clean-corpus-ray test bench quality lint fuzz setup setup-ray
 
 setup: $(STAMP)
 
@@ -36,8 +36,14 @@ clean-corpus-ray: $(RAY_STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(ARGS)
 
+# Every benchmark but the dev-set one, which has its own target (make quality).
 bench: $(STAMP)
-	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@for script in $(filter-out benchmarks/cleaning_quality.py,$(wildcard benchmarks/*.py)); do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+# Cleaning quality on the dev set (../shared/devset, or CLEANER_DEVSET=DIR): defaults and --no-dedup,
+# per track and language, and what each rule and signal removed. ARGS="--json FILE" for the figures.
+quality: $(STAMP)
+	$(BIN)/python benchmarks/cleaning_quality.py $(ARGS)
 
 # Long property-based fuzzing of the cleaner (not part of make test): FUZZ_SECONDS=1800 make fuzz
 FUZZ_SECONDS ?= 300

@@ -32,8 +32,8 @@ JUSTEXT_LANGUAGES = {
 }
 
 # A line ending in one of these ends like a sentence (or a quotation of one, or a colon
-# introducing what follows).
-TERMINAL = (".", "!", "?", "…", '"', "”", "“", "»", "«", "'", "’", ":")
+# introducing what follows), in Latin scripts and in Chinese and Japanese.
+TERMINAL = (".", "!", "?", "…", '"', "”", "“", "»", "«", "'", "’", ":", "。", "！", "？", "」", "』")
 
 
 @cache
