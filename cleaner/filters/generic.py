@@ -21,7 +21,7 @@ from typing import Any
 
 from cleaner.document import Claim, Cleaned
 from cleaner.filters.stage import StageStats
-from cleaner.filters.words import TERMINAL, stop_words
+from cleaner.filters.words import LATIN_TERMINAL, stop_words
 from cleaner.rules.loader import default_rules_dir
 
 GOOD, NEAR, SHORT, BAD, HEADING = "good", "near", "short", "bad", "heading"
@@ -224,7 +224,7 @@ def features(text: str, stops: frozenset[str], vocabulary: Vocabulary) -> Featur
         words=len(words),
         chars=len(stripped),
         stop_density=sum(w in stops for w in words) / n,
-        terminal=stripped.endswith(TERMINAL),
+        terminal=stripped.endswith(LATIN_TERMINAL),
         link_density=links / n,
         capitalised=sum(t[:1].isupper() for t in tokens if t[:1].isalpha()) / n,
         hits=phrase_hits + links,

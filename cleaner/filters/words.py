@@ -32,8 +32,11 @@ JUSTEXT_LANGUAGES = {
 }
 
 # A line ending in one of these ends like a sentence (or a quotation of one, or a colon
-# introducing what follows), in Latin scripts and in Chinese and Japanese.
-TERMINAL = (".", "!", "?", "…", '"', "”", "“", "»", "«", "'", "’", ":", "。", "！", "？", "」", "』")
+# introducing what follows): in Latin scripts, and in those and Chinese and Japanese. The generic
+# classifier still reads only the Latin endings (its thresholds were set on Latin-script text);
+# giving it the full set changes its evidence on Chinese and Japanese pages.
+LATIN_TERMINAL = (".", "!", "?", "…", '"', "”", "“", "»", "«", "'", "’", ":")
+TERMINAL = (*LATIN_TERMINAL, "。", "！", "？", "」", "』")
 
 
 @cache
