@@ -61,8 +61,8 @@ def test_the_driver_counts_what_a_stage_claimed_and_rejected():
 
 
 def test_the_stage_list_follows_the_settings(shipped_rules):
-    training = StageSettings(LanguageSettings(languages=("de",), foreign_paragraphs="remove"),
-                             GenericSettings(True), QualitySettings("training"))
+    training = StageSettings(language=LanguageSettings(languages=("de",), foreign_paragraphs="remove"),
+                             generic=GenericSettings(True), quality=QualitySettings("training"))
     cleaner = DocumentCleaner(shipped_rules, training)
     assert list(cleaner.take_stats()) == ["rules.neutral", "language.detect", "rules.language", "rules.context",
                                      "rules.positions", "generic", "language.foreign", "language.filter", "quality"]
