@@ -29,7 +29,7 @@ class ExampleFailure:
         first = self.example.text.splitlines()[0] if self.example.text else ""
         expected = list(self.example.removed) or "nothing"
         culprits = f" (removed by {', '.join(self.removed_by)})" if self.removed_by else ""
-        return (f"{self.rule.file}:{self.rule.line}: rule '{self.rule.id}': example {first[:60]!r} "
+        return (f"{self.rule.path}:{self.rule.line}: rule '{self.rule.id}': example {first[:60]!r} "
                 f"should remove lines {expected}, removed {list(self.removed) or 'nothing'}{culprits}")
 
 
