@@ -53,6 +53,9 @@ def _neighbours(rule: Rule, ruleset: RuleSet) -> list[Rule]:
 
 def check_examples(ruleset: RuleSet) -> list[ExampleFailure]:
     rule_filter = RuleFilter(ruleset)
+    # Neighbour lists are few (one per scope) but each compiles into a large plan: a filter of
+    # their own keeps those plans cached, where the one-rule plans of a big rule set would evict them.
+    neighbour_filter = RuleFilter(ruleset)
     failures: list[ExampleFailure] = []
     for rule in ruleset.rules:
         for example in rule.examples:
@@ -61,7 +64,7 @@ def check_examples(ruleset: RuleSet) -> list[ExampleFailure]:
                 failures.append(ExampleFailure(rule, example, removed, by))
                 continue
             if not example.removed:
-                removed, by = removed_lines(rule_filter, _neighbours(rule, ruleset), example.text)
+                removed, by = removed_lines(neighbour_filter, _neighbours(rule, ruleset), example.text)
                 if removed:
                     failures.append(ExampleFailure(rule, example, removed, by))
     return failures
