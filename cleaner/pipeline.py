@@ -51,6 +51,7 @@ from cleaner.readers import (
     survey,
 )
 from cleaner.readers.discover import InputFile, discover
+from cleaner.readers.formats import DEFAULT_GLOB
 from cleaner.rules.loader import RuleSet
 from cleaner.run_clock import run_moment
 from cleaner.spill import (
@@ -96,7 +97,7 @@ class InputFailure(Exception):
 class Settings:
     """How a run behaves. `to_json` holds the part that changes output, recorded with every record."""
 
-    glob: str = "*.txt"
+    glob: str = DEFAULT_GLOB
     read: ReadOptions = field(default_factory=ReadOptions)
     formats: tuple[str, ...] = ("jsonl",)
     compress: str | None = None

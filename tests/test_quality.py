@@ -132,6 +132,19 @@ def test_training_preset_drops_a_stub_that_default_keeps():
     assert judge(doc, load_quality_config(preset_path("training"))).reason == "quality.word_count"
 
 
+def test_default_keeps_short_repeated_cells_and_drops_a_paragraph_over_and_over():
+    """Repeated short lines (a table's cells, a formula's symbols) are content; the default preset
+    weighs repetition by characters, so only the same text over and over rejects a document."""
+    prose = ("Die Kommission legte am Dienstag ihren Bericht vor, der die Lage in den Ländern beschreibt.\n"
+             "Nach Angaben der Behörde stiegen die Preise im dritten Quartal deutlich an.\n")
+    table = "".join(f"Land {i}\nja\nnein\nja\n" for i in range(12))
+    default = load_quality_config(preset_path("default"))
+    assert judge(cleaned(prose + table), default) is None
+    spam = "Jetzt kaufen und sparen, nur heute gibt es alle Angebote zum halben Preis im Shop!\n" * 20
+    rejection = judge(cleaned(prose + spam), default)
+    assert rejection is not None and rejection.reason == "quality.duplicate_line_chars"
+
+
 _TRAINING = load_quality_config(preset_path("training"))
 
 

@@ -19,6 +19,7 @@ from cleaner.readers.compression import open_binary, open_raw, strip_compression
 from cleaner.readers.discover import InputFile
 from cleaner.readers.encoding import decode_bytes
 from cleaner.readers.errors import ReadError
+from cleaner.readers.formats import EXTENSIONS
 from cleaner.readers.html import DEFAULT_TIMEOUT, read_html
 from cleaner.readers.jsonl import ByteRange, OpenStreams, read_jsonl, split_lines
 from cleaner.readers.records import RecordFields, RowGroups
@@ -28,8 +29,6 @@ ErrorCallback = Callable[[str], None]
 Part = ByteRange | RowGroups  # one task's share of an input (see `survey`)
 INPUT_FORMATS = ("txt", "html", "jsonl", "parquet")
 _WIDE_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-_EXTENSIONS = {".txt": "txt", ".text": "txt", ".md": "txt", ".html": "html", ".htm": "html",
-               ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 
 __all__ = ["INPUT_FORMATS", "ByteRange", "OpenStreams", "Part", "ReadError", "ReadOptions", "RowGroups", "Survey",
            "file_digest", "format_of", "read_input", "read_whole", "split_lines", "splittable", "survey"]
@@ -50,7 +49,7 @@ def format_of(path: Path | RemotePath, forced: str | None = None) -> str:
     if forced:
         return forced
     base, _ = strip_compression_suffix(path.name)
-    return _EXTENSIONS.get(Path(base).suffix.lower(), "txt")
+    return EXTENSIONS.get(Path(base).suffix.lower(), "txt")
 
 
 def read_input(item: InputFile, options: ReadOptions, on_record_error: ErrorCallback,

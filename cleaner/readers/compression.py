@@ -18,9 +18,9 @@ from typing import BinaryIO
 import zstandard
 
 from cleaner.readers.errors import ReadError
+from cleaner.readers.formats import CODECS
 from cleaner.remote import RemotePath
 
-CODECS = {".gz": "gz", ".zst": "zst"}
 _CHUNK = 1 << 16
 
 
