@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import SEEDS, clean_text, run_cli
 
+from cleaner.document import Cleaned
 from cleaner.filters.examples import check_examples, load_checked_rules
 from cleaner.rules.loader import RulePackError, load_rules
 
