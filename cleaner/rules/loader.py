@@ -48,6 +48,8 @@ _KIND_KEYS = {
     "repeat": ("window", "min_chars", "max_words"),
 }
 _PACK_KEYS = ("description", "months", *_SCOPE_KEYS)
+# An id line, as _line_of finds one rule's: the ids `_id_lines` holds (no quote or line break in them).
+_ID_LINE = re.compile(r"^\s*id\s*=\s*[\"']([^\"'\n]*)[\"']", re.MULTILINE)
 # A line longer than this is prose: a rule matches it only if it says so with a larger max_words.
 # Long lines then skip rule matching entirely, and they are most of a corpus's text.
 DEFAULT_MAX_WORDS = 80
@@ -170,13 +172,15 @@ def _load_pack(name: str, path: Path, data: bytes, eager: bool) -> list[Rule]:
     entries = document.get("rule", [])
     if not isinstance(entries, list):
         raise RulePackError(f"{path}: 'rule' must be an array of tables ([[rule]])")
-    return [_build_rule(entry, i, name, path, text, defaults, months, eager) for i, entry in enumerate(entries)]
+    id_lines = _id_lines(text)
+    return [_build_rule(entry, i, name, path, text, id_lines, defaults, months, eager) for i, entry in enumerate(entries)]
 
 
-def _build_rule(entry: Any, index: int, name: str, path: Path, text: str,
+def _build_rule(entry: Any, index: int, name: str, path: Path, text: str, id_lines: dict[str, int],
                 defaults: dict[str, tuple[str, ...]], months: dict[str, int], eager: bool) -> Rule:
     rule_id = entry.get("id") if isinstance(entry, dict) else None
-    line = _line_of(text, rule_id, index)
+    line = id_lines.get(rule_id) if isinstance(rule_id, str) else None
+    line = line or _line_of(text, rule_id, index)
     where = f"{path}:{line}: rule '{rule_id}'" if rule_id else f"{path}:{line}: rule #{index + 1}"
     if not isinstance(entry, dict):
         raise RulePackError(f"{where}: must be a table")
@@ -288,6 +292,15 @@ def _positive_int(table: dict[str, Any], key: str, where: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise RulePackError(f"{where}: {key} must be a positive integer")
     return value
+
+
+def _id_lines(text: str) -> dict[str, int]:
+    """The line each id of a pack is written on (its first `id = "..."` line), found in one pass:
+    `_line_of` searching the text once per rule cost more than parsing the pack."""
+    lines: dict[str, int] = {}
+    for found in _ID_LINE.finditer(text):
+        lines.setdefault(found.group(1), text.count("\n", 0, found.start()) + 1)
+    return lines
 
 
 def _line_of(text: str, rule_id: Any, index: int) -> int:
