@@ -4,6 +4,7 @@ examples of a rule set that passed before (cleaner.rules.example_cache)."""
 from __future__ import annotations
 
 import pickle
+import shutil
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,28 @@ def test_an_unusable_cache_directory_is_harmless(tmp_path: Path, monkeypatch: py
     texts = [(tmp_path / name / "documents.jsonl").read_text(encoding="utf-8") for name in "abc"]
     strip = [[line.split('"added"')[0] for line in text.splitlines()] for text in texts]
     assert strip[0] == strip[1] == strip[2] and strip[0]
+
+
+def test_a_bad_pattern_in_an_edited_shipped_pack_stops_the_next_run(tmp_path: Path, cache_home: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """Shipped packs compile lazily, but editing one changes the digest: the example check at the
+    next run's start compiles every pack, so the run stops before any output."""
+    import cleaner.cli
+    from cleaner.rules import loader
+
+    shipped = tmp_path / "shipped"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "rules", shipped)
+    monkeypatch.setattr(loader, "default_rules_dir", lambda: shipped)
+    monkeypatch.setattr(cleaner.cli, "default_rules_dir", lambda: shipped)
+    out = tmp_path / "out"
+    assert run_cli("clean", SEEDS, "-o", out) == 0
+    before = (out / "documents.jsonl").read_bytes()
+    capsys.readouterr()
+    pack = shipped / "de.toml"
+    pack.write_text(pack.read_text(encoding="utf-8").replace("(?:die|unsere)\\s+(?:besten", "(?:die|unsere)\\s+(+(?:besten", 1),
+                    encoding="utf-8")
+    assert run_cli("clean", SEEDS, "-o", out) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and error[0].startswith(f"cleaner: error: {pack}:60: rule 'de.promo.best-of-list': bad regex")
+    assert (out / "documents.jsonl").read_bytes() == before

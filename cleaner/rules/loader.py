@@ -6,9 +6,11 @@ rule off or make it match everything.
 
 Compiling and probing every pattern of every pack costs most of a small run's start-up, so the
 shipped packs' patterns compile when a document first needs their pack (see
-`cleaner.rules.model.LazyPattern`): the test suite and `cleaner rules test` compile and check
-every shipped pack, so CI keeps them sound. Packs from any other directory (a user's `--rules`)
-are compiled here, so a bad pattern there still stops the run before it starts.
+`cleaner.rules.model.LazyPattern`). That cannot let a bad shipped pattern through: the test
+suite and `cleaner rules test` compile and check every shipped pack, and a pack edited where it
+is installed changes the rule set's digest, so the next run's example check (which compiles
+every pack: see cleaner.rules.example_cache) stops it before it starts. Packs from any other
+directory (a user's `--rules`) are compiled here, so a bad pattern there stops the run at once.
 """
 
 from __future__ import annotations
