@@ -263,7 +263,7 @@ def _rule_dirs(args: argparse.Namespace) -> list[Path]:
 
 
 def _clean(args: argparse.Namespace) -> int:
-    ruleset = load_checked_rules(_rule_dirs(args))
+    ruleset = load_checked_rules(_rule_dirs(args), cached=True)
     if args.compress and "jsonl" not in args.format:
         raise UsageError("--compress applies to jsonl output; add jsonl to --format")
     if args.ray_address and args.engine != "ray":
@@ -352,7 +352,7 @@ def _explain(args: argparse.Namespace) -> int:
     if args.run is not None:
         _show_explanation(explain_record(args.run, find_record(args.run, args.file)), args)
         return EXIT_OK
-    ruleset = load_checked_rules(_rule_dirs(args))
+    ruleset = load_checked_rules(_rule_dirs(args), cached=True)
     files = discover([str(args.file)], "*")
     settings = _settings(args)
     cleaner = DocumentCleaner(ruleset, settings.stages)
@@ -436,7 +436,7 @@ def _scope_text(scope: dict[str, list[str]]) -> str:
 
 
 def _rules_test(args: argparse.Namespace) -> int:
-    ruleset = load_rules(_rule_dirs(args))
+    ruleset = load_rules(_rule_dirs(args), compile_all=True)
     failures = check_examples(ruleset)
     examples = sum(len(rule.examples) for rule in ruleset.rules)
     for failure in failures:

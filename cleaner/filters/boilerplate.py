@@ -40,10 +40,13 @@ class RuleFilter:
     def __init__(self, ruleset: RuleSet) -> None:
         self.ruleset = ruleset
         self._plans: OrderedDict[tuple[str, ...], _Plan] = OrderedDict()
-        self._literal_hits = LiteralHits(ruleset.rules)
+        # The packs whose rules the indexes below hold: those some document has needed so far
+        # (see _activate). A pack's patterns are compiled when it joins.
+        self._active: set[str] = set()
+        self._literal_hits = LiteralHits(())
         # Where a rule's block or tail starts depends on that rule and the lines alone, so one
         # index of every block and tail rule finds them for all the passes over a document.
-        self._starts = StartIndex(ruleset.rules, self._literal_hits)
+        self._starts = StartIndex((), self._literal_hits)
         self._precedence = {rule.id: position for position, rule in enumerate(ruleset.rules)}
         # Rules share a handful of scopes; each scope is judged once per document, not per rule.
         self._scopes: dict[Scope, list[int]] = {}
@@ -156,12 +159,29 @@ class RuleFilter:
         key = tuple(map(_RULE_ID, rules))
         plan = self._plans.get(key)
         if plan is None:
+            self._activate(rules)
             plan = self._plans[key] = _Plan(rules, self._literal_hits)
             if len(self._plans) > _PLAN_CACHE_SIZE:
                 self._plans.popitem(last=False)
         else:
             self._plans.move_to_end(key)
         return plan
+
+    def _activate(self, rules: list[Rule]) -> None:
+        """Compile the packs these rules come from the first time any document needs them, and
+        index them with the packs needed before: a run never compiles a language's or a site's
+        pack that none of its documents meets (see cleaner.rules.model.LazyPattern)."""
+        joining = {rule.file for rule in rules} - self._active
+        if not joining:
+            return
+        self._active |= joining
+        for rule in self.ruleset.rules:
+            if rule.file in joining:
+                for pattern in rule.patterns():
+                    pattern.get()
+        active = [rule for rule in self.ruleset.rules if rule.file in self._active]
+        self._literal_hits = LiteralHits(active)
+        self._starts = StartIndex(active, self._literal_hits)
 
 
 class _Plan:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from cleaner.document import Cleaned, Document, Source
 from cleaner.filters.boilerplate import RuleFilter
+from cleaner.rules.example_cache import examples_passed, remember_passed
 from cleaner.rules.loader import RulePackError, RuleSet, load_rules
 from cleaner.rules.model import Example, Rule
 
@@ -70,11 +71,19 @@ def check_examples(ruleset: RuleSet) -> list[ExampleFailure]:
     return failures
 
 
-def load_checked_rules(directories: list[Path] | None = None) -> RuleSet:
-    """Load the packs and refuse them if any rule fails its own examples."""
+def load_checked_rules(directories: list[Path] | None = None, *, cached: bool = False) -> RuleSet:
+    """Load the packs and refuse them if any rule fails its own examples.
+
+    With `cached` (a run's start-up), a rule set that passed before is not checked again (see
+    cleaner.rules.example_cache); `cleaner rules test` and the tests check every time.
+    """
     ruleset = load_rules(directories)
+    if cached and examples_passed(ruleset):
+        return ruleset
     failures = check_examples(ruleset)
     if failures:
         raise RulePackError(failures[0].message() + (f" (+{len(failures) - 1} more failing examples; "
                                                       "run `cleaner rules test`)" if len(failures) > 1 else ""))
+    if cached:
+        remember_passed(ruleset)
     return ruleset

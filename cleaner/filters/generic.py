@@ -16,6 +16,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,13 @@ class GenericConfig:
     navigation_min_separators: int
     vocabularies: dict[str, Vocabulary]
     fallback: Vocabulary  # all vocabularies at once, for documents of other or unknown language
-    fallback_stops: frozenset[str]  # the stop words of all those languages
+
+    @property
+    def fallback_stops(self) -> frozenset[str]:
+        """The stop words of all those languages. Looked up when the classifier first needs
+        them: reading jusText's stop lists costs a tenth of a second, and the dedup signals that
+        read this configuration for its vocabularies never use them."""
+        return _all_stop_words(tuple(self.vocabularies))
 
 
 # (table, key) in settings.toml -> (GenericConfig field, type)
@@ -123,10 +130,12 @@ def load_generic_config(directory: str | Path | None = None) -> GenericConfig:
         if path.name != "settings.toml":
             vocabulary = _load_vocabulary(path)
             vocabularies[vocabulary.language] = vocabulary
-    fallback_stops = frozenset().union(*(stop_words(lang) or frozenset() for lang in vocabularies))
-    return GenericConfig(
-        vocabularies=vocabularies, fallback=_merged(vocabularies), fallback_stops=fallback_stops, **values
-    )
+    return GenericConfig(vocabularies=vocabularies, fallback=_merged(vocabularies), **values)
+
+
+@cache
+def _all_stop_words(languages: tuple[str, ...]) -> frozenset[str]:
+    return frozenset().union(*(stop_words(lang) or frozenset() for lang in languages))
 
 
 def _load_vocabulary(path: Path) -> Vocabulary:

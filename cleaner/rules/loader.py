@@ -1,8 +1,16 @@
-"""Load rule packs from directories, validate them strictly, and compile them once.
+"""Load rule packs from directories and validate them strictly; their regexes compile on first use.
 
 A pack that fails to load stops the run before any output is touched, with one line naming the
 file, the line, the rule id and the problem: a typo in a rule file must never silently turn a
 rule off or make it match everything.
+
+Compiling and probing every pattern of every pack costs most of a small run's start-up, so the
+shipped packs' patterns compile when a document first needs their pack (see
+`cleaner.rules.model.LazyPattern`). That cannot let a bad shipped pattern through: the test
+suite and `cleaner rules test` compile and check every shipped pack, and a pack edited where it
+is installed changes the rule set's digest, so the next run's example check (which compiles
+every pack: see cleaner.rules.example_cache) stops it before it starts. Packs from any other
+directory (a user's `--rules`) are compiled here, so a bad pattern there stops the run at once.
 """
 
 from __future__ import annotations
@@ -17,7 +25,17 @@ from typing import Any
 
 import regex
 
-from cleaner.rules.model import KINDS, MATCH_TIMEOUT, Example, LineTest, Rule, Scope, normalise_phrase, normalise_prefix
+from cleaner.rules.model import (
+    KINDS,
+    Example,
+    LazyPattern,
+    LineTest,
+    Rule,
+    RulePackError,
+    Scope,
+    normalise_phrase,
+    normalise_prefix,
+)
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
 _SCOPE_KEYS = ("languages", "domains", "paths", "markers")
@@ -32,13 +50,11 @@ _KIND_KEYS = {
     "repeat": ("window", "min_chars", "max_words"),
 }
 _PACK_KEYS = ("description", "months", *_SCOPE_KEYS)
+# An id line, as _line_of finds one rule's: the ids `_id_lines` holds (no quote or line break in them).
+_ID_LINE = re.compile(r"^\s*id\s*=\s*[\"']([^\"'\n]*)[\"']", re.MULTILINE)
 # A line longer than this is prose: a rule matches it only if it says so with a larger max_words.
 # Long lines then skip rule matching entirely, and they are most of a corpus's text.
 DEFAULT_MAX_WORDS = 80
-
-
-class RulePackError(Exception):
-    """A rule pack cannot be used; the message is one line: file:line: rule 'id': problem."""
 
 
 def default_rules_dir() -> Path:
@@ -58,6 +74,17 @@ class RuleSet:
     rules: tuple[Rule, ...]
     packs: tuple[str, ...]
     digest: str
+
+    def compiled_packs(self) -> set[str]:
+        """The packs (names as in `packs`) with regexes, all of them compiled."""
+        patterned = {rule.file for rule in self.rules if rule.patterns()}
+        return patterned - {rule.file for rule in self.rules if not all(p.compiled for p in rule.patterns())}
+
+    def compile(self) -> None:
+        """Compile every pattern now: a bad one raises RulePackError here, not when first used."""
+        for rule in self.rules:
+            for pattern in rule.patterns():
+                pattern.get()
 
     def by_id(self, rule_id: str) -> Rule:
         for rule in self.rules:
@@ -87,9 +114,14 @@ def discover_packs(directories: list[Path]) -> dict[str, Path]:
     return packs
 
 
-def load_rules(directories: list[Path] | None = None) -> RuleSet:
-    """Load, validate and order every pack; raises RulePackError on the first problem."""
+def load_rules(directories: list[Path] | None = None, *, compile_all: bool = False) -> RuleSet:
+    """Load, validate and order every pack; raises RulePackError on the first problem.
+
+    Patterns of packs outside the shipped rules directory are compiled (and so checked) here;
+    the shipped packs' compile on first use, or here too with `compile_all`.
+    """
     packs = discover_packs(directories if directories is not None else [default_rules_dir()])
+    shipped = default_rules_dir().resolve()
     rules: list[Rule] = []
     seen: dict[str, Rule] = {}
     digest = hashlib.sha256()
@@ -99,7 +131,8 @@ def load_rules(directories: list[Path] | None = None) -> RuleSet:
         except OSError as exc:
             raise RulePackError(f"{path}: cannot read rule pack: {exc.strerror or exc}") from None
         digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
-        for rule in _load_pack(name, path, data):
+        eager = compile_all or not path.resolve().is_relative_to(shipped)
+        for rule in _load_pack(name, path, data, eager):
             if rule.id in seen:
                 other = seen[rule.id]
                 raise RulePackError(f"{path}:{rule.line}: rule '{rule.id}': duplicate id "
@@ -121,7 +154,7 @@ def _precedence(rule: Rule) -> tuple[int, str, int]:
     return rank, rule.file, rule.line
 
 
-def _load_pack(name: str, path: Path, data: bytes) -> list[Rule]:
+def _load_pack(name: str, path: Path, data: bytes, eager: bool) -> list[Rule]:
     try:
         text = data.decode("utf-8")
         document = tomllib.loads(text)
@@ -141,13 +174,15 @@ def _load_pack(name: str, path: Path, data: bytes) -> list[Rule]:
     entries = document.get("rule", [])
     if not isinstance(entries, list):
         raise RulePackError(f"{path}: 'rule' must be an array of tables ([[rule]])")
-    return [_build_rule(entry, i, name, path, text, defaults, months) for i, entry in enumerate(entries)]
+    id_lines = _id_lines(text)
+    return [_build_rule(entry, i, name, path, text, id_lines, defaults, months, eager) for i, entry in enumerate(entries)]
 
 
-def _build_rule(entry: Any, index: int, name: str, path: Path, text: str,
-                defaults: dict[str, tuple[str, ...]], months: dict[str, int]) -> Rule:
+def _build_rule(entry: Any, index: int, name: str, path: Path, text: str, id_lines: dict[str, int],
+                defaults: dict[str, tuple[str, ...]], months: dict[str, int], eager: bool) -> Rule:
     rule_id = entry.get("id") if isinstance(entry, dict) else None
-    line = _line_of(text, rule_id, index)
+    line = id_lines.get(rule_id) if isinstance(rule_id, str) else None
+    line = line or _line_of(text, rule_id, index)
     where = f"{path}:{line}: rule '{rule_id}'" if rule_id else f"{path}:{line}: rule #{index + 1}"
     if not isinstance(entry, dict):
         raise RulePackError(f"{where}: must be a table")
@@ -167,8 +202,8 @@ def _build_rule(entry: Any, index: int, name: str, path: Path, text: str,
         if key in entry:
             options[key] = _positive_int(entry, key, where)
     if "item_pattern" in entry:
-        options["item_pattern"] = _compile(entry["item_pattern"], entry, where, "item_pattern")
-    test = None if kind == "repeat" else _line_test(entry, where)
+        options["lazy_item_pattern"] = _pattern(entry["item_pattern"], entry, where, "item_pattern", eager)
+    test = None if kind == "repeat" else _line_test(entry, where, eager)
     if kind == "repeat" and "max_words" in entry:
         test = LineTest(max_words=_positive_int(entry, "max_words", where))
     extract_line = entry.get("extract_line")
@@ -180,10 +215,10 @@ def _build_rule(entry: Any, index: int, name: str, path: Path, text: str,
                 months=months, examples=examples, **options)
 
 
-def _line_test(entry: dict[str, Any], where: str) -> LineTest:
+def _line_test(entry: dict[str, Any], where: str, eager: bool) -> LineTest:
     phrases = _string_list(entry, "phrases", where)
     prefixes = _string_list(entry, "prefixes", where)
-    pattern = _compile(entry["pattern"], entry, where, "pattern") if "pattern" in entry else None
+    pattern = _pattern(entry["pattern"], entry, where, "pattern", eager) if "pattern" in entry else None
     if not phrases and not prefixes and pattern is None:
         raise RulePackError(f"{where}: needs at least one of phrases, prefixes or pattern")
     normalised_phrases = frozenset(normalise_phrase(p) for p in phrases)
@@ -193,40 +228,17 @@ def _line_test(entry: dict[str, Any], where: str) -> LineTest:
     bounds = {key: _positive_int(entry, key, where) for key in
               ("max_words", "min_words", "within_top", "within_bottom") if key in entry}
     bounds.setdefault("max_words", DEFAULT_MAX_WORDS)
-    return LineTest(phrases=normalised_phrases, prefixes=normalised_prefixes, pattern=pattern, **bounds)
+    return LineTest(phrases=normalised_phrases, prefixes=normalised_prefixes, lazy_pattern=pattern, **bounds)
 
 
-def _compile(source: Any, entry: dict[str, Any], where: str, key: str) -> regex.Pattern[str]:
+def _pattern(source: Any, entry: dict[str, Any], where: str, key: str, eager: bool) -> LazyPattern:
     if not isinstance(source, str) or not source:
         raise RulePackError(f"{where}: {key} must be a non-empty string")
     flags = regex.VERSION0 | (0 if entry.get("case_sensitive", False) else regex.IGNORECASE)
-    try:
-        compiled = regex.compile(source, flags)
-    except (regex.error, ValueError) as exc:
-        raise RulePackError(f"{where}: bad regex in {key}: {exc}") from None
-    if compiled.fullmatch(""):
-        raise RulePackError(f"{where}: {key} matches the empty line, so it would match everything")
-    _probe(compiled, where, key)
-    return compiled
-
-
-def _probe(compiled: regex.Pattern[str], where: str, key: str) -> None:
-    """Reject a pattern that backtracks catastrophically on short repetitive lines.
-
-    Exponential backtracking shows on a line of one repeated character (or word) that almost
-    matches; probing with the pattern's own literal characters finds most such patterns at load
-    time. Matching at run time stays under MATCH_TIMEOUT for whatever this misses.
-    """
-    literals = [ch for ch in dict.fromkeys(regex.sub(r"\\.|\[[^]]*\]|\(\?\w*|[^\w ]", "", compiled.pattern)) if ch.strip()]
-    for ch in [*literals[:8], "a", "0"]:
-        for probe in (ch * 32 + "!", (ch + " ") * 16 + "!", (ch * 3 + ", ") * 10 + "!"):
-            try:
-                compiled.fullmatch(probe, timeout=MATCH_TIMEOUT / 2)
-                compiled.search(probe, timeout=MATCH_TIMEOUT / 2)
-            except TimeoutError:
-                raise RulePackError(f"{where}: {key} backtracks catastrophically (over {MATCH_TIMEOUT / 2:g} s "
-                                    f"on the {len(probe)}-character line {probe[:12]!r}...); "
-                                    "avoid nested repetition like (a|aa)+") from None
+    pattern = LazyPattern(source, flags, where, key)
+    if eager:
+        pattern.get()
+    return pattern
 
 
 def _examples(entry: dict[str, Any], where: str) -> tuple[Example, ...]:
@@ -282,6 +294,15 @@ def _positive_int(table: dict[str, Any], key: str, where: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise RulePackError(f"{where}: {key} must be a positive integer")
     return value
+
+
+def _id_lines(text: str) -> dict[str, int]:
+    """The line each id of a pack is written on (its first `id = "..."` line), found in one pass:
+    `_line_of` searching the text once per rule cost more than parsing the pack."""
+    lines: dict[str, int] = {}
+    for found in _ID_LINE.finditer(text):
+        lines.setdefault(found.group(1), text.count("\n", 0, found.start()) + 1)
+    return lines
 
 
 def _line_of(text: str, rule_id: Any, index: int) -> int:

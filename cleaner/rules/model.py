@@ -1,8 +1,12 @@
-"""What a rule is once loaded: a validated, compiled, immutable description of one boilerplate family.
+"""What a rule is once loaded: a validated, immutable description of one boilerplate family.
 
 Rules are data (TOML files under `rules/`); this module only gives them a shape. Matching a single
 line is defined here once (`LineTest.match`) so the fast combined index and the example checker
 cannot disagree about what a rule means.
+
+A rule's regexes are compiled when first used (see `LazyPattern`): compiling every pattern of
+every language's pack costs far more than a small run, and a German corpus never needs the
+Polish pack.
 """
 
 from __future__ import annotations
@@ -28,6 +32,85 @@ _BULLET = re.compile(f"^(?:[{re.escape(_BULLET_CHARS)}]+\\s*)+")
 _TRAILING_CHARS = " .:;,!?…›»>|/-–—→"  # after whitespace is collapsed, " " is the only whitespace left
 # A sentence (content) ends with terminal punctuation, possibly followed by a closing quote.
 _SENTENCE_END = re.compile(r"[.!?…:;][\"'“”„‚‘’»«)\]]*\s*$")
+
+
+class RulePackError(Exception):
+    """A rule pack cannot be used; the message is one line: file:line: rule 'id': problem."""
+
+
+class LazyPattern:
+    """A rule's regex, compiled and checked (see `compile_pattern`) the first time it is used.
+
+    Packs hold hundreds of patterns and a run needs those of the languages and sites it meets:
+    `RuleFilter` asks for a pack's patterns when a document first needs that pack. Loading
+    compiles eagerly where an error must stop the run before it starts (user rule directories,
+    `cleaner rules test`); a shipped pack's patterns are checked by the test suite in CI. The
+    compiled pattern is not pickled: a worker process compiles what it needs itself.
+    """
+
+    __slots__ = ("source", "flags", "where", "key", "_compiled")
+
+    def __init__(self, source: str, flags: int, where: str, key: str) -> None:
+        self.source = source
+        self.flags = flags
+        self.where = where  # "file:line: rule 'id'", for errors
+        self.key = key  # the TOML key it came from
+        self._compiled: regex.Pattern[str] | None = None
+
+    @property
+    def compiled(self) -> bool:
+        return self._compiled is not None
+
+    def get(self) -> regex.Pattern[str]:
+        """The compiled pattern; raises RulePackError if it is bad (see `compile_pattern`)."""
+        if self._compiled is None:
+            self._compiled = compile_pattern(self.source, self.flags, self.where, self.key)
+        return self._compiled
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, LazyPattern) and (self.source, self.flags) == (other.source, other.flags)
+
+    def __hash__(self) -> int:
+        return hash((self.source, self.flags))
+
+    def __getstate__(self) -> tuple[str, int, str, str]:
+        return self.source, self.flags, self.where, self.key
+
+    def __setstate__(self, state: tuple[str, int, str, str]) -> None:
+        self.source, self.flags, self.where, self.key = state
+        self._compiled = None
+
+
+def compile_pattern(source: str, flags: int, where: str, key: str) -> regex.Pattern[str]:
+    """Compile a rule pattern, refusing one that is bad, matches the empty line, or backtracks
+    catastrophically on short repetitive lines (RulePackError naming `where` and `key`)."""
+    try:
+        compiled = regex.compile(source, flags)
+    except (regex.error, ValueError) as exc:
+        raise RulePackError(f"{where}: bad regex in {key}: {exc}") from None
+    if compiled.fullmatch(""):
+        raise RulePackError(f"{where}: {key} matches the empty line, so it would match everything")
+    _probe(compiled, where, key)
+    return compiled
+
+
+def _probe(compiled: regex.Pattern[str], where: str, key: str) -> None:
+    """Reject a pattern that backtracks catastrophically on short repetitive lines.
+
+    Exponential backtracking shows on a line of one repeated character (or word) that almost
+    matches; probing with the pattern's own literal characters finds most such patterns when it
+    is compiled. Matching at run time stays under MATCH_TIMEOUT for whatever this misses.
+    """
+    literals = [ch for ch in dict.fromkeys(regex.sub(r"\\.|\[[^]]*\]|\(\?\w*|[^\w ]", "", compiled.pattern)) if ch.strip()]
+    for ch in [*literals[:8], "a", "0"]:
+        for probe in (ch * 32 + "!", (ch + " ") * 16 + "!", (ch * 3 + ", ") * 10 + "!"):
+            try:
+                compiled.fullmatch(probe, timeout=MATCH_TIMEOUT / 2)
+                compiled.search(probe, timeout=MATCH_TIMEOUT / 2)
+            except TimeoutError:
+                raise RulePackError(f"{where}: {key} backtracks catastrophically (over {MATCH_TIMEOUT / 2:g} s "
+                                    f"on the {len(probe)}-character line {probe[:12]!r}...); "
+                                    "avoid nested repetition like (a|aa)+") from None
 
 
 def normalise_phrase(text: str) -> str:
@@ -95,11 +178,16 @@ class LineTest:
 
     phrases: frozenset[str] = frozenset()
     prefixes: tuple[str, ...] = ()
-    pattern: regex.Pattern[str] | None = None
+    lazy_pattern: LazyPattern | None = None
     max_words: int | None = None
     min_words: int | None = None
     within_top: int | None = None  # only among the first N non-blank lines
     within_bottom: int | None = None  # only among the last N non-blank lines
+
+    @property
+    def pattern(self) -> regex.Pattern[str] | None:
+        """The regex, compiled on first use (see LazyPattern)."""
+        return self.lazy_pattern.get() if self.lazy_pattern is not None else None
 
     def guards_pass(self, words: int, rank_top: int, rank_bottom: int) -> bool:
         """Does a line of `words` words at this position pass the length and position guards?"""
@@ -162,7 +250,7 @@ class Rule:
     item_max_words: int = 12
     max_items: int = 30
     min_items: int = 0  # a header with fewer items than this is left alone (it may be a heading)
-    item_pattern: regex.Pattern[str] | None = None
+    lazy_item_pattern: LazyPattern | None = None
     # tail
     tail_max_words: int = 80
     tail_max_lines: int = 25
@@ -174,6 +262,16 @@ class Rule:
     extract_line: str | None = None
     months: dict[str, int] = field(default_factory=dict)
     examples: tuple[Example, ...] = ()
+
+    @property
+    def item_pattern(self) -> regex.Pattern[str] | None:
+        """The block's item regex, compiled on first use (see LazyPattern)."""
+        return self.lazy_item_pattern.get() if self.lazy_item_pattern is not None else None
+
+    def patterns(self) -> tuple[LazyPattern, ...]:
+        """This rule's regexes, compiled or not."""
+        found = (self.test.lazy_pattern if self.test is not None else None, self.lazy_item_pattern)
+        return tuple(p for p in found if p is not None)
 
     def summary(self) -> dict[str, Any]:
         return {"id": self.id, "category": self.category, "kind": self.kind,
