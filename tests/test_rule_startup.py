@@ -11,9 +11,9 @@ import pytest
 from conftest import SEEDS, clean_text, run_cli
 
 from cleaner.filters.examples import load_checked_rules
-from cleaner.pipeline import DocumentCleaner
 from cleaner.rules.example_cache import CACHE_FILE, cache_key, examples_passed, remember_passed
 from cleaner.rules.loader import RulePackError, load_rules
+from cleaner.stages import DocumentCleaner
 
 GOOD_RULE = '''
 [[rule]]
