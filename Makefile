@@ -9,7 +9,7 @@ OUT    ?= out
 ARGS   ?=
 
 .DEFAULT_GOAL := clean-corpus
-.PHONY: clean-corpus clean-corpus-ray test bench lint fuzz setup setup-ray
+.PHONY: clean-corpus clean-corpus-ray test bench lint fuzz setup setup-ray train
 
 setup: $(STAMP)
 
@@ -43,6 +43,17 @@ bench: $(STAMP)
 FUZZ_SECONDS ?= 300
 fuzz: $(STAMP)
 	FUZZ_SECONDS=$(FUZZ_SECONDS) $(BIN)/python tests/fuzz/fuzz_cleaner.py
+
+# Retrain the line classifier on the dev set (../shared/devset, or DEVSET=...): writes
+# rules/models/line_classifier.json and prints the held-out-site figures for its model card.
+DEVSET ?= ../shared/devset
+TRAIN_STAMP := $(VENV)/.installed-train
+$(TRAIN_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[train]'
+	touch $(TRAIN_STAMP)
+
+train: $(TRAIN_STAMP)
+	$(BIN)/python training/train_line_classifier.py --devset $(DEVSET)
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check cleaner tests benchmarks

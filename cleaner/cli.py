@@ -14,6 +14,7 @@ from typing import Any, TextIO
 from cleaner import __version__
 from cleaner.dedup import DedupSettings, StateError
 from cleaner.explain import explain_cleaned, explain_record, find_record
+from cleaner.filters.classifier import ModelError
 from cleaner.filters.generic import GenericConfigError
 from cleaner.filters.language import DEFAULT_DETECTOR, DETECTORS
 from cleaner.filters.quality import QualityConfigError
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.handler(args) or EXIT_OK)
     except (UsageError, RulePackError, InputError, OutputError, FileExistsError, QualityConfigError,
-            GenericConfigError, StateError) as exc:
+            GenericConfigError, ModelError, StateError) as exc:
         print(f"cleaner: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except InputFailure as exc:
@@ -198,6 +199,11 @@ def _add_langid_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quality", metavar="PRESET|FILE.toml", help="quality thresholds (default: from --preset)")
     parser.add_argument("--generic", action=argparse.BooleanOptionalAction, default=None,
                         help="generic (rule-free) boilerplate detection (default: from --preset)")
+    parser.add_argument("--classifier", action=argparse.BooleanOptionalAction, default=True,
+                        help="the learned line classifier, after the rules (default: on; rules/models/line_classifier.md)")
+    parser.add_argument("--classifier-threshold", type=_probability, metavar="P",
+                        help="remove a line when the classifier scores it above P (default: the model's own, "
+                             "chosen to cost under 1%% of content)")
     parser.add_argument("--foreign-paragraphs", choices=FOREIGN_POLICIES, default=None,
                         help="paragraphs in another language than their document (default: from --preset)")
 
@@ -219,6 +225,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         languages=args.lang,
         foreign_paragraphs=args.foreign_paragraphs or preset["foreign_paragraphs"],
         generic=preset["generic"] if args.generic is None else args.generic,
+        classifier=args.classifier,
+        classifier_threshold=args.classifier_threshold,
         quality=args.quality or preset["quality"],
         dedup=_dedup_settings(args),
         engine=getattr(args, "engine", "local"),
@@ -247,6 +255,13 @@ def _positive(value: str) -> int:
     number = int(value)
     if number < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+def _probability(value: str) -> float:
+    number = float(value)
+    if not 0 < number < 1:
+        raise argparse.ArgumentTypeError("must be in (0, 1)")
     return number
 
 
@@ -380,6 +395,8 @@ def _print_explanation(explanation: dict[str, Any], colour: bool, out: TextIO) -
             code = _CATEGORY_COLOURS.get(line["category"], "33")
             label, text = f"\x1b[{code}m{label}\x1b[0m", f"\x1b[9;2m{text}\x1b[0m"
         out.write(f"{line['line']:5d}  {label}  │ {text}\n")
+        if "score" in line:
+            out.write(f"{'':5}  {'':{width}}  └ {_evidence_text(line)}\n")
         original = line.get("duplicate_of")
         if original:
             where = f"{original['path']}:{original['lines'][0]} ({original['id']}), Jaccard {line.get('jaccard')}"
@@ -388,6 +405,16 @@ def _print_explanation(explanation: dict[str, Any], colour: bool, out: TextIO) -
     verdict = f"; rejected: {rejection['reason']}" if rejection else ""
     out.write(f"-- {explanation['path']}: lang={explanation['lang']}{verdict}; "
               f"extracted={json.dumps(explanation['extracted'], ensure_ascii=False)}\n")
+
+
+def _evidence_text(line: dict[str, Any]) -> str:
+    """A scored removal's evidence on one line: score, threshold, and the deciding features with
+    their values (and, for the line classifier, how much each added to the log-odds)."""
+    threshold = f" > {line['threshold']}" if "threshold" in line else ""
+    contributions = line.get("contributions", {})
+    features = ", ".join(f"{name}={value}" + (f" ({contributions[name]:+})" if name in contributions else "")
+                         for name, value in line.get("features", {}).items())
+    return f"score {line['score']}{threshold}: {features}"
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -33,6 +33,7 @@ from cleaner.dedup.state import FILENAME as DEDUP_STATE_FILE
 from cleaner.document import Cleaned, Document
 from cleaner.engines.local import map_tasks
 from cleaner.filters.boilerplate import LineView, RuleFilter, line_views
+from cleaner.filters.classifier import LineClassifier
 from cleaner.filters.generic import GenericConfig, classify, load_generic_config
 from cleaner.filters.language import (
     DEFAULT_DETECTOR,
@@ -112,6 +113,8 @@ class Settings:
     languages: tuple[str, ...] = ()  # keep only documents in these languages; empty keeps all
     foreign_paragraphs: str = "keep"
     generic: bool = False
+    classifier: bool = True  # the learned line classifier (cleaner/filters/classifier.py)
+    classifier_threshold: float | None = None  # its removal threshold; None: the model's own
     quality: str = "default"  # a shipped preset name or a path to a quality TOML file
     dedup: DedupSettings | None = field(default_factory=DedupSettings)  # None: no deduplication
     on_error: str = "skip"
@@ -139,8 +142,9 @@ class DocumentCleaner:
     line and block rules of language-neutral packs (site and common) run first, the language is
     detected on what they keep, the line rules of that language's packs follow, and the block,
     tail and repeat rules of both, which judge a line by what is around it, run last (again
-    until the language read from what they keep stands: see _apply_language_rules). The generic
-    classifier and the foreign-paragraph check follow (they need the language), then the
+    until the language read from what they keep stands: see _apply_language_rules). The learned
+    line classifier judges what the rules keep; the generic classifier and the foreign-paragraph
+    check follow (they need the language), then the
     document-level judgements: the language filter and the quality heuristics.
     """
 
@@ -149,6 +153,7 @@ class DocumentCleaner:
         self.rules = RuleFilter(ruleset)
         self.detector = make_detector(self.settings.langid)
         self.generic: GenericConfig | None = load_generic_config() if self.settings.generic else None
+        self.classifier = LineClassifier(threshold=self.settings.classifier_threshold) if self.settings.classifier else None
         self.quality = self.settings.quality_config()
 
     def clean(self, document: Document) -> Cleaned:
@@ -157,6 +162,8 @@ class DocumentCleaner:
         neutral = self.rules.applicable(cleaned, None, only_language_rules=False)
         self.rules.apply(cleaned, neutral, ("line", "block"), views)
         self._apply_language_rules(cleaned, neutral, views)
+        if self.classifier is not None:
+            self.classifier.apply(cleaned)
         if self.generic is not None:
             classify(cleaned, self.generic)
         if self.settings.foreign_paragraphs == "remove":
