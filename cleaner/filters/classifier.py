@@ -19,10 +19,13 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+import ahocorasick
 import numpy as np
 
 from cleaner.document import Claim, Cleaned
@@ -42,11 +45,16 @@ TOP_FEATURES = 4  # features recorded with each removal: those that pushed its s
 _EDGE_PUNCT = "\"'“”„‚‘’«»‹›()[]{}<>.,;:!?¡¿…*"
 _TERMINAL = (".", "!", "?", "…", "。", "！", "？", "।", "؟", "۔", '."', ".”", ".»", "!”", "?”", ".'", ".’", ".)")
 _BULLETS = ("•", "·", "-", "–", "—", "*", "►", "▶", "→", "✓", "✔", "»", ">", "▪", "◦", "+")
-_SEPARATOR_CHARS = frozenset("|»›>•·/")
+_SEPARATORS = ("|", " » ", " › ", " > ", " • ", " · ", " / ")  # "|" wherever it stands, the others between words
 _LINK = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+|(?<!\w)[@#]\w{2,}", re.IGNORECASE)
 _DATE = re.compile(r"(?<!\d)(?:1[89]|20)\d\d(?!\d)|(?<!\d)\d{1,2}[./]\d{1,2}[./](?:\d{2}|\d{4})(?!\d)")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\u0e00-\u0e7f]")
-_WHITESPACE = re.compile(r"\s+")
+# Kana, CJK ideographs, Hangul, Thai: scripts whose words are not separated by spaces.
+_CJK_RANGES = ((0x3040, 0x30FF), (0x3400, 0x9FFF), (0xAC00, 0xD7AF), (0x0E00, 0x0E7F))
+_TESTED = 0x3100  # characters below this are classed by Python's str tests (see _character_classes)
+# Character classes (bits) and the per-line counts built from them (see _counts).
+_DIGIT, _UPPER, _LETTER, _SPACE, _CJK = 1, 2, 4, 8, 16
+_WORD, _TITLE = 32, 64
+_COUNTED = np.array([_DIGIT, _UPPER, _LETTER, _CJK, _WORD, _TITLE], dtype=np.uint8)
 # A line of running prose, the stuff of an article core: long and ending like a sentence.
 _PROSE_CHARS = 80
 _CORE_GAP = 2  # short lines (headings, captions) a core run may step over between two prose lines
@@ -158,9 +166,16 @@ class Lexicon:
     def __init__(self, config: GenericConfig | None = None) -> None:
         self.config = config or load_generic_config()
         self._stops: dict[str, frozenset[str] | None] = {}
+        self._phrases: dict[str, PhraseCounter] = {}
 
     def vocabulary(self, lang: str) -> Vocabulary:
         return self.config.vocabularies.get(lang, self.config.fallback)
+
+    def phrases(self, lang: str) -> PhraseCounter:
+        vocabulary = self.vocabulary(lang)
+        if vocabulary.language not in self._phrases:
+            self._phrases[vocabulary.language] = PhraseCounter(vocabulary.phrases)
+        return self._phrases[vocabulary.language]
 
     def stops(self, lang: str) -> frozenset[str] | None:
         if lang not in self._stops:
@@ -168,49 +183,135 @@ class Lexicon:
         return self._stops[lang]
 
 
-def line_features(text: str, stops: frozenset[str] | None, vocabulary: Vocabulary) -> list[float]:
-    """LINE_FEATURES of one line, in order."""
-    stripped = text.strip()
-    tokens = stripped.split()
-    chars = len(stripped)
-    words = len(tokens)
-    if not stripped.isascii():
-        words = max(words, len(_CJK.findall(stripped)) // 2)  # scripts without spaces: about 2 characters a word
-    lowered = stripped.lower()
-    bare = lowered.strip(_EDGE_PUNCT + " ")
-    n = max(words, 1)
-    stop_density = 0.0
+@cache
+def _character_classes() -> np.ndarray:
+    """Flags of every Basic Multilingual Plane character (digit, upper case, letter, space, CJK),
+    so a document's characters are classed in one numpy lookup rather than one by one.
+
+    Python's own tests class the alphabets below U+3100 (Latin to Cyrillic, Arabic, Indic, kana);
+    above it the ranges stand in (ideographs and Hangul are letters, the full-width forms have
+    their ASCII classes), which keeps the table's cost at start-up to a few milliseconds.
+    """
+    characters = [chr(code) for code in range(_TESTED)]
+    table = np.zeros(0x10000, dtype=np.uint8)
+    for bit, test in ((_DIGIT, str.isdigit), (_UPPER, str.isupper), (_LETTER, str.isalpha), (_SPACE, str.isspace)):
+        table[:_TESTED][np.fromiter(map(test, characters), dtype=bool, count=_TESTED)] |= bit
+    for first, last in _CJK_RANGES:
+        table[first : last + 1] |= _CJK | (_LETTER if first >= _TESTED else 0)
+    table[0xFF10:0xFF1A] |= _DIGIT
+    table[0xFF21:0xFF3B] |= _UPPER | _LETTER
+    table[0xFF41:0xFF5B] |= _LETTER
+    return table
+
+
+def _counts(texts: list[str]) -> np.ndarray:
+    """Per line (rows) and _COUNTED class (columns): characters of each class, words (word
+    starts: a non-space after a space or the start) and capitalised words, from one numpy pass."""
+    joined = "\n".join(texts) + "\n"  # each line with the "\n" after it: no line is empty
+    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    flags = _character_classes()[np.minimum(codes, 0xFFFF)]  # beyond the BMP: 0xFFFF, no class
+    starts = (flags & _SPACE) == 0
+    starts[1:] &= (flags[:-1] & _SPACE) > 0
+    flags |= (starts * _WORD).astype(np.uint8)
+    flags |= (starts & ((flags & _UPPER) > 0)) * np.uint8(_TITLE)
+    bits = (flags[:, None] & _COUNTED[None, :]) > 0
+    offsets = np.concatenate([[0], np.cumsum([len(text) + 1 for text in texts])[:-1]])
+    return np.add.reduceat(bits, offsets, axis=0, dtype=np.int64)
+
+
+class PhraseCounter:
+    """Counts a vocabulary's phrases in each line, on word boundaries, in one pass of an
+    Aho-Corasick automaton (pyahocorasick, in C) over the document: a regex alternation of the
+    phrases tries every one at every character, several times slower."""
+
+    def __init__(self, phrases: tuple[str, ...]) -> None:
+        self._automaton: ahocorasick.Automaton | None = None
+        if phrases:
+            self._automaton = ahocorasick.Automaton()
+            for phrase in phrases:
+                self._automaton.add_word(phrase, len(phrase))
+            self._automaton.make_automaton()
+
+    def count(self, lowered: list[str]) -> np.ndarray:
+        """Phrase occurrences per line (overlapping ones each count) of lines already lower-cased."""
+        if self._automaton is None:
+            return np.zeros(len(lowered))
+        joined = "\n".join(lowered)
+        ends = [end for end, length in self._automaton.iter(joined)
+                if not _word_character(joined, end - length) and not _word_character(joined, end + 1)]
+        starts = np.concatenate([[0], np.cumsum([len(line) + 1 for line in lowered])[:-1]])
+        return np.bincount(np.searchsorted(starts, ends, side="right") - 1, minlength=len(lowered)).astype(np.float64)
+
+
+def _word_character(text: str, index: int) -> bool:
+    return 0 <= index < len(text) and (text[index].isalnum() or text[index] == "_")
+
+
+def own_features(texts: list[str], stops: frozenset[str] | None, vocabulary: Vocabulary,
+                 phrases: PhraseCounter) -> np.ndarray:
+    """LINE_FEATURES of each line on its own (rows x LINE_FEATURES); a line's row does not depend
+    on the other lines, so the rows of a subset of lines are the same rows."""
+    texts = [text.strip() for text in texts]
+    n = len(texts)
+    out = np.zeros((n, len(LINE_FEATURES)))
+    if not n:
+        return out
+    digits, upper, letters, cjk, word_starts, titles = _counts(texts).T
+    chars = np.array([len(text) for text in texts], dtype=np.float64)
+    # Scripts written without spaces: about two characters a word.
+    words = np.maximum(word_starts, cjk // 2).astype(np.float64)
+    per_word = np.maximum(words, 1.0)
+    lowered = [text.lower() for text in texts]
+    bare = [text.strip(_EDGE_PUNCT + " ") for text in lowered]
+    terminal = np.array([text.endswith(_TERMINAL) for text in texts])
+    column = _COLUMN
+    out[:, column["log_chars"]] = np.log1p(chars)
+    out[:, column["log_words"]] = np.log1p(words)
+    out[:, column["short"]] = words <= _SHORT_WORDS
+    out[:, column["long"]] = words >= _LONG_WORDS
+    out[:, column["terminal"]] = terminal
+    out[:, column["colon_end"]] = [text.endswith(":") for text in texts]
     if stops:
-        stop_density = sum(tok.strip(_EDGE_PUNCT) in stops for tok in lowered.split()) / n
-    letters = sum(c.isalpha() for c in stripped) or 1
-    terminal = stripped.endswith(_TERMINAL)
-    header = bare in vocabulary.list_headers or (
-        words <= 4 and any(bare.startswith(h + " ") for h in vocabulary.list_headers))
-    separators = sum(tok in _SEPARATOR_CHARS for tok in tokens) + stripped.count("|")
-    return [
-        math.log1p(chars),
-        math.log1p(words),
-        float(words <= _SHORT_WORDS),
-        float(words >= _LONG_WORDS),
-        float(terminal),
-        float(stripped.endswith(":")),
-        stop_density,
-        sum(c.isdigit() for c in stripped) / max(chars, 1),
-        sum(c.isupper() for c in stripped) / letters,
-        sum(tok[:1].isupper() for tok in tokens) / n,
-        float(bare in vocabulary.lines),
-        float(header),
-        float(min(len(vocabulary.pattern.findall(lowered)), 3)) if vocabulary.pattern is not None else 0.0,
-        float(lowered.startswith(vocabulary.prefixes)),
-        float(lowered.startswith(vocabulary.byline_prefixes)),
-        min(len(_LINK.findall(stripped)) / n, 1.0),
-        float(stripped.startswith(_BULLETS)),
-        float(min(separators, 6)),
-        float(stripped.startswith("|") and stripped.endswith("|")),
-        float("©" in stripped or "(c)" in lowered),
-        float(words <= 8 and _DATE.search(stripped) is not None),
-        float(chars >= _PROSE_CHARS and terminal),
-    ]
+        # Every token of the document in one pass; a line's are the next `word_starts` of them.
+        tokens = "\n".join(lowered).split()
+        is_stop = np.fromiter(map(stops.__contains__, tokens), dtype=bool, count=len(tokens))
+        line_of = np.repeat(np.arange(n), word_starts)
+        out[:, column["stop_density"]] = np.bincount(line_of, weights=is_stop, minlength=n) / per_word
+    out[:, column["digit_share"]] = digits / np.maximum(chars, 1.0)
+    out[:, column["upper_share"]] = upper / np.maximum(letters, 1)
+    out[:, column["title_share"]] = titles / per_word
+    out[:, column["lexicon_line"]] = [text in vocabulary.lines for text in bare]
+    headers, header_starts = vocabulary.list_headers, tuple(header + " " for header in vocabulary.list_headers)
+    out[:, column["lexicon_header"]] = [text in headers or (w <= 4 and text.startswith(header_starts))
+                                        for text, w in zip(bare, words)]
+    out[:, column["lexicon_phrases"]] = np.minimum(phrases.count(lowered), 3)
+    out[:, column["lexicon_prefix"]] = [text.startswith(vocabulary.prefixes) for text in lowered]
+    out[:, column["lexicon_byline"]] = [text.startswith(vocabulary.byline_prefixes) for text in lowered]
+    out[:, column["link_share"]] = np.minimum([_links(text) for text in lowered] / per_word, 1.0)
+    out[:, column["bullet"]] = [text.startswith(_BULLETS) for text in texts]
+    out[:, column["separators"]] = np.minimum(_separators(texts), 6)
+    out[:, column["table_row"]] = [text.startswith("|") and text.endswith("|") for text in texts]
+    out[:, column["copyright"]] = ["©" in text or "(c)" in text for text in lowered]
+    out[:, column["date"]] = [w <= 8 and _DATE.search(text) is not None for text, w in zip(texts, words)]
+    out[:, column["prose"]] = (chars >= _PROSE_CHARS) & terminal
+    return out
+
+
+def _separators(texts: list[str]) -> np.ndarray:
+    """_SEPARATORS per line; only the separators the document has are counted line by line."""
+    joined = "\n".join(texts)
+    total = np.zeros(len(texts))
+    for separator in _SEPARATORS:
+        if separator in joined:
+            total += [text.count(separator) for text in texts]
+    return total
+
+
+def _links(lowered: str) -> int:
+    """URL, e-mail, @handle and #hashtag tokens (the regex only runs where one can be)."""
+    if "@" not in lowered and "#" not in lowered and "http" not in lowered and "www." not in lowered:
+        return 0
+    return len(_LINK.findall(lowered))
 
 
 def document_features(texts: list[str], lang: str, lexicon: Lexicon) -> np.ndarray:
@@ -218,11 +319,20 @@ def document_features(texts: list[str], lang: str, lexicon: Lexicon) -> np.ndarr
 
     The one function training and inference share: what it sees is what the clean text shows.
     """
-    n = len(texts)
     stops = lexicon.stops(lang)
-    vocabulary = lexicon.vocabulary(lang)
-    own = np.array([line_features(text, stops, vocabulary) for text in texts], dtype=np.float64).reshape(
-        n, len(LINE_FEATURES))
+    own = own_features(texts, stops, lexicon.vocabulary(lang), lexicon.phrases(lang))
+    return with_context(own, repetition_keys(texts), stops is not None)
+
+
+def repetition_keys(texts: list[str]) -> list[str]:
+    """What makes two lines the same line for the `repeats` feature: case and spacing aside."""
+    return [" ".join(text.lower().split()) for text in texts]
+
+
+def with_context(own: np.ndarray, keys: list[str], has_stop_list: bool) -> np.ndarray:
+    """The full feature rows of a document's kept lines from their own features and repetition
+    keys: neighbours, position, distance to the core, repetition."""
+    n = len(keys)
     if n == 0:
         return np.zeros((0, len(FEATURES)))
     lexicon_any = (own[:, _COLUMN["lexicon_line"]] + own[:, _COLUMN["lexicon_header"]]
@@ -235,7 +345,7 @@ def document_features(texts: list[str], lang: str, lexicon: Lexicon) -> np.ndarr
 
     prose = own[:, _COLUMN["prose"]] > 0
     short = own[:, _COLUMN["short"]] > 0
-    chars = np.array([len(text.strip()) for text in texts], dtype=np.float64)
+    chars = np.rint(np.expm1(own[:, _COLUMN["log_chars"]]))
     first, last = _core(prose)
     index = np.arange(n)
     in_core = (index >= first) & (index <= last) if first >= 0 else np.zeros(n, dtype=bool)
@@ -249,11 +359,8 @@ def document_features(texts: list[str], lang: str, lexicon: Lexicon) -> np.ndarr
         core_share = (cumulative[last + 1] - cumulative[first]) / max(cumulative[-1], 1.0)
     else:
         core_lines, core_chars, core_share = np.full(n, n, dtype=np.int64), cumulative[-1] * np.ones(n), 0.0
-    normalised = [_WHITESPACE.sub(" ", text.strip().lower()) for text in texts]
-    counts: dict[str, int] = {}
-    for key in normalised:
-        counts[key] = counts.get(key, 0) + 1
-    repeats = np.array([counts[key] - 1 for key in normalised], dtype=np.float64)
+    counts = Counter(keys)
+    repeats = np.array([counts[key] - 1 for key in keys], dtype=np.float64)
     window_prose, window_lexicon, window_short = (_window_share(flags) for flags in (prose, lexicon_any, short))
     next_prose = following[:, NEIGHBOUR_FEATURES.index("prose")] > 0
     context = np.column_stack([
@@ -270,7 +377,7 @@ def document_features(texts: list[str], lang: str, lexicon: Lexicon) -> np.ndarr
         window_prose,
         window_lexicon,
         window_short,
-        np.full(n, stops is not None),
+        np.full(n, has_stop_list),
         short & next_prose,
         short & in_core,
         np.log1p(_distance_to(prose)),
@@ -307,17 +414,9 @@ def _distance_to(flags: np.ndarray) -> np.ndarray:
 
 def _run_lengths(flags: np.ndarray) -> np.ndarray:
     """For each line, the length of the run of consecutive flagged lines it is in (0 if unflagged)."""
-    n = len(flags)
-    out = np.zeros(n, dtype=np.float64)
-    start = 0
-    while start < n:
-        end = start
-        while end < n and flags[end] == flags[start]:
-            end += 1
-        if flags[start]:
-            out[start:end] = end - start
-        start = end
-    return out
+    bounds = np.concatenate([[0], np.flatnonzero(flags[1:] != flags[:-1]) + 1, [len(flags)]])
+    lengths = np.diff(bounds)
+    return np.where(flags, np.repeat(lengths, lengths), 0).astype(np.float64)
 
 
 def _core(prose: np.ndarray) -> tuple[int, int]:
@@ -356,28 +455,37 @@ class LineClassifier:
 
     def apply(self, cleaned: Cleaned) -> int:
         """Remove boilerplate lines until a round finds none; returns how many lines it claimed."""
+        kept = [i for i, (line, claim) in enumerate(zip(cleaned.lines, cleaned.claims))
+                if claim is None and not line.blank]
+        texts = [cleaned.lines[i].text for i in kept]
+        stops = self.lexicon.stops(cleaned.lang)
+        # A line's own features do not change from round to round; its context does.
+        own = own_features(texts, stops, self.lexicon.vocabulary(cleaned.lang), self.lexicon.phrases(cleaned.lang))
+        keys = repetition_keys(texts)
         claimed = 0
         for _ in range(MAX_ROUNDS):
-            kept = [i for i, (line, claim) in enumerate(zip(cleaned.lines, cleaned.claims))
-                    if claim is None and not line.blank]
             if not kept:
                 break
-            x = document_features([cleaned.lines[i].text for i in kept], cleaned.lang, self.lexicon)
+            x = with_context(own, keys, stops is not None)
             scores, parts = self.model.scores(x)
-            hits = np.flatnonzero(scores > self.threshold)
-            if not hits.size:
+            removed = scores > self.threshold
+            if not removed.any():
                 break
-            for row in hits.tolist():
-                cleaned.claim(kept[row], Claim(RULE_ID, CATEGORY, self._evidence(float(scores[row]), x[row], parts[row])))
-            claimed += int(hits.size)
+            rows = np.flatnonzero(removed)
+            for row, detail in zip(rows.tolist(), self._evidence(scores[rows], x[rows], parts[rows])):
+                cleaned.claim(kept[row], Claim(RULE_ID, CATEGORY, detail))
+            claimed += len(rows)
+            stay = np.flatnonzero(~removed).tolist()
+            kept, keys, own = [kept[i] for i in stay], [keys[i] for i in stay], own[~removed]
         return claimed
 
-    def _evidence(self, score: float, x: np.ndarray, parts: np.ndarray) -> dict[str, Any]:
-        top = np.argsort(-parts, kind="stable")[:TOP_FEATURES]
-        return {
-            "score": round(score, 4),
-            "threshold": self.threshold,
-            "features": {FEATURES[i]: round(float(x[i]), 4) for i in top},
-            "contributions": {FEATURES[i]: round(float(parts[i]), 3) for i in top},
-        }
+    def _evidence(self, scores: np.ndarray, x: np.ndarray, parts: np.ndarray) -> list[dict[str, Any]]:
+        """Each removed row's score and its TOP_FEATURES largest contributions, with their values."""
+        top = np.argsort(-parts, axis=1, kind="stable")[:, :TOP_FEATURES]
+        values = np.round(np.take_along_axis(x, top, axis=1), 4).tolist()
+        pushes = np.round(np.take_along_axis(parts, top, axis=1), 3).tolist()
+        names = [[FEATURES[i] for i in row] for row in top.tolist()]
+        return [{"score": score, "threshold": self.threshold, "features": dict(zip(row, value)),
+                 "contributions": dict(zip(row, push))}
+                for score, row, value, push in zip(np.round(scores, 4).tolist(), names, values, pushes)]
 
