@@ -274,6 +274,79 @@ def card_table(table: list[dict]) -> str:
     return "\n".join(lines)
 
 
+CARD = """# Model card: the line classifier (`line_classifier.json`)
+
+Written by `training/train_line_classifier.py` (`make train`); do not edit by hand.
+
+## What it does
+Scores each line the rule packs keep (`cleaner/filters/classifier.py`, on by default,
+`--no-classifier` turns it off) with a logistic regression and removes a line only when its score
+(probability of boilerplate) is above **{threshold}** (`--classifier-threshold` sets another).
+Every removal records its score, the threshold and the four features that pushed its score up most,
+with their values and contributions to the log-odds; `cleaner explain` shows them.
+
+## Data
+The dev set (`../shared/devset`, see its README; pages are not in this repository): its four
+tracks, each page cleaned by the project's own DocumentCleaner with the classifier off, and the
+lines it keeps featurised exactly as at run time. {rows} kept lines, {labelled} labelled
+({boilerplate} boilerplate) from {sites} sites. lines/ pages label every line; strings/ pages only
+the lines holding a must-keep (content) or must-remove (boilerplate) string. Rows are weighted so
+that each track counts the same, and a content row {content_weight:g} times a boilerplate row.
+Training data digest (sha256 of the inputs and their truth): `{digest}`.
+
+## Features ({features})
+- The line: length in characters and words (scripts without spaces: about two characters a word),
+  short (<= 4 words) and long (>= 15 words) flags, terminal punctuation, a final colon, stop-word
+  density for the document's language (jusText's lists; 0 with `has_stop_list` off for languages
+  without one, so the feature is neutral), shares of digits, upper-case letters and capitalised
+  words, boilerplate vocabulary of `rules/generic/<lang>.toml` (whole line, list header, phrases,
+  credit/copyright prefixes, byline prefixes), link tokens, bullets, separators (`|`, ` » `, ...),
+  table rows, (c), a short line with a date, prose (>= 80 characters ending like a sentence).
+- Its neighbours: length, punctuation, stop words, vocabulary, prose and shortness of the previous
+  and next kept lines; shares of prose, vocabulary and short lines among the 5 lines around it and
+  of prose among the 21 around it.
+- Its place: relative position, first/last, inside/before/after the article core (the longest run
+  of prose lines, stepping over up to 2 other lines), distance to the core in lines and characters,
+  the core's share of the text, distance to the nearest prose line, the length of the run of
+  non-prose lines it is in, and how often the same line recurs in the document.
+
+All are computed on the kept lines only, so the clean text has the same features: removal repeats
+until a round removes nothing, which makes the classifier stable on its own output.
+
+## Cross-validation (held-out sites)
+GroupKFold, {folds} folds, by site (a page's recall and page versions in one fold). C chosen from
+{c_grid} by the mean share of boilerplate removed at the chosen threshold: C = {c}. The threshold
+is the lowest on a 0.005 grid at which the out-of-fold removals cost at most {budget:.1%} of the
+content on every track: content characters on lines/, must-keep strings on strings/ (a string is
+lost when every line holding it is removed). Figures below are out-of-fold, first removal round,
+on the lines the rules keep (before deduplication); "content lost" is a share of the whole
+track's content, the rest are shares of the labelled kept rows.
+
+{table}
+
+## Limitations
+- Tuned and evaluated on the dev set only: figures on other sites will be lower. The lines/ track
+  is mostly English and strings/ mostly German; other languages have few rows and fall back to the
+  merged vocabulary of all languages in `rules/generic/`.
+- A single line's features cannot tell a teaser or an author bio written as full sentences from
+  article text; the classifier leaves those to the rule packs and corpus signals.
+- Short content in long runs of short lines (recipe ingredients, infobox and table cells, menus of
+  a site's sections that the gold text keeps) is what it gets wrong most.
+- Removing boilerplate raises the share of repeated lines in pages that hold their article twice,
+  which can trip the `duplicate_lines` quality heuristic.
+"""
+
+
+def write_card(path: Path, model: dict, table: list[dict], data: dict[str, np.ndarray]) -> None:
+    training = model["training"]
+    path.write_text(CARD.format(
+        threshold=model["threshold"], rows=len(data["y"]), labelled=training["rows"],
+        boilerplate=int((data["y"] == BOILERPLATE).sum()), sites=training["sites"],
+        content_weight=training["content_weight"], digest=training["digest"], features=len(FEATURES),
+        folds=FOLDS, c_grid=", ".join(map(str, C_GRID)), c=training["C"], budget=training["budget"],
+        table=card_table(table)), encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--devset", type=Path, default=REPO.parent / "shared" / "devset")
@@ -320,6 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
+    write_card(args.out.with_suffix(".md"), model, table, data)
     print(card_table(table))
     if args.report:
         args.report.write_text(json.dumps({"C": c, "threshold": threshold, "table": table}, indent=1) + "\n")

@@ -38,8 +38,8 @@ MODEL_VERSION = 1
 RULE_ID = "classifier.line"
 CATEGORY = "classifier"
 # Removal rounds: each re-reads the kept lines, so a line's context is what the clean text will
-# show. One or two settle nearly every document; the cap bounds the cost of the rare one that does not.
-MAX_ROUNDS = 6
+# show. Most documents settle in two or three; the cap bounds the cost of the rare one that does not.
+MAX_ROUNDS = 10
 TOP_FEATURES = 4  # features recorded with each removal: those that pushed its score up most
 
 _EDGE_PUNCT = "\"'“”„‚‘’«»‹›()[]{}<>.,;:!?¡¿…*"
@@ -83,6 +83,7 @@ FEATURES = (
     *CONTEXT_FEATURES,
 )
 _COLUMN = {name: i for i, name in enumerate(LINE_FEATURES)}
+_CONTEXT = len(FEATURES) - len(CONTEXT_FEATURES)  # where the context columns start
 _NEIGHBOUR_COLUMNS = [_COLUMN[name] if name in _COLUMN else -1 for name in NEIGHBOUR_FEATURES]
 
 
@@ -361,36 +362,37 @@ def with_context(own: np.ndarray, keys: list[str], has_stop_list: bool) -> np.nd
         core_lines, core_chars, core_share = np.full(n, n, dtype=np.int64), cumulative[-1] * np.ones(n), 0.0
     counts = Counter(keys)
     repeats = np.array([counts[key] - 1 for key in keys], dtype=np.float64)
-    window_prose, window_lexicon, window_short = (_window_share(flags) for flags in (prose, lexicon_any, short))
     next_prose = following[:, NEIGHBOUR_FEATURES.index("prose")] > 0
-    context = np.column_stack([
-        index / max(n - 1, 1),
-        index == 0,
-        index == n - 1,
-        in_core,
-        before,
-        after,
-        np.log1p(core_lines),
-        np.log1p(core_chars),
-        np.full(n, core_share),
-        np.log1p(repeats),
-        window_prose,
-        window_lexicon,
-        window_short,
-        np.full(n, has_stop_list),
-        short & next_prose,
-        short & in_core,
-        np.log1p(_distance_to(prose)),
-        _window_share(prose, _WIDE_WINDOW),
-        np.log1p(_run_lengths(~prose)),
-    ]).astype(np.float64)
-    return np.hstack([own, previous, following, context])
+    out = np.empty((n, len(FEATURES)))
+    width = len(LINE_FEATURES)
+    out[:, :width] = own
+    out[:, width : width + len(NEIGHBOUR_FEATURES)] = previous
+    out[:, width + len(NEIGHBOUR_FEATURES) : _CONTEXT] = following
+    context = out[:, _CONTEXT:]
+    context[:, 0] = index / max(n - 1, 1)
+    context[:, 1] = index == 0
+    context[:, 2] = index == n - 1
+    context[:, 3] = in_core
+    context[:, 4] = before
+    context[:, 5] = after
+    context[:, 6] = np.log1p(core_lines)
+    context[:, 7] = np.log1p(core_chars)
+    context[:, 8] = core_share
+    context[:, 9] = np.log1p(repeats)
+    context[:, 10:13] = _window_share(np.column_stack([prose, lexicon_any, short]))
+    context[:, 13] = has_stop_list
+    context[:, 14] = short & next_prose
+    context[:, 15] = short & in_core
+    context[:, 16] = np.log1p(_distance_to(prose))
+    context[:, 17] = _window_share(prose, _WIDE_WINDOW)
+    context[:, 18] = np.log1p(_run_lengths(~prose))
+    return out
 
 
 def _window_share(flags: np.ndarray, window: int = _WINDOW) -> np.ndarray:
     """For each line, the share of the `window` lines around it (itself included) with the flag
-    (the document's edges count as lines without it)."""
-    cumulative = np.concatenate([[0.0], np.cumsum(flags, dtype=np.float64)])
+    (the document's edges count as lines without it); `flags` may hold several flags as columns."""
+    cumulative = np.concatenate([np.zeros((1, *flags.shape[1:])), np.cumsum(flags, axis=0, dtype=np.float64)])
     index = np.arange(len(flags))
     radius = window // 2
     high = np.minimum(index + radius + 1, len(flags))
@@ -429,7 +431,7 @@ def _core(prose: np.ndarray) -> tuple[int, int]:
     count = 0
     gap = 0
     last = -1
-    for i, is_prose in enumerate(prose):
+    for i, is_prose in enumerate(prose.tolist()):
         if is_prose:
             if start < 0 or gap > _CORE_GAP:
                 start, count = i, 0
