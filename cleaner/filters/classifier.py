@@ -54,6 +54,8 @@ _TESTED = 0x3100  # characters below this are classed by Python's str tests (see
 # Character classes (bits) and the per-line counts built from them (see _counts).
 _DIGIT, _UPPER, _LETTER, _SPACE, _CJK = 1, 2, 4, 8, 16
 _WORD, _TITLE = 32, 64
+# Punctuation that separates words, as spaces (for whole-word phrase matching; see PhraseCounter).
+_PUNCTUATION_TO_SPACE = str.maketrans({char: " " for char in "!\"#$%&'()*+,./:;<=>?@[\\]^`{|}~«»„“”‚‘’‹›…–—·•"})
 _COUNTED = np.array([_DIGIT, _UPPER, _LETTER, _CJK, _WORD, _TITLE], dtype=np.uint8)
 # A line of running prose, the stuff of an article core: long and ending like a sentence.
 _PROSE_CHARS = 80
@@ -84,7 +86,9 @@ FEATURES = (
 )
 _COLUMN = {name: i for i, name in enumerate(LINE_FEATURES)}
 _CONTEXT = len(FEATURES) - len(CONTEXT_FEATURES)  # where the context columns start
-_NEIGHBOUR_COLUMNS = [_COLUMN[name] if name in _COLUMN else -1 for name in NEIGHBOUR_FEATURES]
+# The neighbour features' columns in the line's own (lexicon_any, which has none, is filled in).
+_NEIGHBOUR_LEXICON = NEIGHBOUR_FEATURES.index("lexicon_any")
+_NEIGHBOUR_COLUMNS = [_COLUMN.get(name, 0) for name in NEIGHBOUR_FEATURES]
 
 
 class ModelError(ValueError):
@@ -221,31 +225,32 @@ def _counts(texts: list[str]) -> np.ndarray:
 
 
 class PhraseCounter:
-    """Counts a vocabulary's phrases in each line, on word boundaries, in one pass of an
-    Aho-Corasick automaton (pyahocorasick, in C) over the document: a regex alternation of the
-    phrases tries every one at every character, several times slower."""
+    """Counts a vocabulary's phrases in each line as whole words, in one pass of an Aho-Corasick
+    automaton (pyahocorasick, in C) over the document: a regex alternation of the phrases tries
+    every one at every character, several times slower.
+
+    Punctuation becomes a space in the phrases and the text alike (a one-to-one translation, so
+    offsets stay), and each phrase is sought with a space on either side: only whole words match.
+    """
 
     def __init__(self, phrases: tuple[str, ...]) -> None:
         self._automaton: ahocorasick.Automaton | None = None
-        if phrases:
+        words = {" ".join(phrase.translate(_PUNCTUATION_TO_SPACE).split()) for phrase in phrases}
+        if any(words):
             self._automaton = ahocorasick.Automaton()
-            for phrase in phrases:
-                self._automaton.add_word(phrase, len(phrase))
+            for phrase in sorted(word for word in words if word):
+                self._automaton.add_word(f" {phrase} ", len(phrase) + 2)
             self._automaton.make_automaton()
 
     def count(self, lowered: list[str]) -> np.ndarray:
-        """Phrase occurrences per line (overlapping ones each count) of lines already lower-cased."""
+        """Phrase occurrences per line of lines already lower-cased."""
         if self._automaton is None:
             return np.zeros(len(lowered))
-        joined = "\n".join(lowered)
-        ends = [end for end, length in self._automaton.iter(joined)
-                if not _word_character(joined, end - length) and not _word_character(joined, end + 1)]
-        starts = np.concatenate([[0], np.cumsum([len(line) + 1 for line in lowered])[:-1]])
-        return np.bincount(np.searchsorted(starts, ends, side="right") - 1, minlength=len(lowered)).astype(np.float64)
-
-
-def _word_character(text: str, index: int) -> bool:
-    return 0 <= index < len(text) and (text[index].isalnum() or text[index] == "_")
+        # " line \n line " with a space at each end of each line; line i starts at starts[i].
+        padded = " " + " \n ".join(lowered).translate(_PUNCTUATION_TO_SPACE) + " "
+        starts = np.concatenate([[0], np.cumsum([len(line) + 3 for line in lowered])[:-1]])
+        hits = [end - length + 1 for end, length in self._automaton.iter(padded)]
+        return np.bincount(np.searchsorted(starts, hits, side="right") - 1, minlength=len(lowered)).astype(np.float64)
 
 
 def own_features(texts: list[str], stops: frozenset[str] | None, vocabulary: Vocabulary,
@@ -326,8 +331,8 @@ def document_features(texts: list[str], lang: str, lexicon: Lexicon) -> np.ndarr
 
 
 def repetition_keys(texts: list[str]) -> list[str]:
-    """What makes two lines the same line for the `repeats` feature: case and spacing aside."""
-    return [" ".join(text.lower().split()) for text in texts]
+    """What makes two lines the same line for the `repeats` feature: case and edge spaces aside."""
+    return [text.strip().lower() for text in texts]
 
 
 def with_context(own: np.ndarray, keys: list[str], has_stop_list: bool) -> np.ndarray:
@@ -338,11 +343,8 @@ def with_context(own: np.ndarray, keys: list[str], has_stop_list: bool) -> np.nd
         return np.zeros((0, len(FEATURES)))
     lexicon_any = (own[:, _COLUMN["lexicon_line"]] + own[:, _COLUMN["lexicon_header"]]
                    + own[:, _COLUMN["lexicon_phrases"]] + own[:, _COLUMN["lexicon_prefix"]]) > 0
-    neighbour = own[:, [c for c in _NEIGHBOUR_COLUMNS if c >= 0]]
-    neighbour = np.insert(neighbour, NEIGHBOUR_FEATURES.index("lexicon_any"), lexicon_any, axis=1)
-    edge = np.zeros((1, neighbour.shape[1]))
-    previous = np.vstack([edge, neighbour[:-1]])
-    following = np.vstack([neighbour[1:], edge])
+    neighbour = own[:, _NEIGHBOUR_COLUMNS]
+    neighbour[:, _NEIGHBOUR_LEXICON] = lexicon_any
 
     prose = own[:, _COLUMN["prose"]] > 0
     short = own[:, _COLUMN["short"]] > 0
@@ -362,12 +364,12 @@ def with_context(own: np.ndarray, keys: list[str], has_stop_list: bool) -> np.nd
         core_lines, core_chars, core_share = np.full(n, n, dtype=np.int64), cumulative[-1] * np.ones(n), 0.0
     counts = Counter(keys)
     repeats = np.array([counts[key] - 1 for key in keys], dtype=np.float64)
-    next_prose = following[:, NEIGHBOUR_FEATURES.index("prose")] > 0
-    out = np.empty((n, len(FEATURES)))
-    width = len(LINE_FEATURES)
+    out = np.zeros((n, len(FEATURES)))
+    width, neighbours = len(LINE_FEATURES), len(NEIGHBOUR_FEATURES)
     out[:, :width] = own
-    out[:, width : width + len(NEIGHBOUR_FEATURES)] = previous
-    out[:, width + len(NEIGHBOUR_FEATURES) : _CONTEXT] = following
+    out[1:, width : width + neighbours] = neighbour[:-1]  # the previous line's (none for the first)
+    out[:-1, width + neighbours : _CONTEXT] = neighbour[1:]  # the next line's (none for the last)
+    next_prose = out[:, width + neighbours + NEIGHBOUR_FEATURES.index("prose")] > 0
     context = out[:, _CONTEXT:]
     context[:, 0] = index / max(n - 1, 1)
     context[:, 1] = index == 0
