@@ -59,24 +59,25 @@ _PUNCTUATION_TO_SPACE = str.maketrans({char: " " for char in "!\"#$%&'()*+,./:;<
 _COUNTED = np.array([_DIGIT, _UPPER, _LETTER, _CJK, _WORD, _TITLE], dtype=np.uint8)
 # A line of running prose, the stuff of an article core: long and ending like a sentence.
 _PROSE_CHARS = 80
-_CORE_GAP = 2  # short lines (headings, captions) a core run may step over between two prose lines
+_CORE_GAP = 5  # other lines (headings, lists, table rows) a core run may step over between two prose lines
 _WINDOW = 5  # lines around a line whose shares of prose, vocabulary and short lines it sees
 _WIDE_WINDOW = 21  # ... and of prose lines in a wider one: a list inside an article, or a menu far from it
 _SHORT_WORDS = 4
+_SENTENCE_WORDS = 5  # a sentence, even a short one: this many words and a full stop (a closing line, a caption)
 _LONG_WORDS = 15
 
 # One line on its own. Order is the model file's order for these names (the model names them all).
 LINE_FEATURES = (
     "log_chars", "log_words", "short", "long", "terminal", "colon_end", "stop_density", "digit_share",
     "upper_share", "title_share", "lexicon_line", "lexicon_header", "lexicon_phrases", "lexicon_prefix",
-    "lexicon_byline", "link_share", "bullet", "separators", "table_row", "copyright", "date", "prose",
+    "lexicon_byline", "link_share", "bullet", "separators", "table_row", "copyright", "date", "prose", "sentence",
 )
 # The same few features of the previous and next kept lines.
-NEIGHBOUR_FEATURES = ("log_chars", "terminal", "stop_density", "lexicon_any", "prose", "short")
+NEIGHBOUR_FEATURES = ("log_chars", "terminal", "stop_density", "lexicon_any", "prose", "short", "sentence")
 CONTEXT_FEATURES = (
     "position", "first", "last", "in_core", "before_core", "after_core", "core_lines", "core_chars",
     "core_share", "repeats", "window_prose", "window_lexicon", "window_short", "has_stop_list",
-    "short_before_prose", "short_in_core", "prose_distance", "wide_prose", "run_length",
+    "short_before_prose", "short_in_core", "prose_distance", "wide_prose", "run_length", "short_before_sentence",
 )
 FEATURES = (
     *LINE_FEATURES,
@@ -85,6 +86,12 @@ FEATURES = (
     *CONTEXT_FEATURES,
 )
 _COLUMN = {name: i for i, name in enumerate(LINE_FEATURES)}
+# The own features own_features reads off each line's text in one loop, in that loop's order
+# (link_share is the count of link tokens there, divided by the words after; title_share whether
+# the line starts with a capital, which the capitalised words after the first leave out).
+_TESTS = ("terminal", "colon_end", "lexicon_line", "lexicon_header", "lexicon_prefix", "lexicon_byline", "link_share",
+          "bullet", "table_row", "copyright", "date", "title_share")
+_TEST_COLUMNS = [_COLUMN[name] for name in _TESTS]
 _CONTEXT = len(FEATURES) - len(CONTEXT_FEATURES)  # where the context columns start
 # The neighbour features' columns in the line's own (lexicon_any, which has none, is filled in).
 _NEIGHBOUR_LEXICON = NEIGHBOUR_FEATURES.index("lexicon_any")
@@ -268,15 +275,25 @@ def own_features(texts: list[str], stops: frozenset[str] | None, vocabulary: Voc
     words = np.maximum(word_starts, cjk // 2).astype(np.float64)
     per_word = np.maximum(words, 1.0)
     lowered = [text.lower() for text in texts]
-    bare = [text.strip(_EDGE_PUNCT + " ") for text in lowered]
-    terminal = np.array([text.endswith(_TERMINAL) for text in texts])
+    # The tests made on the text of each line, in one loop (one numpy conversion, not one per feature).
+    lines, headers, prefixes, bylines = (vocabulary.lines, vocabulary.list_headers, vocabulary.prefixes,
+                                         vocabulary.byline_prefixes)
+    header_starts = tuple(header + " " for header in headers)
+    tests = np.array([
+        (text.endswith(_TERMINAL), text.endswith(":"), bare in lines,
+         bare in headers or (w <= 4 and bare.startswith(header_starts)), low.startswith(prefixes),
+         low.startswith(bylines), _links(low), text.startswith(_BULLETS), text.startswith("|") and text.endswith("|"),
+         "©" in text or "(c)" in low, w <= 8 and _DATE.search(text) is not None, text[:1].isupper())
+        for text, low, bare, w in zip(texts, lowered, (low.strip(_EDGE_PUNCT + " ") for low in lowered), words.tolist())
+    ], dtype=np.float64).reshape(n, len(_TESTS))
+    out[:, _TEST_COLUMNS] = tests
+    terminal = tests[:, 0] > 0
     column = _COLUMN
+    out[:, column["link_share"]] = np.minimum(out[:, column["link_share"]] / per_word, 1.0)
     out[:, column["log_chars"]] = np.log1p(chars)
     out[:, column["log_words"]] = np.log1p(words)
     out[:, column["short"]] = words <= _SHORT_WORDS
     out[:, column["long"]] = words >= _LONG_WORDS
-    out[:, column["terminal"]] = terminal
-    out[:, column["colon_end"]] = [text.endswith(":") for text in texts]
     if stops:
         # Every token of the document in one pass; a line's are the next `word_starts` of them.
         tokens = "\n".join(lowered).split()
@@ -285,21 +302,13 @@ def own_features(texts: list[str], stops: frozenset[str] | None, vocabulary: Voc
         out[:, column["stop_density"]] = np.bincount(line_of, weights=is_stop, minlength=n) / per_word
     out[:, column["digit_share"]] = digits / np.maximum(chars, 1.0)
     out[:, column["upper_share"]] = upper / np.maximum(letters, 1)
-    out[:, column["title_share"]] = titles / per_word
-    out[:, column["lexicon_line"]] = [text in vocabulary.lines for text in bare]
-    headers, header_starts = vocabulary.list_headers, tuple(header + " " for header in vocabulary.list_headers)
-    out[:, column["lexicon_header"]] = [text in headers or (w <= 4 and text.startswith(header_starts))
-                                        for text, w in zip(bare, words)]
+    # Capitalised words after the first (which a sentence or a German noun capitalises anyway):
+    # "Home News Sport" is a menu, "Fazit" or "Der Bau kostet" need not be.
+    out[:, column["title_share"]] = np.maximum(titles - out[:, column["title_share"]], 0) / np.maximum(words - 1, 1)
     out[:, column["lexicon_phrases"]] = np.minimum(phrases.count(lowered), 3)
-    out[:, column["lexicon_prefix"]] = [text.startswith(vocabulary.prefixes) for text in lowered]
-    out[:, column["lexicon_byline"]] = [text.startswith(vocabulary.byline_prefixes) for text in lowered]
-    out[:, column["link_share"]] = np.minimum([_links(text) for text in lowered] / per_word, 1.0)
-    out[:, column["bullet"]] = [text.startswith(_BULLETS) for text in texts]
     out[:, column["separators"]] = np.minimum(_separators(texts), 6)
-    out[:, column["table_row"]] = [text.startswith("|") and text.endswith("|") for text in texts]
-    out[:, column["copyright"]] = ["©" in text or "(c)" in text for text in lowered]
-    out[:, column["date"]] = [w <= 8 and _DATE.search(text) is not None for text, w in zip(texts, words)]
     out[:, column["prose"]] = (chars >= _PROSE_CHARS) & terminal
+    out[:, column["sentence"]] = (words >= _SENTENCE_WORDS) & terminal
     return out
 
 
@@ -341,8 +350,11 @@ def with_context(own: np.ndarray, keys: list[str], has_stop_list: bool) -> np.nd
     n = len(keys)
     if n == 0:
         return np.zeros((0, len(FEATURES)))
-    lexicon_any = (own[:, _COLUMN["lexicon_line"]] + own[:, _COLUMN["lexicon_header"]]
-                   + own[:, _COLUMN["lexicon_phrases"]] + own[:, _COLUMN["lexicon_prefix"]]) > 0
+    # Vocabulary on a line that is not prose: an article sentence about a newsletter is no sign
+    # that the lines around it are boilerplate.
+    lexicon_any = ((own[:, _COLUMN["lexicon_line"]] + own[:, _COLUMN["lexicon_header"]]
+                    + own[:, _COLUMN["lexicon_phrases"]] + own[:, _COLUMN["lexicon_prefix"]]) > 0) & (
+                       own[:, _COLUMN["prose"]] == 0)
     neighbour = own[:, _NEIGHBOUR_COLUMNS]
     neighbour[:, _NEIGHBOUR_LEXICON] = lexicon_any
 
@@ -388,6 +400,7 @@ def with_context(own: np.ndarray, keys: list[str], has_stop_list: bool) -> np.nd
     context[:, 16] = np.log1p(_distance_to(prose))
     context[:, 17] = _window_share(prose, _WIDE_WINDOW)
     context[:, 18] = np.log1p(_run_lengths(~prose))
+    context[:, 19] = short & (out[:, width + neighbours + NEIGHBOUR_FEATURES.index("sentence")] > 0)
     return out
 
 
