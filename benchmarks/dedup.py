@@ -36,10 +36,12 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from corpus_gen import generate, jaccard, shingles, write_jsonl  # noqa: E402
 
-from cleaner.dedup import Deduplicator, DedupSettings, ParagraphRef, fingerprint_many  # noqa: E402
+from cleaner.dedup import DedupBatch, Deduplicator, DedupSettings, fingerprint_batch  # noqa: E402
+from cleaner.dedup.tokens import Tokenizer  # noqa: E402
 
 SETTINGS = DedupSettings()
-BATCH = 64  # documents per fingerprint_many call / per task sent to a worker
+BATCH = 64  # documents per fingerprint_batch call / per task sent to a worker
+TOKENIZER = Tokenizer()  # one per process, as each pipeline worker keeps one
 
 
 def _rss_bytes() -> int:
@@ -72,19 +74,20 @@ def _read_batches(path: Path, limit: int | None = None):
         yield batch
 
 
-def _phase1(lines: list[str]):
-    """Worker: parse a batch of JSONL documents and fingerprint them."""
+def _phase1(lines: list[str]) -> tuple[DedupBatch, list[int]]:
+    """Worker: parse a batch of JSONL documents and fingerprint them, as the pipeline's phase 1
+    does (one site, no line looking like boilerplate: this measures paragraph dedup)."""
     docs = [json.loads(line) for line in lines]
-    fps = fingerprint_many([d["paragraphs"] for d in docs], SETTINGS)
-    return [(d["id"], [len(p) for p in d["paragraphs"]], fp) for d, fp in zip(docs, fps)]
+    refs = np.array([_ref(d["paragraphs"], k) for d in docs for k in range(len(d["paragraphs"]))],
+                    dtype=np.int64).reshape(-1, 5)
+    batch = DedupBatch([d["id"] for d in docs], [f"{d['id']}.txt" for d in docs], ["dir:"] * len(docs), refs,
+                       np.zeros(len(refs), dtype=bool), fingerprint_batch([d["paragraphs"] for d in docs], SETTINGS, TOKENIZER))
+    return batch, [len(d["paragraphs"]) for d in docs]
 
 
-def _refs(lengths: list[int]) -> list[ParagraphRef]:
-    out, start = [], 0
-    for k, n in enumerate(lengths):
-        out.append(ParagraphRef(k, k + 1, k + 1, start, start + n))
-        start += n + 1
-    return out
+def _ref(paragraphs: list[str], k: int) -> tuple[int, int, int, int, int]:
+    start = sum(len(p) + 1 for p in paragraphs[:k])
+    return k, k + 1, k + 1, start, start + len(paragraphs[k])
 
 
 def _bounded(batches, window: threading.BoundedSemaphore):
@@ -104,12 +107,12 @@ def run_ours(corpus: Path, workers: int, out: Path) -> dict:
     doc_start: dict[str, int] = {}
     total = 0
     window = threading.BoundedSemaphore(4 * workers)
-    for results in pool.imap(_phase1, _bounded(_read_batches(corpus), window)):
+    for batch, counts in pool.imap(_phase1, _bounded(_read_batches(corpus), window)):
         window.release()
-        for doc_id, lengths, fp in results:
+        for doc_id, count in zip(batch.doc_ids, counts):
             doc_start[doc_id] = total
-            total += len(lengths)
-            dedup.add(doc_id, f"{doc_id}.txt", _refs(lengths), fp)
+            total += count
+        dedup.add_batch(batch)
     pool.close()
     pool.join()
     added = time.perf_counter()
@@ -193,10 +196,11 @@ def minhash_throughput(corpus: Path, documents: int) -> tuple[float, float, floa
     batches = [[json.loads(line)["paragraphs"] for line in lines] for lines in _read_batches(corpus, documents)]
     size = sum(len(p.encode()) for batch in batches for doc in batch for p in doc)
     seconds = []
+    tokenizer = Tokenizer()
     for _ in range(2):
         cpu, wall = time.process_time(), time.perf_counter()
         for batch in batches:
-            fingerprint_many(batch, SETTINGS)
+            fingerprint_batch(batch, SETTINGS, tokenizer)
         seconds.append((time.process_time() - cpu, time.perf_counter() - wall))
     return size / 1e6, seconds[0][0], seconds[1][0], seconds[1][1]
 

@@ -18,7 +18,7 @@ from cleaner.filters.classifier import ModelError
 from cleaner.filters.generic import GenericConfigError
 from cleaner.filters.language import DEFAULT_DETECTOR, DETECTORS
 from cleaner.filters.quality import QualityConfigError
-from cleaner.guards import Guards, GuardTripped, removed_fraction
+from cleaner.guards import Guards, GuardTripped, InputsSkipped, removed_fraction
 from cleaner.pipeline import (
     ENGINES,
     FOREIGN_POLICIES,
@@ -31,6 +31,8 @@ from cleaner.pipeline import (
 )
 from cleaner.readers import INPUT_FORMATS, ReadOptions, read_input
 from cleaner.readers.discover import InputError, discover
+from cleaner.readers.errors import ReadError
+from cleaner.readers.formats import DEFAULT_GLOB
 from cleaner.readers.records import RecordFields
 from cleaner.remote import published
 from cleaner.rules.examples import check_examples, load_checked_rules
@@ -65,18 +67,27 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.handler(args) or EXIT_OK)
     except (UsageError, RulePackError, InputError, OutputError, FileExistsError, QualityConfigError,
-            GenericConfigError, ModelError, StateError) as exc:
-        print(f"cleaner: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+            GenericConfigError, ModelError, StateError, ReadError) as exc:
+        return _failed(args, EXIT_USAGE, "error", str(exc), f"cleaner: error: {exc}")
     except InputFailure as exc:
-        print(f"cleaner: error: {exc} (--on-error fail: nothing written)", file=sys.stderr)
-        return EXIT_INPUT
+        return _failed(args, EXIT_INPUT, "input_failed", str(exc),
+                       f"cleaner: error: {exc} (--on-error fail: nothing written)")
     except KeyboardInterrupt:
-        print("cleaner: interrupted; previous output left as it was", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return _failed(args, EXIT_INTERRUPTED, "interrupted", "interrupted",
+                       "cleaner: interrupted; previous output left as it was")
     except BrokenPipeError:
         sys.stderr.close()
         return EXIT_OK
+    except Exception as exc:  # a bug: the traceback is shown, and the pipeline still gets its summary
+        _summarise(args, None, "crashed", 1, f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def _failed(args: argparse.Namespace, code: int, status: str, reason: str, line: str) -> int:
+    """A run that ends before it could publish anything: one line on stderr, and the summary."""
+    print(line, file=sys.stderr)
+    _summarise(args, None, status, code, reason)
+    return code
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -88,8 +99,9 @@ def _parser() -> argparse.ArgumentParser:
     clean = commands.add_parser("clean", help="clean inputs into an output directory")
     clean.add_argument("inputs", nargs="+", metavar="INPUT", help="files, directories or globs")
     clean.add_argument("-o", "--output", required=True, metavar="OUT", help="a directory or an fsspec URL")
-    clean.add_argument("--glob", default="*.txt",
-                       help="file patterns inside directories, comma-separated (default: *.txt)")
+    clean.add_argument("--glob", default=DEFAULT_GLOB,
+                       help="file patterns inside directories, comma-separated (default: every readable "
+                            "name: *.txt, *.md, *.html, *.htm, *.jsonl, *.ndjson, *.parquet, each also .gz/.zst)")
     clean.add_argument("--format", default="jsonl", type=_formats,
                        help=f"comma-separated output formats: {', '.join(FORMATS)} (default: jsonl)")
     clean.add_argument("--compress", choices=("gz", "zst"), help="compress JSONL output")
@@ -118,8 +130,10 @@ def _parser() -> argparse.ArgumentParser:
                        help="processes for the per-document phase (default: number of cores)")
     clean.add_argument("--on-error", choices=ON_ERROR, default="skip",
                        help="an unreadable input: skip it and report it (default), or stop the run")
-    clean.add_argument("--strict", action="store_true", help="exit 1 if any input was skipped")
-    clean.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors on stderr")
+    clean.add_argument("--strict", action="store_true",
+                       help="exit 1 and keep the previous output if any input or record was skipped")
+    clean.add_argument("-q", "--quiet", action="store_true",
+                       help="no progress bar: only warnings, errors and the one-line summary on stderr")
     clean.add_argument("--engine", choices=ENGINES, default="local",
                        help="where the per-document phase and the dedup candidate search run: local processes "
                             "(default) or Ray (pip install 'cleaner[ray]'); the output is identical")
@@ -293,7 +307,7 @@ def _clean(args: argparse.Namespace) -> int:
     if args.engine == "ray" and importlib.util.find_spec("ray") is None:
         raise UsageError("--engine ray needs Ray: pip install 'cleaner[ray]'")
     settings = _settings(args)
-    guards = Guards(args.max_removed_fraction, args.min_output_docs)
+    guards = Guards(args.max_removed_fraction, args.min_output_docs, strict=args.strict)
     try:
         with ExitStack() as scope:
             # The state moves on only after OUT is in place, published included (see staged_state).
@@ -306,38 +320,60 @@ def _clean(args: argparse.Namespace) -> int:
                 from cleaner.report import write_report
 
                 write_report(out)
+    except InputsSkipped as skipped:
+        _warn_skipped(args, skipped.stats)
+        return _refused(args, skipped, "inputs_skipped", EXIT_INPUT)
     except GuardTripped as tripped:
-        _summarise(args, tripped.stats, "guard", EXIT_GUARD, str(tripped))
-        print(f"cleaner: error: {tripped} (previous output left in place)", file=sys.stderr)
-        return EXIT_GUARD
-    code = EXIT_INPUT if args.strict and stats.errors else EXIT_OK
-    _summarise(args, stats, "ok" if code == EXIT_OK else "inputs_skipped", code, None)
+        return _refused(args, tripped, "guard", EXIT_GUARD)
+    _summarise(args, stats, "ok", EXIT_OK, None)
+    _warn_skipped(args, stats)
+    data = stats.to_json()
+    docs, chars = data["documents"], data["characters"]
+    print(f"cleaned {docs['in']} documents into {args.output}: {docs['out']} written, {docs['rejected']} "
+          f"rejected, {len(stats.errors)} inputs or records skipped, {removed_fraction(stats):.1%} of {chars['in']} "
+          f"characters removed", file=sys.stderr)
+    return EXIT_OK
+
+
+def _refused(args: argparse.Namespace, refusal: GuardTripped, status: str, code: int) -> int:
+    """A run that finished but may not replace OUT (a guard, or --strict): OUT stays as it was."""
+    _summarise(args, refusal.stats, status, code, str(refusal))
+    print(f"cleaner: error: {refusal} (previous output left in place)", file=sys.stderr)
+    return code
+
+
+def _warn_skipped(args: argparse.Namespace, stats: RunStats) -> None:
     for error in stats.errors[:_WARNINGS_SHOWN]:
         print(f"cleaner: warning: skipped {error['message']}", file=sys.stderr)
     if len(stats.errors) > _WARNINGS_SHOWN:
         print(f"cleaner: warning: ... and {len(stats.errors) - _WARNINGS_SHOWN} more skipped inputs or records, "
-              f"all listed in {args.output.rstrip('/')}/stats.json", file=sys.stderr)
-    data = stats.to_json()
-    docs, chars = data["documents"], data["characters"]
-    if not args.quiet:
-        print(f"cleaned {docs['in']} documents into {args.output}: {docs['out']} written, {docs['rejected']} "
-              f"rejected, {len(stats.errors)} inputs or records skipped, {removed_fraction(stats):.1%} of {chars['in']} "
-              f"characters removed", file=sys.stderr)
-    return code
+              f"all listed in the summary (--summary-json) or, after a successful run, "
+              f"{args.output.rstrip('/')}/stats.json", file=sys.stderr)
 
 
-def _summarise(args: argparse.Namespace, stats: RunStats, status: str, code: int, message: str | None) -> None:
-    """The run in one JSON object, for pipelines: --summary-json FILE and/or --json on stdout."""
-    if not (args.summary_json or args.json):
+def _summarise(args: argparse.Namespace, stats: RunStats | None, status: str, code: int, message: str | None) -> None:
+    """The run in one JSON object, for pipelines: --summary-json FILE and/or --json on stdout.
+
+    Written on every exit of `clean`, so a CI step that uploads it `if: always()` always has it.
+    The counts are null when the run ended before it had any (a rule-pack error, a refused OUT,
+    an interrupt); OUT was replaced only when `status` is "ok".
+    """
+    if args.command != "clean" or not (args.summary_json or args.json):
         return
+    summary = {"status": status, "exit_code": code, "message": message, "output": str(args.output),
+               "output_replaced": status == "ok",
+               **(_summary_counts(stats) if stats is not None else dict.fromkeys(_summary_counts(RunStats())))}
+    text = json.dumps(summary, ensure_ascii=False, indent=2) + "\n"
+    if args.summary_json:
+        args.summary_json.write_text(text, encoding="utf-8")
+    if args.json:
+        sys.stdout.write(text)
+
+
+def _summary_counts(stats: RunStats) -> dict[str, Any]:
     data = stats.to_json()
     top = sorted(data["removed_by_rule"].items(), key=lambda item: (-item[1]["chars"], item[0]))[:10]
-    summary = {
-        "status": status,
-        "exit_code": code,
-        "message": message,
-        "output": str(args.output),
-        "output_replaced": status != "guard",
+    return {
         "documents": data["documents"],
         "characters": data["characters"],
         "removed_fraction": round(removed_fraction(stats), 6),
@@ -346,11 +382,6 @@ def _summarise(args: argparse.Namespace, stats: RunStats, status: str, code: int
         "inputs_skipped": data["errors"],
         "inputs_unchanged": data["inputs_unchanged"],
     }
-    text = json.dumps(summary, ensure_ascii=False, indent=2) + "\n"
-    if args.summary_json:
-        args.summary_json.write_text(text, encoding="utf-8")
-    if args.json:
-        sys.stdout.write(text)
 
 
 def _explain(args: argparse.Namespace) -> int:

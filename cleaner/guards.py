@@ -4,6 +4,9 @@ A rule change that starts eating content, or an upstream change that turns every
 boilerplate, shows as a jump in the share of input characters that never reach the output or as
 too few documents. The run then fails before swapping in its output, so the index built from
 the previous output stays as it was, and the message says where the removals came from.
+
+With --strict, a run that had to skip an input or record is refused the same way: an
+incomplete output must not replace a complete one.
 """
 
 from __future__ import annotations
@@ -21,10 +24,15 @@ class GuardTripped(Exception):
         self.stats = stats  # what the refused run would have written, for the summary
 
 
+class InputsSkipped(GuardTripped):
+    """--strict: inputs or records were skipped, so this run's output is incomplete and is not published."""
+
+
 @dataclass(frozen=True)
 class Guards:
     max_removed_fraction: float | None = None  # of input characters that do not reach the output
     min_output_docs: int | None = None
+    strict: bool = False  # refuse the output when any input or record was skipped
 
 
 def removed_fraction(stats: RunStats) -> float:
@@ -41,6 +49,8 @@ def check_guards(stats: RunStats, guards: Guards | None) -> None:
     if guards.min_output_docs is not None and stats.documents_out < guards.min_output_docs:
         raise GuardTripped(f"guard --min-output-docs: this run writes {stats.documents_out} documents "
                            f"(at least {guards.min_output_docs} required); {_biggest(stats)}", stats)
+    if guards.strict and stats.errors:
+        raise InputsSkipped(f"--strict: {len(stats.errors)} inputs or records were skipped", stats)
 
 
 def _biggest(stats: RunStats, count: int = 3) -> str:

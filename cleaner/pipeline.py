@@ -12,10 +12,10 @@ import json
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, astuple, dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,9 +27,11 @@ from cleaner.dedup import (
     StateError,
 )
 from cleaner.dedup.components import Spread
-from cleaner.dedup.engine import REF_COLUMNS
 from cleaner.dedup.fingerprint import fingerprint_batch
+from cleaner.dedup.records import REF_COLUMNS, DedupBatch, site_key
+from cleaner.dedup.shape import LineShapes
 from cleaner.dedup.state import FILENAME as DEDUP_STATE_FILE
+from cleaner.dedup.tokens import Tokenizer
 from cleaner.document import Cleaned, Document
 from cleaner.engines.local import map_tasks
 from cleaner.filters.boilerplate import LineView, RuleFilter, line_views
@@ -46,21 +48,23 @@ from cleaner.filters.quality import QualityConfig, judge, load_quality_config, p
 from cleaner.guards import Guards, check_guards
 from cleaner.progress import progress_bar
 from cleaner.readers import (
-    ByteRange,
+    OpenStreams,
+    Part,
     ReadError,
     ReadOptions,
+    Survey,
     file_digest,
     read_input,
     read_whole,
-    split_lines,
     splittable,
+    survey,
 )
 from cleaner.readers.discover import InputFile, discover
+from cleaner.readers.formats import DEFAULT_GLOB
 from cleaner.rules.loader import RuleSet
 from cleaner.rules.model import Rule
 from cleaner.run_clock import run_moment
 from cleaner.spill import (
-    DedupBatch,
     DocResult,
     InputReport,
     TaskResult,
@@ -83,6 +87,9 @@ from cleaner.writers.task_records import (
     write_texts,
 )
 
+if TYPE_CHECKING:  # Ray is an optional extra, imported only when a run asks for it
+    from cleaner.engines.ray import RayEngine
+
 FORMATS = ("jsonl", "txt", "parquet")
 TASK_MAX_FILES = 64
 # A task's documents are in memory at once, as Python objects (lines, views, claims) at some 25x
@@ -104,7 +111,7 @@ class InputFailure(Exception):
 class Settings:
     """How a run behaves. `to_json` holds the part that changes output, recorded with every record."""
 
-    glob: str = "*.txt"
+    glob: str = DEFAULT_GLOB
     read: ReadOptions = field(default_factory=ReadOptions)
     formats: tuple[str, ...] = ("jsonl",)
     compress: str | None = None
@@ -202,25 +209,53 @@ class DocumentCleaner:
 
 @dataclass(frozen=True, slots=True)
 class Task:
-    """One unit of phase-1 work: a batch of input files, or one part of a large JSONL file.
-    Its index fixes its place in the output.
+    """One unit of phase-1 work: a batch of input files, or one part of a large JSONL or Parquet
+    file. Its index fixes its place in the output.
 
     Small files are batched so per-task overhead (a spill file, a message between processes, a
-    numpy call for fingerprints) is paid per few megabytes, not per file; a large JSONL file is
-    cut into line-aligned byte ranges so that several workers share it.
+    numpy call for fingerprints) is paid per few megabytes, not per file; a large file is cut
+    into parts (line ranges, row-group ranges: see `readers.survey`) so that no task holds more
+    than about TASK_MAX_BYTES of text, whatever the size of the file, and several workers share it.
     """
 
     index: int
     files: tuple[InputFile, ...]
-    byte_range: ByteRange | None = None  # with exactly one file: the part of it to read
+    part: Part | None = None  # with exactly one file: the part of it to read
     digest: tuple[str, int] | None = None  # that file's (sha256, size), hashed once for all its parts
     # Bytes it covers, as the files measured when the task was made (for progress): a worker
     # need not stat them again.
     size: int = field(kw_only=True)
 
+    @property
+    def continues(self) -> bool:
+        """A part of a file after its first: the file is listed, and counted, with its first part."""
+        return self.part is not None and not self.part.is_first
 
-def make_tasks(files: list[InputFile], read: ReadOptions, max_files: int = TASK_MAX_FILES,
-               max_bytes: int = TASK_MAX_BYTES) -> list[Task]:
+
+@dataclass(frozen=True, slots=True)
+class SurveyWorker:
+    """Surveys splittable inputs in a worker process (see `readers.survey`): planning reads
+    file footers and whole files only there, never in the driver."""
+
+    read: ReadOptions
+    max_bytes: int = TASK_MAX_BYTES
+
+    def __call__(self, job: tuple[int, InputFile]) -> tuple[int, Survey | None]:
+        position, item = job
+        return position, survey(item, self.read, self.max_bytes)
+
+
+def to_survey(files: list[InputFile], read: ReadOptions, max_bytes: int = TASK_MAX_BYTES) -> list[tuple[int, InputFile]]:
+    """The inputs that may need several tasks, by their position in `files`, to be surveyed
+    before tasks are made; every other input is planned from its size on disk."""
+    return [(position, item) for position, item in enumerate(files)
+            if item.error is None and splittable(item, _size(item.path), read, max_bytes)]
+
+
+def make_tasks(files: list[InputFile], surveys: dict[int, Survey | None] | None = None,
+               max_files: int = TASK_MAX_FILES, max_bytes: int = TASK_MAX_BYTES) -> list[Task]:
+    """Tasks in input order. `surveys` has the parts of the inputs `to_survey` listed, by their
+    position in `files` (None for one read whole); an input without a survey is batched."""
     tasks: list[Task] = []
     batch: list[InputFile] = []
     size = 0
@@ -231,20 +266,37 @@ def make_tasks(files: list[InputFile], read: ReadOptions, max_files: int = TASK_
             tasks.append(Task(len(tasks), tuple(batch), size=size))
             batch, size = [], 0
 
-    for item in files:
-        item_size = _size(item.path)
-        if item_size > max_bytes and splittable(item, read):
+    for position, item in enumerate(files):
+        planned = (surveys or {}).get(position)
+        if planned is not None:
             flush()
-            sha256, total, ranges = split_lines(item.path, max_bytes)
-            tasks += [Task(len(tasks) + i, (item,), part, (sha256, total), size=part.end - part.start)
-                      for i, part in enumerate(ranges)]
+            tasks += [Task(len(tasks) + i, (item,), part, (planned.sha256, planned.size), size=part_size)
+                      for i, (part, part_size) in enumerate(planned.parts)]
             continue
+        item_size = _size(item.path)
         if batch and (len(batch) >= max_files or size + item_size > max_bytes):
             flush()
         batch.append(item)
         size += item_size
     flush()
     return tasks
+
+
+def plan_tasks(files: list[InputFile], settings: Settings, engine: RayEngine | None = None) -> list[Task]:
+    """The run's tasks, in input order. Inputs that may be large are surveyed first, in worker
+    processes or on the cluster (see `readers.survey`), so the driver reads no input data."""
+    jobs = to_survey(files, settings.read, TASK_MAX_BYTES)
+    surveys: dict[int, Survey | None] = {}
+
+    def store(surveyed: tuple[int, Survey | None]) -> None:
+        surveys[surveyed[0]] = surveyed[1]
+
+    if engine is not None:
+        engine.map_tasks(partial(SurveyWorker, settings.read, TASK_MAX_BYTES),
+                         [(position, replace(item, path=item.path.absolute())) for position, item in jobs], store)
+    elif jobs:
+        map_tasks(partial(SurveyWorker, settings.read, TASK_MAX_BYTES), jobs, min(settings.workers, len(jobs)), store)
+    return make_tasks(files, surveys, max_bytes=TASK_MAX_BYTES)
 
 
 def _absolute(task: Task) -> Task:
@@ -278,6 +330,9 @@ class TaskCleaner:
     settings: Settings
     known_inputs: frozenset[str] = frozenset()  # sha256 of inputs an earlier run saw (--state)
     _cleaner: DocumentCleaner | None = field(default=None, init=False, repr=False)
+    _streams: OpenStreams = field(default_factory=OpenStreams, init=False, repr=False)
+    _shapes: LineShapes | None = field(default=None, init=False, repr=False)
+    _tokenizer: Tokenizer | None = field(default=None, init=False, repr=False)
 
     def __call__(self, task: Task) -> TaskResult:
         if self._cleaner is None:
@@ -287,15 +342,16 @@ class TaskCleaner:
         for item in task.files:
             report = InputReport(item.source_name, item.relative)
             result.inputs.append(report)
-            cleaned = self._read(item, report, task.byte_range, task.digest)
+            cleaned = self._read(item, report, task.part, task.digest)
             result.documents += [DocResult.from_cleaned(c) for c in cleaned]
             kept += [c for c in cleaned if c.rejection is None]
         result.bytes_read = task.size
         if self.settings.dedup is not None:
-            result.dedup = _fingerprints(kept, self.settings.dedup)
+            self._shapes, self._tokenizer = self._shapes or LineShapes(), self._tokenizer or Tokenizer()
+            result.dedup = _fingerprints(kept, self.settings.dedup, self._shapes, self._tokenizer)
         return result
 
-    def _read(self, item: InputFile, report: InputReport, byte_range: ByteRange | None,
+    def _read(self, item: InputFile, report: InputReport, part: Part | None,
               digest: tuple[str, int] | None) -> list[Cleaned]:
         assert self._cleaner is not None
         documents: list[Cleaned] = []
@@ -308,7 +364,7 @@ class TaskCleaner:
                 report.unchanged = True
                 return []
             for document in read_input(item, self.settings.read, report.errors.append,
-                                       (report.sha256, report.size), byte_range, whole):
+                                       (report.sha256, report.size), part, whole, self._streams):
                 documents.append(self._cleaner.clean(document))
         except (OSError, ReadError) as exc:
             report.errors.append(_one_line(exc, item))
@@ -341,16 +397,21 @@ def spill(spill_dir: Path, result: TaskResult) -> TaskSummary:
     return summary
 
 
-def _fingerprints(kept: list[Cleaned], settings: DedupSettings) -> DedupBatch:
-    """Dedup fingerprints of the task's kept documents, in one batched call."""
+def _fingerprints(kept: list[Cleaned], settings: DedupSettings, shapes: LineShapes, tokenizer: Tokenizer) -> DedupBatch:
+    """Dedup fingerprints of the task's kept documents, in one batched call, with their sites
+    and which of their lines look like boilerplate."""
     paragraphs = [_paragraphs(c) for c in kept]
-    refs = np.array([ref for doc in paragraphs for ref, _ in doc], dtype=np.int64).reshape(-1, REF_COLUMNS)
-    batch = fingerprint_batch([[text for _, text in doc] for doc in paragraphs], settings)
-    return DedupBatch([c.document.id for c in kept], [c.document.source.path for c in kept], refs, batch)
+    refs = np.array([ref for doc in paragraphs for ref, _ in doc], dtype=np.int64).reshape(-1, len(REF_COLUMNS))
+    texts = [[text for _, text in doc] for doc in paragraphs]
+    like = [flag for c, doc in zip(kept, texts)
+            for flag in shapes.flags(doc, c.lang, settings.recurring_max_words, settings.short_max_chars)]
+    return DedupBatch([c.document.id for c in kept], [c.document.source.path for c in kept],
+                      [site_key(c.document.source) for c in kept], refs, np.array(like, dtype=bool),
+                      fingerprint_batch(texts, settings, tokenizer))
 
 
 def _paragraphs(cleaned: Cleaned) -> list[tuple[tuple[int, int, int, int, int], str]]:
-    """Dedup units: the kept non-blank lines, with where they sit (a ParagraphRef's fields; the
+    """Dedup units: the kept non-blank lines, with where they sit (DedupBatch.refs columns; the
     span excludes the line break)."""
     return [((i, line.number, line.number, line.start, line.content_end), line.text)
             for i, (line, claim) in enumerate(zip(cleaned.lines, cleaned.claims))
@@ -386,22 +447,22 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
     files = discover(inputs, settings.glob)
     check_output(out, sorted({f.root for f in files}), force)
     state = _load_state(state_dir, settings)
-    tasks = make_tasks(files, settings.read)
     stats = RunStats()
     work = WorkDir(out)
     new_state: DedupState | None = None
     try:
         with StagedOutput(out) as staging:  # holds OUT's lock, so no other run uses the work directory
-            finished = work.prepare(_work_key(tasks, ruleset, settings, state_dir), resume)
-            todo = [task for task in tasks if task.index not in finished]
-            stats.tasks_resumed = len(tasks) - len(todo)
-            known = frozenset(state.inputs) if state is not None else frozenset()
             with ExitStack() as engine_scope:
                 engine = None
                 if settings.engine == "ray":  # imported here: Ray is an optional extra
                     from cleaner.engines.ray import RayEngine
 
                     engine = engine_scope.enter_context(RayEngine(settings.ray_address, settings.workers))
+                tasks = plan_tasks(files, settings, engine)
+                finished = work.prepare(_work_key(tasks, ruleset, settings, state_dir), resume)
+                todo = [task for task in tasks if task.index not in finished]
+                stats.tasks_resumed = len(tasks) - len(todo)
+                known = frozenset(state.inputs) if state is not None else frozenset()
                 with progress_bar(sum(task.size for task in todo), "cleaning", progress) as bar:
                     documents = 0
 
@@ -458,7 +519,7 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
 def _work_key(tasks: list[Task], ruleset: RuleSet, settings: Settings, state_dir: Path | None) -> str:
     """What phase-1 results depend on: inputs as they are on disk, rules, settings, the state."""
     inputs = [[f.source_name, f.relative, *_stat(f.path)] for task in tasks for f in task.files]
-    ranges = [[task.byte_range.start, task.byte_range.end] for task in tasks if task.byte_range is not None]
+    ranges = [[type(task.part).__name__, *astuple(task.part)] for task in tasks if task.part is not None]
     state_file = [*_stat(state_dir / DEDUP_STATE_FILE)] if state_dir is not None else None
     return work_key({"inputs": inputs, "tasks": [len(t.files) for t in tasks], "ranges": ranges, "rules": ruleset.digest,
                      "settings": settings.to_json(), "state": state_file})
@@ -495,7 +556,7 @@ def _deduplicate(tasks: list[Task], spill_dir: Path, settings: Settings, state: 
         for task in tasks:
             batch = read_dedup(spill_dir, task.index)
             if batch is not None:
-                deduplicator.add_batch(batch.doc_ids, batch.paths, batch.refs, batch.fingerprint)
+                deduplicator.add_batch(batch)
             counts.append(len(batch.doc_ids) if batch is not None else 0)
         for task, decisions in zip(tasks, deduplicator.resolve().split(counts), strict=True):
             write_decisions(spill_dir, task.index, decisions)
@@ -594,7 +655,7 @@ def _append_task(task: Task, written: WrittenTask, parts: dict[str, bytes], writ
         for message in report.errors:
             stats.error(report.path, message)
         previous = inputs_seen[-1] if inputs_seen else None
-        if task.byte_range is not None and task.byte_range.start > 0 and previous is not None:
+        if task.continues and previous is not None:
             if report.errors:  # another part of the file the previous entry names
                 previous.setdefault("errors", []).extend(report.errors)
             continue

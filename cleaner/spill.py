@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cleaner.dedup.decisions import Decisions
+from cleaner.dedup.records import DedupBatch
 from cleaner.document import Claim, Cleaned, Document, Rejection, Source, segment
 
 
@@ -73,17 +74,6 @@ class InputReport:
         if self.errors:
             out["errors"] = self.errors
         return out
-
-
-@dataclass(slots=True)
-class DedupBatch:
-    """What phase 2 needs to deduplicate a task's kept documents: where their paragraphs are,
-    and their hashes, in flat arrays (see Deduplicator.add_batch)."""
-
-    doc_ids: list[str]
-    paths: list[str]
-    refs: Any  # numpy int64[paragraphs, 5]
-    fingerprint: Any  # cleaner.dedup.FingerprintBatch
 
 
 @dataclass(slots=True)

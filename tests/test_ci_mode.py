@@ -45,19 +45,58 @@ def test_json_summary_on_stdout_and_quiet_stderr(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "cleaner.cli", "clean", str(SEEDS), "-o", str(tmp_path / "out"),
                              "--json", "--quiet"], capture_output=True, text=True, cwd=REPO, check=False)
     assert result.returncode == 0
-    assert result.stderr == ""
+    # --quiet leaves the one-line summary the README promises, and nothing else
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("cleaned 5 documents into ")
     summary = json.loads(result.stdout)
-    assert summary["status"] == "ok" and summary["documents"]["out"] == 5
+    assert summary["status"] == "ok" and summary["documents"]["out"] == 5 and summary["output_replaced"] is True
     assert 0.12 < summary["removed_fraction"] < 0.13
 
 
-def test_strict_turns_skipped_inputs_into_exit_1(tmp_path: Path) -> None:
-    corpus = tmp_path / "corpus"
+def test_strict_exit_1_keeps_previous_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    corpus, out, summary = tmp_path / "corpus", tmp_path / "out", tmp_path / "summary.json"
+    shutil.copytree(SEEDS, corpus)
+    assert run_cli("clean", corpus, "-o", out, "--strict") == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    (corpus / "binary.txt").write_bytes(b"\x00" * 64)
+    (corpus / "new.txt").write_text("Ein neuer Text über den Hafen von Hamburg und seine Schiffe.\n", encoding="utf-8")
+    capsys.readouterr()
+    assert run_cli("clean", corpus, "-o", out, "--strict", "--summary-json", summary) == 1
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the incomplete run is not published
+    err = capsys.readouterr().err
+    assert "skipped binary.txt: binary file" in err and "previous output left in place" in err
+    data = json.loads(summary.read_text())
+    assert data["status"] == "inputs_skipped" and data["exit_code"] == 1 and data["output_replaced"] is False
+    assert data["documents"]["in"] == 6 and [e["path"] for e in data["inputs_skipped"]] == ["binary.txt"]
+    assert run_cli("clean", corpus, "-o", tmp_path / "lenient") == 0  # without --strict: published, exit 0
+
+
+def _summary_of(tmp_path: Path, *args: str) -> tuple[int, dict[str, object]]:
+    summary = tmp_path / "summary.json"
+    summary.unlink(missing_ok=True)
+    code = run_cli("clean", *args, "--summary-json", summary)
+    return code, json.loads(summary.read_text())
+
+
+def test_summary_written_on_every_exit(tmp_path: Path) -> None:
+    corpus, out = tmp_path / "corpus", tmp_path / "out"
     shutil.copytree(SEEDS, corpus)
     (corpus / "binary.txt").write_bytes(b"\x00" * 64)
-    assert run_cli("clean", corpus, "-o", tmp_path / "a") == 0
-    assert run_cli("clean", corpus, "-o", tmp_path / "b", "--strict") == 1
-    assert (tmp_path / "b" / "documents.jsonl").is_file()  # the output is written; the exit code flags it
+    code, data = _summary_of(tmp_path, corpus, "-o", out, "--on-error", "fail")
+    assert code == 1 and data["status"] == "input_failed" and data["exit_code"] == 1
+    assert "binary.txt: binary file" in data["message"] and data["output_replaced"] is False
+    assert data["documents"] is None and not out.exists()
+    bad = tmp_path / "bad-rules"
+    bad.mkdir()
+    (bad / "x.toml").write_text("[[rule]]\nid = 'x'\nkind = 'nonsense'\n", encoding="utf-8")
+    code, data = _summary_of(tmp_path, corpus, "-o", out, "--rules", bad)
+    assert code == 2 and data["status"] == "error" and "unknown kind 'nonsense'" in data["message"]
+    stranger = tmp_path / "stranger"
+    stranger.mkdir()
+    (stranger / "mine.txt").write_text("not a cleaner output", encoding="utf-8")
+    code, data = _summary_of(tmp_path, corpus, "-o", stranger)
+    assert code == 2 and data["status"] == "error" and "not written by cleaner" in data["message"]
+    code, data = _summary_of(tmp_path, corpus, "-o", out)
+    assert code == 0 and data["status"] == "ok" and data["output_replaced"] is True
 
 
 def _corpus(root: Path, files: int) -> None:
@@ -79,8 +118,9 @@ def test_interrupted_run_resumes_without_redoing_finished_tasks(tmp_path: Path) 
     command = [sys.executable, "-m", "cleaner.cli", "clean", str(corpus), "-o", str(out), "--workers", "1", "-q"]
     # A shell starts background jobs with SIGINT ignored, and Python then never raises
     # KeyboardInterrupt: give the run the default disposition, as a terminal's Ctrl-C finds it.
-    process = subprocess.Popen(command, cwd=REPO, env=env, stderr=subprocess.PIPE, text=True,
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    summary = tmp_path / "summary.json"
+    process = subprocess.Popen([*command, "--summary-json", str(summary)], cwd=REPO, env=env, stderr=subprocess.PIPE,
+                               text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     work = tmp_path / ".out.work"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and len(list(work.glob("*.docs.pkl"))) < 2:
@@ -90,6 +130,8 @@ def test_interrupted_run_resumes_without_redoing_finished_tasks(tmp_path: Path) 
     assert process.returncode == 130, stderr
     assert "interrupted" in stderr
     assert not out.exists()  # nothing half-written
+    interrupted = json.loads(summary.read_text())
+    assert interrupted["status"] == "interrupted" and interrupted["exit_code"] == 130
     finished = len(list(work.glob("*.docs.pkl")))
     assert 2 <= finished < 40
     assert subprocess.run([*command, "--resume"], cwd=REPO, env=env, check=False).returncode == 0

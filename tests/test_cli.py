@@ -107,8 +107,10 @@ def test_inputs_files_dirs_globs_and_glob_option(tmp_path: Path) -> None:
     (corpus / "c.md").write_text("Markdown text.\n")
     out = tmp_path / "out"
     assert run_cli("clean", corpus, "-o", out, "--format", "txt") == 0
-    assert sorted(tree_bytes(out / "text")) == ["b.txt", "sub/a.txt"]
+    assert sorted(tree_bytes(out / "text")) == ["b.txt", "c.md", "sub/a.txt"]  # every readable name by default
     assert (out / "text" / "sub" / "a.txt").read_text() == "Erster Text.\n"
+    assert run_cli("clean", corpus, "-o", out, "--format", "txt", "--glob", "*.txt") == 0
+    assert sorted(tree_bytes(out / "text")) == ["b.txt", "sub/a.txt"]
     assert run_cli("clean", corpus, "-o", out, "--glob", "*.md") == 0
     assert len((out / "documents.jsonl").read_text().splitlines()) == 1
     assert run_cli("clean", str(corpus / "*.txt"), str(corpus / "sub" / "a.txt"), "-o", out) == 0
@@ -124,6 +126,13 @@ def test_missing_input_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureF
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0 and "nope: no such file or directory" in error
     assert not (tmp_path / "out").exists()
+
+
+def test_explain_of_an_unreadable_input_is_one_line_error(tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "image.txt").write_bytes(b"\x89PNG\x00\x00")
+    assert run_cli("explain", tmp_path / "image.txt") == 2
+    assert capsys.readouterr().err == "cleaner: error: image.txt: binary file (NUL byte at offset 4), not text\n"
 
 
 def test_explain_names_rule_of_every_removed_line(capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from concurrent.futures import ProcessPoolExecutor
 
-import numpy as np
 import pytest
-from dedup_support import mutate, refs, removed, run, words
+from dedup_support import batch, mutate, removed, run, words
 
-from cleaner.dedup import Deduplicator, DedupSettings, fingerprint
-from cleaner.dedup.fingerprint import FingerprintBatch
+from cleaner.dedup import DedupBatch, Deduplicator, DedupSettings, fingerprint_batch
 from cleaner.document import Claim, Rejection
 
 # 200 distinct words: 196 five-word shingles; k separated changed words give
@@ -60,12 +58,35 @@ def test_cluster_transitivity_points_at_earliest() -> None:
 
 
 def test_repeat_inside_one_document() -> None:
+    """A long paragraph repeated is a duplicate; a short line repeated (a table cell, a list
+    item) is not judged by paragraph dedup."""
     decisions, _ = run([("d", [A, OTHER, "Kurzer Satz hier.", THIRD, A, "kurzer satz HIER"])])
     got = removed(decisions, "d")
-    assert sorted(got) == [4, 5]
+    assert sorted(got) == [4]
     assert got[4][1]["duplicate_of"]["lines"] == [1, 1]
-    assert got[5][1]["duplicate_of"]["lines"] == [3, 3]
     assert decisions["d"].rejection is None
+
+
+def test_table_of_contents_copy_goes_and_the_body_heading_stays() -> None:
+    toc = ["Contents", "How the vote was counted", "What happens next", "Reactions"]
+    body = [A, "How the vote was counted", OTHER, "What happens next", THIRD, "Reactions", " ".join(words(7, 40)),
+            "Yes", "No", "Reactions"]
+    decisions, dedup = run([("d", toc + body)])
+    got = removed(decisions, "d")
+    assert sorted(got) == [1, 2, 3, 13]  # the copies in lists of short lines
+    for index, heading in [(1, 5), (2, 7), (3, 9), (13, 9)]:
+        rule, detail = got[index]
+        assert rule == "dedup.navigation_copy"
+        assert detail == {"body_copy": {"lines": [heading + 1, heading + 1], "chars": detail["body_copy"]["chars"]}}
+    assert decisions["d"].removals[0][1].category == "navigation"
+    assert dedup.stats["navigation_copies"] == 4
+
+
+def test_repeated_table_rows_and_code_lines_all_stay() -> None:
+    """Rows inside a table are never between prose, even when a long line follows one."""
+    rows = ["400 | 2020-08-01 | 7.44", "404 | 2020-08-01 | 0.13", "400 | 2020-08-01 | 7.44", A]
+    decisions, _ = run([("d", [OTHER, *rows, THIRD, "Step 2", "Step 2", OTHER[:40]])])
+    assert decisions == {}
 
 
 def test_short_paragraphs_are_compared_exactly_only() -> None:
@@ -87,10 +108,27 @@ def test_recurring_short_line_removed_everywhere_including_first() -> None:
     assert dedup.stats["recurring_lines"] == 3
 
 
-def test_short_line_in_two_documents_is_keep_first() -> None:
+def test_short_line_in_two_documents_stays_in_both() -> None:
+    """Headings, list items and table rows are not paragraph duplicates: a second document
+    holding the same short line says nothing about it (recurrence alone judges short lines)."""
     line = "Mehr zum Thema: Newsletter abonnieren"
     decisions, _ = run([("d1", [A, line]), ("d2", [OTHER, line])])
-    assert removed(decisions, "d2")[1][0] == "dedup.exact"
+    assert decisions == {}
+
+
+def test_recurrence_counts_pages_of_one_site() -> None:
+    """A plain heading on three pages of one site is its template; on pages of three different
+    sites it is a common heading and stays. A boilerplate-shaped line goes across sites too."""
+    docs = [(f"d{i}", [words(30 + i, 40)[0] + " " + THIRD[: 50 * (i + 1)], "Key takeaways", "Share this article"])
+            for i in range(3)]
+    one_site, _ = run(docs, sites=["host:example.com"] * 3)
+    for doc_id, _ in docs:
+        assert {rule for rule, _ in removed(one_site, doc_id).values()} == {"dedup.recurring"}
+        assert sorted(removed(one_site, doc_id)) == [1, 2]
+    three_sites, dedup = run(docs, sites=["host:a.com", "host:b.org", "dir:c"])
+    for doc_id, _ in docs:
+        assert removed(three_sites, doc_id) == {2: ("dedup.recurring_across_sites", {"documents": 3})}
+    assert dedup.stats["recurring_across_sites_lines"] == 3
 
 
 def test_long_paragraph_in_many_documents_is_keep_first() -> None:
@@ -119,9 +157,8 @@ def test_decisions_of_a_task_are_those_of_its_documents() -> None:
             ("plain", [" ".join(words(5, 50))]), ("again", [C, OTHER]), ("last", [THIRD])]
     settings = DedupSettings()
     dedup = Deduplicator(settings)
-    for doc_id, paragraphs in docs:
-        paragraph_refs, texts = refs("\n".join(paragraphs))
-        dedup.add(doc_id, f"{doc_id}.txt", paragraph_refs, fingerprint(texts, settings))
+    for start in range(0, len(docs), 4):  # two tasks' batches
+        dedup.add_batch(batch(docs[start:start + 4], settings))
     whole = dedup.resolve()
     everything = whole.by_document()
     assert everything["copy"].rejection is not None and len(everything) >= 4
@@ -152,11 +189,12 @@ def test_punctuation_only_lines_are_ignored() -> None:
     assert decisions == {}
 
 
-def _fingerprints(docs, settings, reverse: bool, workers: int):
+def _batches(docs, settings, reverse: bool, workers: int) -> list[DedupBatch]:
+    """One batch per document, computed in worker processes in the given order."""
     order = list(reversed(docs)) if reverse else list(docs)
     with ProcessPoolExecutor(workers) as pool:
-        futures = {doc_id: pool.submit(fingerprint, refs("\n".join(p))[1], settings) for doc_id, p in order}
-    return {doc_id: future.result() for doc_id, future in futures.items()}
+        futures = {doc_id: pool.submit(batch, [(doc_id, p)], settings) for doc_id, p in order}
+    return [futures[doc_id].result() for doc_id, _ in docs]
 
 
 def test_result_independent_of_how_fingerprints_were_computed() -> None:
@@ -170,10 +208,9 @@ def test_result_independent_of_how_fingerprints_were_computed() -> None:
     ]
     results = []
     for reverse, workers in [(False, 1), (True, 2), (True, 1)]:
-        fps = _fingerprints(docs, settings, reverse, workers)
         dedup = Deduplicator(settings)
-        for doc_id, paragraphs in docs:  # always added in input order
-            dedup.add(doc_id, f"{doc_id}.txt", refs("\n".join(paragraphs))[0], fps[doc_id])
+        for one in _batches(docs, settings, reverse, workers):  # always added in input order
+            dedup.add_batch(one)
         results.append((dedup.resolve().by_document(), dedup.stats))
     expected, _ = run(docs, settings)
     for decisions, stats in results:
@@ -181,30 +218,34 @@ def test_result_independent_of_how_fingerprints_were_computed() -> None:
         assert stats == results[0][1]
 
 
-def test_add_checks_its_input() -> None:
+def _replace(one: DedupBatch, **changes) -> DedupBatch:
+    fields = {name: getattr(one, name) for name in DedupBatch.__dataclass_fields__}
+    return DedupBatch(**{**fields, **changes})
+
+
+def test_add_batch_checks_its_input() -> None:
     settings = DedupSettings()
     dedup = Deduplicator(settings)
-    paragraph_refs, texts = refs(f"{A}\n{OTHER}")
-    with pytest.raises(ValueError, match="x.txt: 2 paragraphs but a fingerprint of 1"):
-        dedup.add("x", "x.txt", paragraph_refs, fingerprint(texts[:1], settings))
+    good = batch([("x", [A, OTHER])], settings)
+    short = fingerprint_batch([[A]], settings)
+    with pytest.raises(ValueError, match="x.txt: 2 paragraphs but fingerprints of 1"):
+        dedup.add_batch(_replace(good, fingerprint=short))
     with pytest.raises(ValueError, match="x.txt: fingerprint has 32 LSH bands, the settings 16"):
-        dedup.add("x", "x.txt", paragraph_refs, fingerprint(texts, DedupSettings(bands=32, rows=4)))
-    dedup.add("x", "x.txt", paragraph_refs, fingerprint(texts, settings))
+        dedup.add_batch(_replace(good, fingerprint=fingerprint_batch([[A, OTHER]], DedupSettings(bands=32, rows=4))))
+    with pytest.raises(ValueError, match="1 documents, 1 paths, 2 sites"):
+        dedup.add_batch(_replace(good, sites=["dir:", "dir:"]))
+    dedup.add_batch(good)
     with pytest.raises(ValueError, match="added to dedup twice"):
-        dedup.add("x", "y.txt", paragraph_refs, fingerprint(texts, settings))
+        dedup.add_batch(_replace(good, paths=["y.txt"]))
 
 
 def test_a_refused_batch_leaves_nothing_behind() -> None:
     settings = DedupSettings()
     dedup = Deduplicator(settings)
-    paragraph_refs, texts = refs(f"{A}\n{OTHER}")
-    rows = np.array([(p.line_index, p.first_line, p.last_line, p.start, p.end) for p in paragraph_refs] * 2)
-    one = FingerprintBatch.of(fingerprint(texts, settings))
-    both = FingerprintBatch(np.array([2, 2]), *(np.concatenate([part, part]) for part in (
-        one.exact, one.words, one.sizes, one.shingles, one.bands)))
-    with pytest.raises(ValueError, match="b.txt: document id x added to dedup twice"):
-        dedup.add_batch(["x", "x"], ["a.txt", "b.txt"], rows, both)
-    dedup.add("x", "a.txt", paragraph_refs, fingerprint(texts, settings))  # x was not registered
+    twice = batch([("x", [A, OTHER]), ("x", [A, OTHER])], settings)
+    with pytest.raises(ValueError, match="x.txt: document id x added to dedup twice"):
+        dedup.add_batch(twice)
+    dedup.add_batch(batch([("x", [A, OTHER])], settings))  # x was not registered
     assert dedup.run_document_ids() == ["x"]
 
 
@@ -220,3 +261,19 @@ def test_many_near_copies_form_one_cluster(monkeypatch: pytest.MonkeyPatch, cap:
         rule, detail = removed(decisions, f"c{i}")[1]
         assert (rule, detail["duplicate_of"]["id"], detail["jaccard"]) == ("dedup.near", "first", round(191 / 201, 4))
     assert dedup.stats["clusters"] == {"count": 1, "sizes": {"7": 1}}
+
+
+def test_menu_printed_above_and_below_the_article_goes_both_times() -> None:
+    menu = ["Home", "World News", "Sport", "Tech & Science"]
+    decisions, _ = run([("d", [*menu, A, OTHER, *menu])])
+    got = removed(decisions, "d")
+    assert sorted(got) == [0, 1, 2, 3, 6, 7, 8, 9]
+    assert got[0] == ("dedup.repeated_menu", {"other_copy": {"lines": [7, 7], "chars": got[0][1]["other_copy"]["chars"]}})
+    assert got[9][1]["other_copy"]["lines"] == [4, 4]
+
+
+def test_repeated_code_lines_and_lowercase_lists_are_not_menus() -> None:
+    code = ["WHERE status = 400", "period,", "entries,", "LIMIT 10"]
+    listing = ["apples", "pears", "plums"]
+    decisions, _ = run([("d", [*code, A, *listing, OTHER, *code, *listing])])
+    assert decisions == {}

@@ -11,11 +11,11 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from cleaner.dedup import DedupSettings, fingerprint, fingerprint_many
+from cleaner.dedup import DedupSettings, fingerprint_batch
 from cleaner.dedup.minhash import band_hashes, permutations, shingle_hash, shingle_sets, signatures
 from cleaner.dedup.normalize import normalize_text
 from cleaner.dedup.settings import candidate_probability, derive_bands
-from cleaner.dedup.tokens import paragraph_words, word_hash
+from cleaner.dedup.tokens import Tokenizer, word_hash
 
 TEXTS = [
     "Der schnelle braune Fuchs springt über den faulen Hund, am 12.03.2024 um 10:15 Uhr!",
@@ -41,17 +41,17 @@ def _words(texts: list[str]) -> list[list[str]]:
 @given(st.lists(st.text(), max_size=8))
 @hsettings(max_examples=300, deadline=None)
 def test_vectorised_word_hashes_equal_whole_text_normalisation(texts: list[str]) -> None:
-    hashes, counts = paragraph_words(texts)
+    hashes, counts = Tokenizer().paragraph_words(texts)
     words = _words(texts)
     assert counts.tolist() == [len(w) for w in words]
     assert hashes.tolist() == [word_hash(w) for ws in words for w in ws]
-    fp = fingerprint(texts, DedupSettings())
-    assert len(fp) == len(texts)
+    fp = fingerprint_batch([texts], DedupSettings())
+    assert fp.counts.tolist() == [len(texts)] and len(fp.exact) == len(texts)
 
 
 def test_word_hashes_of_tricky_whitespace_and_expansions() -> None:
     texts = ["foo\xa0bar\u2009baz", "x\x1cy\x85z", "\ufdfa", "\ud800 lone surrogate", "Ⅻ ⑴ ㏂"]
-    hashes, counts = paragraph_words(texts)
+    hashes, counts = Tokenizer().paragraph_words(texts)
     words = _words(texts)
     assert counts.tolist() == [3, 3, 4, 2, 3] == [len(w) for w in words]
     assert hashes.tolist() == [word_hash(w) for ws in words for w in ws]
@@ -59,7 +59,7 @@ def test_word_hashes_of_tricky_whitespace_and_expansions() -> None:
 
 def test_vectorised_shingles_match_scalar_definition() -> None:
     words = _words(TEXTS)
-    shingles, offsets = shingle_sets(*paragraph_words(TEXTS), 5)
+    shingles, offsets = shingle_sets(*Tokenizer().paragraph_words(TEXTS), 5)
     for i, w in enumerate(words):
         expected = sorted({shingle_hash(tuple(w[j : j + 5])) for j in range(len(w) - 4)})
         assert shingles[offsets[i] : offsets[i + 1]].tolist() == expected
@@ -68,7 +68,7 @@ def test_vectorised_shingles_match_scalar_definition() -> None:
 def test_signatures_equal_datasketch() -> None:
     words = _words(TEXTS)
     for num_perm, seed in [(128, 1), (64, 7)]:
-        shingles, offsets = shingle_sets(*paragraph_words(TEXTS), 3)
+        shingles, offsets = shingle_sets(*Tokenizer().paragraph_words(TEXTS), 3)
         ours = signatures(shingles, offsets, num_perm, seed)
         for i, w in enumerate(words):
             reference = MinHash(num_perm=num_perm, seed=seed, hashfunc=shingle_hash)
@@ -107,21 +107,24 @@ def test_band_hashes_depend_on_every_row() -> None:
 
 
 def test_fingerprint_is_picklable_and_marks_short_paragraphs() -> None:
-    fp = fingerprint(TEXTS, DedupSettings())
+    fp = fingerprint_batch([TEXTS], DedupSettings())
     again = pickle.loads(pickle.dumps(fp))
     assert np.array_equal(again.exact, fp.exact) and np.array_equal(again.bands, fp.bands)
     assert fp.words.tolist() == [14, 14, 5, 1, 0, 14]
     # long means >= 9 five-word shingles, i.e. at least 13 words
-    assert fp.long.tolist() == [True, True, False, False, False, True]
+    assert (fp.sizes > 0).tolist() == [True, True, False, False, False, True]
     assert fp.bands.shape == (3, 16)
 
 
 def test_batched_fingerprints_equal_single_ones() -> None:
+    """A task's documents fingerprinted together give each document what it gets alone."""
     settings = DedupSettings()
     documents = [TEXTS, [], TEXTS[3:], [TEXTS[5]] * 3, TEXTS[::-1]]
-    for single, batched in zip([fingerprint(d, settings) for d in documents], fingerprint_many(documents, settings)):
-        for name in ("exact", "words", "offsets", "shingles", "bands"):
-            assert np.array_equal(getattr(single, name), getattr(batched, name)), name
+    singles = [fingerprint_batch([d], settings) for d in documents]
+    batched = fingerprint_batch(documents, settings)
+    assert batched.counts.tolist() == [len(d) for d in documents]
+    for name in ("exact", "words", "sizes", "shingles", "bands"):
+        assert np.array_equal(np.concatenate([getattr(one, name) for one in singles]), getattr(batched, name)), name
 
 
 @pytest.mark.parametrize("num_perm, seed", [(128, 1), (64, 7), (256, 42)])

@@ -5,20 +5,24 @@ One Ray instance is started for the module (starting one takes seconds) and stop
 
 from __future__ import annotations
 
+import gzip
 import json
 import random
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 ray = pytest.importorskip("ray", reason="the Ray engine needs the optional extra: pip install 'cleaner[ray]'")
 
 from conftest import SEEDS
 
+from cleaner import pipeline
 from cleaner.dedup.components import min_labels, spread_components
-from cleaner.dedup.engine import band_pair_keys, in_process
+from cleaner.dedup.engine import band_pairs, in_process
 from cleaner.dedup.jaccard import pair_jaccard
 from cleaner.engines.ray import RayEngine
 from cleaner.pipeline import InputFailure, Settings, make_tasks, run
@@ -88,7 +92,7 @@ def assert_same_output(local: Path, distributed: Path) -> None:
 def test_ray_run_is_byte_identical_to_local(tmp_path: Path, shipped_rules: RuleSet) -> None:
     corpus = tmp_path / "corpus"
     build_corpus(corpus, 100)
-    assert len(make_tasks(discover([str(corpus)], "*.txt"), Settings().read)) >= 2  # the work is really spread
+    assert len(make_tasks(discover([str(corpus)], "*.txt"))) >= 2  # the work is really spread
     clean([corpus], tmp_path / "local", shipped_rules, "local")
     clean([corpus], tmp_path / "ray", shipped_rules, "ray")
     assert_same_output(tmp_path / "local", tmp_path / "ray")
@@ -96,6 +100,24 @@ def test_ray_run_is_byte_identical_to_local(tmp_path: Path, shipped_rules: RuleS
     assert stats["duplicates"]["by_kind"]["near"]["paragraphs"] > 10  # every kind of duplicate occurred
     assert stats["duplicates"]["by_kind"]["exact"]["paragraphs"] > 10
     assert stats["duplicates"]["recurring_lines"] >= 100  # the footer of every generated document
+
+
+def test_split_inputs_are_identical_on_ray(tmp_path: Path, shipped_rules: RuleSet,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A .jsonl.gz and a Parquet file cut into parts (planned by actors, read by several actors,
+    each keeping its decompressed stream between parts) give the local engine's output."""
+    corpus = tmp_path / "corpus"
+    build_corpus(corpus, 60)
+    rows = [{"text": path.read_text(encoding="utf-8"), "n": i} for i, path in enumerate(sorted(corpus.glob("*.txt")))]
+    (corpus / "dump.jsonl.gz").write_bytes(gzip.compress("".join(json.dumps(r) + "\n" for r in rows).encode(), mtime=0))
+    pq.write_table(pa.Table.from_pylist(rows), corpus / "dump.parquet", row_group_size=8)
+    monkeypatch.setattr(pipeline, "TASK_MAX_BYTES", 12_000)
+    inputs = [corpus / "dump.jsonl.gz", corpus / "dump.parquet"]
+    assert len(pipeline.plan_tasks(discover([str(p) for p in inputs], "*"), Settings())) > 8
+    clean(inputs, tmp_path / "local", shipped_rules, "local")
+    clean(inputs, tmp_path / "ray", shipped_rules, "ray")
+    assert_same_output(tmp_path / "local", tmp_path / "ray")
+    assert json.loads((tmp_path / "ray" / "manifest.json").read_text())["timings"]["tasks"] > 8
 
 
 def test_incremental_runs_are_identical(tmp_path: Path, shipped_rules: RuleSet) -> None:
@@ -129,21 +151,21 @@ def test_engine_calls_on_the_running_instance() -> None:
     rng = np.random.default_rng(1)
     holders = np.sort(rng.choice(10_000, size=3_000, replace=False)).astype(np.int64)
     columns = [(rng.integers(0, 400, size=len(holders)).astype(np.uint64),) for _ in range(7)]  # crowded buckets
-    shared = (holders, 2_000, 10_000)
+    shared = (holders, 2_000)
     sets = [np.unique(rng.integers(0, 60, size=int(rng.integers(1, 30)))).astype(np.uint32) for _ in range(50)]
     bounds = np.concatenate([[0], np.cumsum([len(x) for x in sets])])
     batches = [(np.concatenate(sets), bounds, rng.integers(0, 50, size=200), rng.integers(0, 50, size=200)) for _ in range(5)]
     left, right = rng.integers(0, 5_000, size=4_000), rng.integers(0, 5_000, size=4_000)
     seen: list[int] = []
     with RayEngine(num_cpus=1) as engine:
-        keys = list(engine.spread(band_pair_keys, iter(columns), shared))
+        keys = list(engine.spread(band_pairs, iter(columns), shared))
         jaccard = list(engine.spread(pair_jaccard, iter(batches), ()))
         components = spread_components(engine.spread, left, right, chunk=500)  # 8 chunks, 3 merge rounds
         engine.map_tasks(lambda: (lambda n: n * n), range(9), seen.append)
         engine.map_tasks(lambda: (lambda n: -n), range(3), seen.append)  # the same actors, a new runner
         engine.map_tasks(lambda: (lambda n: n), [], seen.append)  # nothing to do
         assert len(engine._actors()) == 2
-    local_keys = list(in_process(band_pair_keys, columns, shared))
+    local_keys = list(in_process(band_pairs, columns, shared))
     assert sum(len(k) for k in local_keys) > 1000
     for got, expected in zip(keys, local_keys, strict=True):  # in the order of the calls
         np.testing.assert_array_equal(got, expected)

@@ -119,6 +119,49 @@ def test_parquet_output_matches_jsonl_and_loads_in_datasets(mixed_run: Path, tmp
 def test_text_mirror_has_one_file_per_record(mixed_run: Path) -> None:
     assert (mixed_run / "text" / "dump.jsonl.gz" / "00000000.txt").read_text() == ARTICLE + "\n"
     assert (mixed_run / "text" / "latin1.txt").exists()
+    # the clean text of a page is plain text, and named so
+    assert "Stadtrat hat am Dienstagabend" in (mixed_run / "text" / "seite.html.txt").read_text(encoding="utf-8")
+    assert not (mixed_run / "text" / "seite.html").exists()
+
+
+def test_default_discovery_takes_every_readable_format(tmp_path: Path) -> None:
+    corpus = tmp_path / "crawl"
+    (corpus / "sub").mkdir(parents=True)
+    (corpus / "seite.html").write_text(PAGE, encoding="utf-8")
+    (corpus / "sub" / "alt.htm.gz").write_bytes(gzip.compress(PAGE.encode(), mtime=0))
+    (corpus / "dump.jsonl.gz").write_bytes(gzip.compress(json.dumps({"text": ARTICLE}).encode() + b"\n", mtime=0))
+    (corpus / "feed.ndjson").write_text(json.dumps({"text": ARTICLE}) + "\n", encoding="utf-8")
+    pq.write_table(pa.table({"text": [ARTICLE]}), corpus / "tabelle.parquet")
+    (corpus / "notiz.md").write_text(ARTICLE + "\n", encoding="utf-8")
+    (corpus / "alt.txt.zst").write_bytes(zstandard.ZstdCompressor().compress(ARTICLE.encode()))
+    (corpus / "scan.pdf").write_bytes(b"%PDF-1.4 not text")
+    (corpus / "table.csv").write_text("a,b\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert run_cli("clean", corpus, "-o", out, "--no-dedup", "--workers", "1") == 0
+    paths = [r["metadata"]["source"]["path"] for r in records(out)]
+    assert paths == ["alt.txt.zst", "dump.jsonl.gz", "feed.ndjson", "notiz.md", "seite.html", "sub/alt.htm.gz",
+                     "tabelle.parquet"]
+    assert run_cli("clean", corpus, "-o", out, "--glob", "*.html", "--workers", "1") == 0  # --glob narrows
+    assert [r["metadata"]["source"]["path"] for r in records(out)] == ["seite.html"]
+
+
+def test_finding_no_input_is_an_error_that_says_what_was_there(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    corpus = tmp_path / "scans"
+    (corpus / "old").mkdir(parents=True)
+    for name in ("a.pdf", "old/b.PDF", "c.csv"):
+        (corpus / name).write_bytes(b"%PDF")
+    out = tmp_path / "out"
+    assert run_cli("clean", corpus, "-o", out, "--strict") == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and error.startswith(f"cleaner: error: no input files found under {corpus} ")
+    assert "(found 3 files: 1 .PDF, 1 .csv, 1 .pdf); readable: .txt, .text, .md, .html, .htm, .jsonl" in error
+    assert run_cli("clean", corpus, "-o", out, "--glob", "*.xml") == 2
+    assert "(found 3 files: 1 .PDF, 1 .csv, 1 .pdf); --glob '*.xml' matches none" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert run_cli("clean", tmp_path / "empty", "-o", out) == 2
+    assert "(found no files)" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_report_numbers_come_from_stats(mixed_run: Path) -> None:

@@ -287,26 +287,51 @@ def test_single_line_file_of_several_megabytes(tmp_path: Path) -> None:
 
 UNPRIVILEGED = 65534
 _AS_NOBODY = f"""\
-import os, sys
+import contextlib, io, os, sys
 from cleaner.cli import main
 warm, args = sys.argv[1], sys.argv[2:]
 # The interpreter may live where only root can read (pyenv under /root), so everything a run
 # imports or loads lazily is loaded by a first run as root; then privileges are dropped for good.
-main(["clean", warm, "-o", warm + "-out", "-q", "--workers", "1"])
+with contextlib.redirect_stderr(io.StringIO()):
+    main(["clean", warm, "-o", warm + "-out", "-q", "--workers", "1"])
 os.setgroups([]); os.setgid({UNPRIVILEGED}); os.setuid({UNPRIVILEGED})
 sys.exit(main(args))
 """
+needs_root = pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
+                                reason="needs root to create files an unprivileged user cannot read")
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
-                    reason="needs root to create files an unprivileged user cannot read")
-def test_unreadable_file_and_directory() -> None:
+def _shipped_copy(target: Path) -> Path:
+    """The package and its rules, copied where the unprivileged user can read them: the checkout
+    itself may sit in a directory only root may enter (a CI runner's `mktemp -d`)."""
+    for name in ("cleaner", "rules"):
+        shutil.copytree(REPO / name, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for path in (target, *target.rglob("*")):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return target
+
+
+def _as_nobody(base: Path, package: Path, warm: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", _AS_NOBODY, str(warm), *args], capture_output=True, text=True,
+                          timeout=120, cwd=base, env={**os.environ, "PYTHONPATH": str(package)})
+
+
+def _world_base() -> tuple[Path, Path]:
+    """A directory everyone may enter, with a warm-up corpus in it."""
     base = Path(tempfile.mkdtemp(prefix="cleaner-perm-"))
+    base.chmod(0o777)
+    warm = base / "warm"
+    warm.mkdir()
+    shutil.copy(sorted(SEEDS.glob("*.txt"))[0], warm)
+    return base, warm
+
+
+@needs_root
+def test_unreadable_file_and_directory() -> None:
+    base, warm = _world_base()
     try:
-        base.chmod(0o777)
-        warm, corpus = base / "warm", base / "corpus"
-        warm.mkdir()
-        shutil.copy(sorted(SEEDS.glob("*.txt"))[0], warm)
+        package = _shipped_copy(base / "repo")
+        corpus = base / "corpus"
         corpus.mkdir()
         shutil.copy(sorted(SEEDS.glob("*.txt"))[0], corpus)
         (corpus / "locked.txt").write_text(GOOD, encoding="utf-8")
@@ -314,10 +339,7 @@ def test_unreadable_file_and_directory() -> None:
         (corpus / "locked-dir").mkdir()
         (corpus / "locked-dir" / "inside.txt").write_text(GOOD, encoding="utf-8")
         (corpus / "locked-dir").chmod(0)
-        def as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
-            return subprocess.run([sys.executable, "-c", _AS_NOBODY, str(warm), *args], capture_output=True,
-                                  text=True, timeout=120, cwd=base, env={**os.environ, "PYTHONPATH": str(REPO)})
-        done = as_nobody("clean", str(corpus), "-o", str(base / "out"), "--workers", "1")
+        done = _as_nobody(base, package, warm, "clean", str(corpus), "-o", str(base / "out"), "--workers", "1")
         assert done.returncode == 0, done.stderr
         stats = json.loads((base / "out" / "stats.json").read_text(encoding="utf-8"))
         locked_dir, locked_file = one_line_errors(stats)
@@ -325,7 +347,8 @@ def test_unreadable_file_and_directory() -> None:
         assert locked_file == "locked.txt: Permission denied"
         assert stats["documents"]["in"] == 1
         before = tree_bytes(base / "out")
-        failed = as_nobody("clean", str(corpus), "-o", str(base / "out"), "--workers", "1", "--on-error", "fail")
+        failed = _as_nobody(base, package, warm, "clean", str(corpus), "-o", str(base / "out"), "--workers", "1",
+                            "--on-error", "fail")
         assert failed.returncode == 1
         assert failed.stderr.startswith("cleaner: error: locked-dir: ")
         assert tree_bytes(base / "out") == before
@@ -333,4 +356,25 @@ def test_unreadable_file_and_directory() -> None:
         for path in (base / "corpus" / "locked-dir", base / "corpus" / "locked.txt"):
             if path.exists():
                 path.chmod(0o755)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@needs_root
+def test_unreadable_rules_directory_is_one_line() -> None:
+    base, warm = _world_base()
+    try:
+        private = base / "private"  # a checkout only root may enter, as `git clone . "$(mktemp -d)/c"` makes
+        package = _shipped_copy(private / "repo")
+        private.chmod(0o700)
+        done = _as_nobody(base, package, warm, "clean", str(warm), "-o", str(base / "out"))
+        assert done.returncode == 2
+        assert done.stderr == f"cleaner: error: {package / 'rules'}: cannot read rules directory: Permission denied\n"
+        locked = base / "locked-rules"
+        locked.mkdir(mode=0)
+        done = _as_nobody(base, package, warm, "explain", str(warm), "--no-default-rules", "--rules", str(locked))
+        assert (done.returncode, done.stderr) == (2, f"cleaner: error: {locked}: cannot read rules directory: "
+                                                     "Permission denied\n")
+        assert not (base / "out").exists()
+    finally:
+        private.chmod(0o755)
         shutil.rmtree(base, ignore_errors=True)

@@ -132,6 +132,19 @@ def test_training_preset_drops_a_stub_that_default_keeps():
     assert judge(doc, load_quality_config(preset_path("training"))).reason == "quality.word_count"
 
 
+def test_default_keeps_short_repeated_cells_and_drops_a_paragraph_over_and_over():
+    """Repeated short lines (a table's cells, a formula's symbols) are content; the default preset
+    weighs repetition by characters, so only the same text over and over rejects a document."""
+    prose = ("Die Kommission legte am Dienstag ihren Bericht vor, der die Lage in den Ländern beschreibt.\n"
+             "Nach Angaben der Behörde stiegen die Preise im dritten Quartal deutlich an.\n")
+    table = "".join(f"Land {i}\nja\nnein\nja\n" for i in range(12))
+    default = load_quality_config(preset_path("default"))
+    assert judge(cleaned(prose + table), default) is None
+    spam = "Jetzt kaufen und sparen, nur heute gibt es alle Angebote zum halben Preis im Shop!\n" * 20
+    rejection = judge(cleaned(prose + spam), default)
+    assert rejection is not None and rejection.reason == "quality.duplicate_line_chars"
+
+
 _TRAINING = load_quality_config(preset_path("training"))
 
 
@@ -140,3 +153,44 @@ _TRAINING = load_quality_config(preset_path("training"))
 def test_any_text_is_judged_without_error(text, lang):
     rejection = judge(cleaned(text, lang), _TRAINING)
     assert rejection is None or rejection.reason.startswith("quality.")
+
+
+# Genuine news prose in scripts that do not separate words with spaces (written for this test).
+CHINESE = (
+    "国家统计局周三公布的数据显示，今年前三个季度全国居民人均可支配收入同比实际增长百分之五点二。\n"
+    "分析人士指出，消费市场持续回暖，服务业对经济增长的贡献明显提高，但外部环境依然复杂多变。\n"
+    "专家建议，下一阶段应继续扩大内需，稳定就业，并加大对中小企业的支持力度。"
+)
+JAPANESE = (
+    "気象庁によると、大型の台風十号は明日の朝にかけて九州南部に接近する見込みです。\n"
+    "鉄道各社は運転の見合わせを発表しており、利用者に対して最新の運行情報を確認するよう呼びかけています。\n"
+    "自治体は早めの避難を求めるとともに、川の増水や土砂災害に十分注意するよう訴えました。"
+)
+THAI = (
+    "กรมอุตุนิยมวิทยาประกาศเตือนว่าจะมีฝนตกหนักในหลายจังหวัดทางภาคเหนือตลอดสัปดาห์นี้\n"
+    "เจ้าหน้าที่ท้องถิ่นได้เตรียมเครื่องสูบน้ำและเรือไว้ช่วยเหลือประชาชนในพื้นที่เสี่ยงน้ำท่วม\n"
+    "นายกรัฐมนตรีกล่าวว่ารัฐบาลพร้อมจัดสรรงบประมาณฉุกเฉินเพื่อฟื้นฟูพื้นที่ที่ได้รับความเสียหาย"
+)
+
+
+@pytest.mark.parametrize(("text", "lang"), [(CHINESE, "zh"), (JAPANESE, "ja"), (THAI, "th")])
+def test_unspaced_scripts_are_not_judged_by_words(text, lang):
+    """A whitespace token of Chinese, Japanese or Thai is a clause: word heuristics would call
+    every such article letter soup (mean word length far above 20)."""
+    assert judge(cleaned(text, lang), load_quality_config(preset_path("default"))) is None
+    rejection = judge(cleaned(text, lang), load_quality_config(preset_path("training")))
+    assert rejection is None or rejection.reason.removeprefix("quality.") not in {
+        "word_count", "mean_word_length", "alpha_words", "symbol_word_ratio", "stop_words", "top_ngram", "duplicate_ngram"}
+
+
+def test_word_heuristics_still_judge_spaced_text_with_a_few_han_characters(tmp_path):
+    """A Latin-script text quoting a name in Han characters is still judged by its words."""
+    text = "Donaudampfschifffahrtsgesellschaftskapitän " * 3 + "北京"
+    rejection = judge(cleaned(text), config(tmp_path, "[mean_word_length]\nmax = 10"))
+    assert rejection is not None and rejection.reason == "quality.mean_word_length"
+
+
+def test_blob_in_unspaced_script_still_fails_line_heuristics(tmp_path):
+    lines = "\n".join(["国家统计局周三公布的数据显示。"] * 10)
+    rejection = judge(cleaned(lines, "zh"), config(tmp_path, "[duplicate_lines]\nmax = 0.6"))
+    assert rejection is not None and rejection.reason == "quality.duplicate_lines"

@@ -11,7 +11,15 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from cleaner.document import Cleaned, Document, Source
-from cleaner.filters.quality import _PUNCT_EDGES, _Text, word_totals
+from cleaner.filters.quality import (
+    _LETTER,
+    _PUNCT_EDGES,
+    _alpha_words,
+    _duplicate_ngram,
+    _Text,
+    _top_ngram,
+    word_totals,
+)
 
 
 def oracle_words(text: str) -> list[str]:
@@ -68,3 +76,44 @@ def test_what_the_fast_paths_rely_on():
             assert not any(c in _PUNCT_EDGES or c.isspace() for c in lowered), hex(code)
         assert len(lowered) == 1 or code == 0x130, hex(code)
         assert code <= 0x3000 or not (char.isspace() or char in _PUNCT_EDGES), hex(code)
+
+
+def oracle_top_ngram(words: list[str], n: int) -> float:
+    """Gopher's definition, with tuples: characters of the most frequent n-gram (ties: first seen)."""
+    total = sum(map(len, words))
+    grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+    if not total or not grams:
+        return 0.0
+    counts = {g: grams.count(g) for g in grams}
+    best = max(counts.values())
+    if best < 2:
+        return 0.0
+    start = next(i for i, g in enumerate(grams) if counts[g] == best)
+    return sum(map(len, words[start : start + n])) * best / total
+
+
+def oracle_duplicate_ngram(words: list[str], n: int) -> float:
+    total = sum(map(len, words))
+    grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+    seen, repeated, i = set(), 0, 0
+    while i < len(grams):
+        if grams[i] in seen:
+            repeated += sum(map(len, words[i : i + n]))
+            i += n
+        else:
+            seen.add(grams[i])
+            i += 1
+    return repeated / total if total else 0.0
+
+
+@given(st.lists(st.sampled_from(["a", "bb", "ccc", "a.", "1", "_x", "ß", "日本"]), max_size=60))
+@settings(max_examples=300, deadline=None)
+def test_ngram_and_letter_heuristics_equal_their_plain_definitions(tokens: list[str]) -> None:
+    """The numbered n-grams and the one-search letter count give the plain definitions' values."""
+    text = _Text(cleaned(" ".join(tokens)), need_words=True)
+    words = oracle_words(" ".join(tokens))
+    for n in range(2, 5):
+        assert _top_ngram(text, n) == oracle_top_ngram(words, n)
+    for n in range(5, 11):
+        assert _duplicate_ngram(text, n) == oracle_duplicate_ngram(words, n)
+    assert _alpha_words(text) == (sum(1 for w in words if _LETTER.search(w)) / len(words) if words else 0.0)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import SEEDS, run_cli
+from conftest import SEEDS, clean_text, run_cli
 
+from cleaner.document import Cleaned
 from cleaner.rules.examples import check_examples, load_checked_rules
 from cleaner.rules.loader import RulePackError, load_rules
 
@@ -96,3 +97,66 @@ def test_rules_list_shows_scope_and_file(capsys: pytest.CaptureFixture[str]) -> 
     out = capsys.readouterr().out
     assert "de.jobs.listing-block" in out and "languages=de" in out and "de.toml:" in out
     assert "site.it-boltwise.book-ad" in out and "markers=IT BOLTWISE" in out
+
+
+@pytest.mark.parametrize("body, problem", [
+    (GOOD_RULE.replace('remove = ["Anzeige"]', 'remove = ["Werbung"]'), "should remove lines [1]"),
+    (GOOD_RULE.replace('kind = "line"', 'kind = "nope"'), "unknown kind"),
+])
+def test_every_pack_error_names_the_file_with_its_directory(tmp_path: Path, body: str, problem: str,
+                                                           monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """A failing example is named like any other pack error: as the user can open it, `bad/x.toml:5`."""
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "x.toml").write_text(body, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert run_cli("clean", SEEDS, "-o", tmp_path / "out", "--rules", "bad") == 2
+    error = capsys.readouterr().err
+    assert error.startswith("cleaner: error: bad/x.toml:3: rule 'x.ad': ") and problem in error
+
+
+GERMAN_BODY = ("Der Stadtrat hat am Dienstagabend den Haushalt für das kommende Jahr beschlossen. Die Mehrheit "
+               "stimmte nach einer langen Debatte für den Entwurf der Verwaltung.\n\nDie Opposition kritisierte die "
+               "hohe Neuverschuldung und kündigte an, den Haushalt weiter genau zu beobachten.\n")
+ENGLISH_BODY = ("The city council approved next year's budget on Tuesday evening after a long debate. The majority "
+                "voted for the administration's draft, which plans large investments in schools.\n\nThe opposition "
+                "criticised the new debt and said it would keep a close eye on the budget.\n")
+
+
+def _removed(cleaned: Cleaned) -> dict[str, str]:
+    text = cleaned.document.text
+    return {text[span.start:span.end].strip(): span.claim.rule for span in cleaned.spans() if span.claim}
+
+
+@pytest.mark.parametrize("stamp, published", [
+    ("12. März 2024, 14:30 Uhr", "2024-03-12T14:30"),
+    ("3. Januar 2025", "2025-01-03"),
+    ("Dienstag, 7. Okt. 2025 um 09.15 Uhr", "2025-10-07T09:15"),
+])
+def test_german_date_stamp_with_a_month_name_is_removed_and_extracted(document_cleaner, stamp: str,  # type: ignore[no-untyped-def]
+                                                                      published: str) -> None:
+    cleaned = clean_text(document_cleaner, f"Stadtrat beschließt Haushalt\n{stamp}\n\n{GERMAN_BODY}")
+    assert cleaned.lang == "de" and _removed(cleaned) == {stamp: "de.date.stamp"}
+    assert cleaned.extracted == {"published": [published]}
+    english = clean_text(document_cleaner, f"Council approves budget\nMarch 3, 2024\n\n{ENGLISH_BODY}")
+    assert english.extracted == {"published": ["2024-03-03"]}  # the English stamp it now matches
+
+
+def test_german_sentence_with_a_date_is_kept(document_cleaner) -> None:  # type: ignore[no-untyped-def]
+    text = f"Stadtrat beschließt Haushalt\nBis zum 3. Januar 2025 bleibt die Brücke gesperrt.\n\n{GERMAN_BODY}"
+    cleaned = clean_text(document_cleaner, text)
+    assert _removed(cleaned) == {} and cleaned.extracted == {}
+
+
+@pytest.mark.parametrize("byline, rule", [
+    ("administrator", "common.byline.cms-account"),
+    ("Posted on March 14, 2025 by admin", "en.date.labelled-stamp"),
+    ("Posted on March 14, 2025 by Webmaster", "en.date.labelled-stamp"),
+])
+def test_cms_account_name_is_removed_but_not_an_author(document_cleaner, byline: str, rule: str) -> None:  # type: ignore[no-untyped-def]
+    cleaned = clean_text(document_cleaner, f"Council approves budget\n{byline}\n\n{ENGLISH_BODY}")
+    assert _removed(cleaned) == {byline: rule}
+    assert "author" not in cleaned.extracted
+    person = clean_text(document_cleaner, f"Council approves budget\nPosted on March 14, 2025 by Jane Doe\n\n"
+                                          f"{ENGLISH_BODY}")
+    assert person.extracted["author"] == ["Jane Doe"]

@@ -15,7 +15,7 @@ from cleaner.spill import read_dedup, read_result, write_result
 
 def test_a_spilled_task_loads_back_equal(tmp_path: Path, shipped_rules: RuleSet) -> None:
     settings = Settings()
-    [task] = make_tasks(discover([str(SEEDS)], "*.txt"), settings.read)
+    [task] = make_tasks(discover([str(SEEDS)], "*.txt"))
     result = TaskCleaner(shipped_rules, settings)(task)
     documents, inputs, dedup = list(result.documents), list(result.inputs), result.dedup
     assert any(doc.claims for doc in documents) and all(doc.document.source.sha256 for doc in documents)

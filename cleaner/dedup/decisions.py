@@ -17,12 +17,13 @@ import numpy as np
 from cleaner.dedup.records import DocumentDecision
 from cleaner.document import Claim, Rejection
 
-RECURRING, EXACT, NEAR = 0, 1, 2
+RECURRING, EXACT, NEAR, RECURRING_ACROSS, NAVIGATION, REPEATED_MENU = 0, 1, 2, 3, 4, 5
 _KIND_NAMES = {EXACT: "exact", NEAR: "near"}
+_RECURRING_RULES = {RECURRING: "dedup.recurring", RECURRING_ACROSS: "dedup.recurring_across_sites"}
 
 # One row per removed paragraph. `doc` indexes the decisions' documents; `target` (duplicates
-# only, else -1) indexes their table of documents pointed at; `documents` is a recurring line's
-# document count; lines/chars locate the paragraph a duplicate duplicates.
+# and navigation copies, else -1) indexes their table of documents pointed at; `documents` is a
+# recurring line's document count; lines/chars locate the paragraph pointed at.
 REMOVAL = np.dtype([
     ("doc", np.int64), ("line", np.int64), ("kind", np.int8), ("documents", np.int64), ("target", np.int64),
     ("first", np.int64), ("last", np.int64), ("start", np.int64), ("end", np.int64),
@@ -69,8 +70,12 @@ class Decisions:
         removals: dict[int, list[tuple[int, Claim]]] = {}
         columns = (self.removals[name].tolist() for name in REMOVAL.names)
         for doc, line, kind, documents, target, first, last, start, end, estimate, jaccard in zip(*columns):
-            if kind == RECURRING:
-                claim = Claim("dedup.recurring", "recurring", {"documents": documents})
+            if kind in _RECURRING_RULES:
+                claim = Claim(_RECURRING_RULES[kind], "recurring", {"documents": documents})
+            elif kind == NAVIGATION:
+                claim = Claim("dedup.navigation_copy", "navigation", {"body_copy": {"lines": [first, last], "chars": [start, end]}})
+            elif kind == REPEATED_MENU:
+                claim = Claim("dedup.repeated_menu", "navigation", {"other_copy": {"lines": [first, last], "chars": [start, end]}})
             else:
                 target_id, target_path = self.targets[target]
                 claim = Claim(f"dedup.{_KIND_NAMES[kind]}", "duplicate", {

@@ -3,49 +3,72 @@
 Decisions, in the order they are applied:
 
 1. Paragraphs whose normalised text is empty (only punctuation or symbols) are ignored.
-2. Recurring boilerplate: a short paragraph (<= recurring_max_words normalised words) whose
-   normalised text occurs in >= recurring_min_docs distinct documents (this run plus earlier
-   runs in the state) is removed from every document of this run, the first one included:
-   rule "dedup.recurring", detail {"documents": n}. Earlier runs' output is not rewritten.
-3. Every other paragraph joins a cluster: paragraphs with the same normalised text (exact
+2. Recurring boilerplate, for short paragraphs only (settings: at most recurring_max_words
+   normalised words and short_max_chars characters: headings, list items, table rows). One
+   whose normalised text occurs in >= recurring_min_docs distinct documents of the same site
+   (records.site_key: URL host, else directory) is removed from every document of this run,
+   the first one included: rule "dedup.recurring", detail {"documents": n}. One that reaches
+   that count only across sites is removed only where it also looks like boilerplate
+   (shape.py): rule "dedup.recurring_across_sites". Counts include earlier runs in the state;
+   earlier runs' output is not rewritten.
+3. Navigation copies: inside one document, a short paragraph whose text appears again in the
+   same document is the table of contents' or the menu's copy of a heading when it is not
+   followed by prose (a long paragraph) while another copy is: it is removed with a pointer to
+   the first copy that is, rule "dedup.navigation_copy". A text with no such copy whose every
+   copy is a boilerplate-shaped line in a list (shape.py: a menu or share bar printed above
+   and below the article) goes everywhere in the document, rule "dedup.repeated_menu". Other
+   repeated short paragraphs (table cells, code, list items) all stay: short paragraphs never
+   go through steps 4 and 5.
+4. Every long paragraph joins a cluster: paragraphs with the same normalised text (exact
    hash) are linked; paragraphs with >= min_shingles shingles are also linked when MinHash LSH
    proposes them as candidates and the exact Jaccard of their shingle sets is >= threshold.
    Clusters are connected components, so A~B and B~C put A, B, C together even when A and C
    are not similar themselves.
-4. In each cluster the earliest paragraph in input order (earlier runs first, then document
+5. In each cluster the earliest paragraph in input order (earlier runs first, then document
    ordinal, then position in the document) is kept; every other member is removed with a
    pointer to it and the estimated and exact Jaccard similarity to it: rule "dedup.exact" when
    the normalised texts are equal, "dedup.near" otherwise. This covers repeats inside one
    document too.
-5. A document whose paragraphs (recurring ones excepted) are, by characters, at least
+6. A document whose paragraphs (recurring ones excepted) are, by characters, at least
    duplicate_document_fraction duplicates of ONE earlier document is rejected whole:
    Rejection("duplicate_document", {"duplicate_of": {"id", "path"}, "fraction"}). Its
    remaining paragraphs stay the kept representatives of their clusters (the rejected
    document is still written to the rejected output with its provenance).
 
-Nothing depends on worker count or timing: paragraphs are numbered in the order `add` is
-called, a pair's Jaccard depends on the pair alone, and every cluster resolves to its smallest
+Nothing depends on worker count or timing: paragraphs are numbered in the order `add_batch`
+is called, a pair's Jaccard depends on the pair alone, and every cluster resolves to its smallest
 number. That is why band grouping, verification and components may be spread over workers
 (`Spread`): the Ray engine does, the local engine runs them in the driver.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
 from cleaner.dedup.columns import Column
 from cleaner.dedup.components import Spread, spread_components
-from cleaner.dedup.decisions import EXACT, NEAR, RECURRING, REJECTION, REMOVAL, Decisions
-from cleaner.dedup.fingerprint import DocFingerprint, FingerprintBatch
+from cleaner.dedup.decisions import (
+    EXACT,
+    NAVIGATION,
+    NEAR,
+    RECURRING,
+    RECURRING_ACROSS,
+    REJECTION,
+    REMOVAL,
+    REPEATED_MENU,
+    Decisions,
+)
 from cleaner.dedup.jaccard import pair_jaccard
 from cleaner.dedup.minhash import signatures
-from cleaner.dedup.records import ParagraphRef
+from cleaner.dedup.records import REF_COLUMNS, DedupBatch
 from cleaner.dedup.settings import DedupSettings
 from cleaner.dedup.state import DedupState, StateError
 from cleaner.dedup.store import SpillFile
+from cleaner.dedup.tokens import fmix64, word_hash
 
 ResultT = TypeVar("ResultT")
 
@@ -55,8 +78,7 @@ ResultT = TypeVar("ResultT")
 BUCKET_PAIRS_CAP = 64
 # Candidate pairs whose exact Jaccard is computed in one call (see _verify, _similarity).
 PAIR_BATCH = 4096
-# Columns of the paragraph table `add_batch` takes: line_index, first_line, last_line, start, end.
-REF_COLUMNS = 5
+NOT_RECURRING = -1  # Recurrence.kind of a paragraph no recurrence rule removes
 
 
 def in_process(function: Callable[..., ResultT], calls: Iterable[tuple[Any, ...]],
@@ -64,6 +86,38 @@ def in_process(function: Callable[..., ResultT], calls: Iterable[tuple[Any, ...]
     """The `Spread` of the local engine: every call here, one after another."""
     for arguments in calls:
         yield function(*shared, *arguments)
+
+
+class LongSets(NamedTuple):
+    """Where every paragraph's shingle set is in the spill file, if it has one."""
+
+    slot: np.ndarray  # int64 per paragraph: its long-paragraph number, -1 if compared exactly only
+    offsets: np.ndarray  # int64 per long paragraph (+ 1): where its shingles start
+    counts: np.ndarray  # int32 per long paragraph: how many shingles it has
+
+
+class Recurrence(NamedTuple):
+    """Step 2 for this run's paragraphs, and the document counts to save for the next run."""
+
+    kind: np.ndarray  # int8 per paragraph: RECURRING, RECURRING_ACROSS or NOT_RECURRING
+    documents: np.ndarray  # int32 per paragraph: the document count that decided it
+    site_table: tuple[np.ndarray, np.ndarray]  # (site-and-text key, documents), sorted by key
+    text_table: tuple[np.ndarray, np.ndarray]  # (text hash, documents over all sites), sorted
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What `_resolve` worked out, kept for `state()`: all paragraphs are numbered earlier runs'
+    first (`n_prior` of them, arrays in `prior`), then this run's (arrays in `run`)."""
+
+    run: dict[str, np.ndarray]
+    prior: dict[str, np.ndarray]
+    n_prior: int
+    roots: np.ndarray  # int64 per paragraph: its cluster's representative
+    short: np.ndarray  # bool per run paragraph: a heading, list item or table row (see settings)
+    active: np.ndarray  # bool per run paragraph: clustered (long, with text)
+    recurrence: Recurrence
+    sets: LongSets
 
 
 class Deduplicator:
@@ -99,6 +153,7 @@ class Deduplicator:
         self._n_prior_long = self._bands.size
         self._cols = {
             "doc": Column(np.int32),
+            "site": Column(np.uint64),
             "line_index": Column(np.int32),
             "first": Column(np.int32),
             "last": Column(np.int32),
@@ -107,52 +162,49 @@ class Deduplicator:
             "exact": Column(np.uint64),
             "words": Column(np.int32),
             "long": Column(np.bool_),
+            "boilerplate_like": Column(np.bool_),
         }
         self._long_count = Column(np.int32)
-        self._resolved: tuple | None = None  # what state() needs, kept from resolve()
+        self._resolved: Resolved | None = None
         self.stats: dict[str, Any] = {}
 
-    def add(self, doc_id: str, path: str, paragraphs: Sequence[ParagraphRef], fp: DocFingerprint) -> None:
-        """Register one document's paragraphs; call in input order."""
-        if len(paragraphs) != len(fp):
-            raise ValueError(f"{path}: {len(paragraphs)} paragraphs but a fingerprint of {len(fp)}")
-        refs = np.array([(p.line_index, p.first_line, p.last_line, p.start, p.end) for p in paragraphs],
-                        dtype=np.int64).reshape(-1, REF_COLUMNS)
-        self.add_batch([doc_id], [path], refs, FingerprintBatch.of(fp))
-
-    def add_batch(self, doc_ids: Sequence[str], paths: Sequence[str], refs: np.ndarray, fp: FingerprintBatch) -> None:
-        """Register several documents at once, in input order: `refs` holds one row per
-        paragraph (line_index, first_line, last_line, start, end; see ParagraphRef), the
-        documents' paragraphs back to back as `fp.counts` says."""
+    def add_batch(self, batch: DedupBatch) -> None:
+        """Register a task's documents, in input order (see DedupBatch)."""
         if self._resolved is not None:
-            raise RuntimeError("Deduplicator.add() after resolve()")
+            raise RuntimeError("Deduplicator.add_batch() after resolve()")
+        fp, refs, paths = batch.fingerprint, batch.refs, batch.paths
         counts = fp.counts
-        if not len(doc_ids) == len(paths) == len(counts):
-            raise ValueError(f"{len(doc_ids)} documents, {len(paths)} paths and {len(counts)} fingerprints")
-        if len(refs) != int(counts.sum()) or len(fp.exact) != len(refs):
-            raise ValueError(f"{paths[0] if paths else '?'}: {len(refs)} paragraphs but fingerprints of {len(fp.exact)}")
+        if not len(batch.doc_ids) == len(paths) == len(batch.sites) == len(counts):
+            raise ValueError(f"{len(batch.doc_ids)} documents, {len(paths)} paths, {len(batch.sites)} sites "
+                             f"and {len(counts)} fingerprints")
+        where = paths[0] if paths else "?"
+        if len(refs) != int(counts.sum()) or len(fp.exact) != len(refs) or len(batch.boilerplate_like) != len(refs):
+            raise ValueError(f"{where}: {len(refs)} paragraphs but fingerprints of {len(fp.exact)} "
+                             f"and shapes of {len(batch.boilerplate_like)}")
         if fp.bands.shape[1] != self.settings.bands:
-            raise ValueError(f"{paths[0] if paths else '?'}: fingerprint has {fp.bands.shape[1]} LSH bands, "
-                             f"the settings {self.settings.bands}")
+            raise ValueError(f"{where}: fingerprint has {fp.bands.shape[1]} LSH bands, the settings {self.settings.bands}")
         owner = np.repeat(np.arange(len(counts)), counts)
         disordered = (np.diff(refs[:, 0]) <= 0) & (owner[1:] == owner[:-1])
         if disordered.any():
             raise ValueError(f"{paths[int(owner[1:][disordered][0])]}: dedup paragraphs must be given in line order")
         new: set[str] = set()
-        for doc_id, path in zip(doc_ids, paths):
+        for doc_id, path in zip(batch.doc_ids, paths):
             if doc_id in self._seen or doc_id in new:
                 raise ValueError(f"{path}: document id {doc_id} added to dedup twice")
             new.add(doc_id)
         self._seen |= new  # only once every check passed: a refused batch leaves nothing behind
         first_ordinal = len(self._doc_ids)
-        self._doc_ids += doc_ids
+        self._doc_ids += batch.doc_ids
         self._doc_paths += paths
         cols = self._cols
         cols["doc"].append(first_ordinal + owner)
-        for column, name in enumerate(("line_index", "first", "last", "start", "end")):
+        site_hashes = np.array([word_hash(site) for site in batch.sites], dtype=np.uint64)
+        cols["site"].append(site_hashes[owner])
+        for column, name in enumerate(REF_COLUMNS):
             cols[name].append(refs[:, column])
         cols["exact"].append(fp.exact)
         cols["words"].append(fp.words)
+        cols["boilerplate_like"].append(batch.boilerplate_like)
         long = fp.sizes > 0
         cols["long"].append(long)
         if long.any():
@@ -161,7 +213,6 @@ class Deduplicator:
             self._store.append(fp.shingles)
             self._long_count.append(fp.sizes[long])
             self._bands.append(fp.bands)
-
     def resolve(self) -> Decisions:
         """The decisions for this run's documents, in the order they were added: `.split()` them
         into tasks' for the writers, `.by_document()` for {doc_id: DocumentDecision}.
@@ -187,7 +238,7 @@ class Deduplicator:
             self._resolve()
         assert self._resolved is not None
         self._shingles_handed_over = True
-        return self._build_state(*self._resolved)
+        return self._build_state(self._resolved)
 
     def close(self) -> None:
         """Close the spill files it still holds (temporary: they are gone once closed)."""
@@ -198,11 +249,13 @@ class Deduplicator:
     # -- resolution steps ---------------------------------------------------------------
 
     def _resolve(self) -> Decisions:
+        s = self.settings
         prior = self._prior.arrays
         run = {name: col.take() for name, col in self._cols.items()}
         n_prior, n_run = len(prior["para_doc"]), len(run["doc"])
-        recurring, recurring_docs, table = self._recurring(run, self._copies(run, prior))
-        active = (run["words"] > 0) & ~recurring
+        short = (run["words"] > 0) & (run["words"] <= s.recurring_max_words) & (run["end"] - run["start"] <= s.short_max_chars)
+        recurrence = self._recurring(run, short, self._copies(run, prior))
+        active = (run["words"] > 0) & ~short
         active_ids = n_prior + np.flatnonzero(active)
         exact = np.concatenate([prior["para_exact"], run["exact"]])
         # Each paragraph's representative: earlier runs' clusters as saved, this run's paragraphs
@@ -213,12 +266,12 @@ class Deduplicator:
         long_offsets = np.zeros(len(long_counts) + 1, dtype=np.int64)
         np.cumsum(long_counts, out=long_offsets[1:])
         run["long"] = np.where(run["long"], self._n_prior_long + np.cumsum(run["long"]) - 1, -1)
-        long_of = np.concatenate([prior["para_long"], run["long"]])
-        pairs = self._candidates(long_of, leaders, n_prior)
-        checked, linked = self._verify(pairs, exact_roots, long_of, long_offsets, long_counts)
+        sets = LongSets(np.concatenate([prior["para_long"], run["long"]]), long_offsets, long_counts)
+        pairs = self._candidates(sets.slot, leaders, n_prior)
+        checked, linked = self._verify(pairs, exact_roots, sets)
         roots = self._clusters(exact_roots, linked)
-        decisions = self._decide(run, prior, n_prior, roots, exact, active, recurring, recurring_docs, long_of, long_offsets, long_counts)
-        self._resolved = (run, prior, n_prior, roots, active, table, long_offsets)
+        self._resolved = Resolved(run, prior, n_prior, roots, short, active, recurrence, sets)
+        decisions = self._decide(self._resolved, exact)
         self.stats.update(
             candidate_pairs=len(pairs),
             candidate_pairs_checked=checked,
@@ -227,7 +280,6 @@ class Deduplicator:
         )
         self._cluster_stats(roots, n_prior, active_ids)
         return decisions
-
     def _copies(self, run: dict[str, np.ndarray], prior: dict[str, np.ndarray]) -> np.ndarray:
         """Global ids of this run's documents whose long paragraphs are mostly exact copies of one
         earlier document: the same page dumped again.
@@ -256,29 +308,24 @@ class Deduplicator:
         fraction = amounts / totals[pairs[0] - own.min()]
         return np.unique(pairs[0][fraction >= s.duplicate_document_fraction])
 
-    def _recurring(self, run: dict[str, np.ndarray], copies: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
-        """Mask of this run's recurring paragraphs, their document counts, and the updated
-        table of documents per short text (earlier runs' counts plus this run's). Documents in
-        `copies` are not counted (see `_copies`), but lose their recurring lines like any other."""
+    def _recurring(self, run: dict[str, np.ndarray], short: np.ndarray, copies: np.ndarray) -> Recurrence:
+        """Step 2: which short paragraphs recur, on their site or (with a boilerplate shape)
+        across sites. Documents in `copies` are not counted (see `_copies`), but lose their
+        recurring lines like any other."""
         s = self.settings
-        short = (run["words"] > 0) & (run["words"] <= s.recurring_max_words)
+        prior = self._prior.arrays
         counting = short & ~np.isin(run["doc"], copies)
-        texts, docs = run["exact"][counting], run["doc"][counting]
-        order = np.lexsort((docs, texts))
-        texts, docs = texts[order], docs[order]
-        distinct = np.ones(len(texts), dtype=bool)
-        distinct[1:] = (texts[1:] != texts[:-1]) | (docs[1:] != docs[:-1])
-        hashes, run_docs = np.unique(texts[distinct], return_counts=True)
-        old_hash, old_docs = self._prior.arrays["recurring_hash"], self._prior.arrays["recurring_docs"]
-        totals = (run_docs + _lookup(old_hash, old_docs, hashes)).astype(np.int32)
-        documents = np.where(short, _lookup(hashes, totals, run["exact"]), 0).astype(np.int32)
-        recurring = documents >= s.recurring_min_docs
-        merged_hash = np.concatenate([old_hash[~np.isin(old_hash, hashes)], hashes])
-        merged_docs = np.concatenate([old_docs[~np.isin(old_hash, hashes)], totals])
-        order = np.argsort(merged_hash, kind="stable")
-        self.stats["recurring_texts"] = int((totals >= s.recurring_min_docs).sum())
-        return recurring, documents, (merged_hash[order], merged_docs[order])
-
+        site_text = fmix64(run["site"] ^ fmix64(run["exact"]))
+        on_site, site_table = _document_counts(site_text, run["doc"], counting,
+                                               (prior["site_recurring_hash"], prior["site_recurring_docs"]))
+        anywhere, text_table = _document_counts(run["exact"], run["doc"], counting,
+                                                (prior["recurring_hash"], prior["recurring_docs"]))
+        site_wide = short & (on_site >= s.recurring_min_docs)
+        across = short & ~site_wide & run["boilerplate_like"] & (anywhere >= s.recurring_min_docs)
+        kind = np.full(len(short), NOT_RECURRING, dtype=np.int8)
+        kind[site_wide], kind[across] = RECURRING, RECURRING_ACROSS
+        self.stats["recurring_texts"] = len(np.unique(run["exact"][kind != NOT_RECURRING]))
+        return Recurrence(kind, np.where(site_wide, on_site, anywhere).astype(np.int32), site_table, text_table)
     def _link_exact(self, roots: np.ndarray, exact: np.ndarray, n_prior: int, active_ids: np.ndarray) -> np.ndarray:
         """Point this run's paragraphs (in `roots`) at the representative of the earliest
         paragraph with the same text.
@@ -312,36 +359,36 @@ class Deduplicator:
         assert s.bands is not None
         holders = np.flatnonzero((long_of >= 0) & leaders)  # ascending paragraph numbers
         slots = long_of[holders]
-        size = len(long_of)
         columns = ((self._bands.column(band)[slots],) for band in range(s.bands))
-        found = [keys for keys in self.spread(band_pair_keys, columns, (holders, n_prior, size)) if len(keys)]
+        found = [pairs for pairs in self.spread(band_pairs, columns, (holders, n_prior)) if len(pairs)]
         if not found:
             return np.zeros((0, 2), dtype=np.int64)
-        keys = np.unique(np.concatenate(found))
-        return np.stack([keys // size, keys % size], axis=1)
+        pairs = np.concatenate(found)
+        pairs = pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
+        distinct = np.ones(len(pairs), dtype=bool)
+        distinct[1:] = (pairs[1:] != pairs[:-1]).any(axis=1)
+        return pairs[distinct]
 
-    def _sets(self, paragraphs: np.ndarray, long_of: np.ndarray, offsets: np.ndarray,
-              counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _sets(self, paragraphs: np.ndarray, sets: LongSets) -> tuple[np.ndarray, np.ndarray]:
         """The shingle sets of these long paragraphs, back to back, and where each one starts."""
-        slots = long_of[paragraphs]
-        sizes = counts[slots].astype(np.int64)
+        slots = sets.slot[paragraphs]
+        sizes = sets.counts[slots].astype(np.int64)
         bounds = np.zeros(len(paragraphs) + 1, dtype=np.int64)
         np.cumsum(sizes, out=bounds[1:])
-        return self._store.gather(offsets[slots], sizes), bounds
+        return self._store.gather(sets.offsets[slots], sizes), bounds
 
-    def _pair_batches(self, pairs: np.ndarray, long_of: np.ndarray, offsets: np.ndarray,
-                      counts: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    def _pair_batches(self, pairs: np.ndarray,
+                      sets: LongSets) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
         """`pair_jaccard` arguments for PAIR_BATCH pairs at a time; each set read once per batch.
         A generator, so only the batches in flight are in memory."""
         for begin in range(0, len(pairs), PAIR_BATCH):
             batch = pairs[begin:begin + PAIR_BATCH]
             paragraphs, where = np.unique(batch, return_inverse=True)
             where = where.reshape(batch.shape)
-            values, bounds = self._sets(paragraphs, long_of, offsets, counts)
+            values, bounds = self._sets(paragraphs, sets)
             yield values, bounds, where[:, 0], where[:, 1]
 
-    def _verify(self, pairs: np.ndarray, exact_roots: np.ndarray, long_of: np.ndarray, offsets: np.ndarray,
-                counts: np.ndarray) -> tuple[int, np.ndarray]:
+    def _verify(self, pairs: np.ndarray, exact_roots: np.ndarray, sets: LongSets) -> tuple[int, np.ndarray]:
         """The candidate pairs whose exact Jaccard reaches the threshold, as representative pairs.
 
         Pairs whose paragraphs already share a representative (exact copies, an earlier run's
@@ -351,7 +398,7 @@ class Deduplicator:
         a, b = exact_roots[pairs[:, 0]], exact_roots[pairs[:, 1]]
         open_pairs = a != b
         measured = pairs[open_pairs]
-        found = list(self.spread(pair_jaccard, self._pair_batches(measured, long_of, offsets, counts), ()))
+        found = list(self.spread(pair_jaccard, self._pair_batches(measured, sets), ()))
         jaccard = np.concatenate(found) if found else np.zeros(0)
         similar = jaccard >= self.settings.threshold
         return len(measured), np.stack([a[open_pairs][similar], b[open_pairs][similar]], axis=1)
@@ -363,34 +410,42 @@ class Deduplicator:
         relabel[nodes] = labels
         return relabel[exact_roots]
 
-    def _decide(self, run, prior, n_prior, roots, exact, active, recurring, recurring_docs, long_of, offsets, counts) -> Decisions:
-        """Steps 2, 4 and 5 as one table of removals and one of rejections, built with numpy."""
+    def _decide(self, r: Resolved, exact: np.ndarray) -> Decisions:
+        """Steps 2, 3, 5 and 6 as one table of removals and one of rejections, built with numpy."""
+        run, n_prior = r.run, r.n_prior
         first_doc = self._first_run_doc
         n_docs = len(self._doc_ids) - first_doc
         doc_rel = run["doc"] - first_doc
         chars = run["end"] - run["start"]
+        recurring = r.recurrence.kind != NOT_RECURRING
         recurring_at = np.flatnonzero(recurring)
-        ids = n_prior + np.flatnonzero(active)
-        dup_ids = ids[roots[ids] != ids]
-        targets = roots[dup_ids]
+        navigation_at, bodies, navigation_kind = _navigation_copies(
+            run["doc"], run["exact"], r.short & ~recurring, ~r.short & (run["words"] > 0), run["boilerplate_like"])
+        ids = n_prior + np.flatnonzero(r.active)
+        dup_ids = ids[r.roots[ids] != ids]
+        targets = r.roots[dup_ids]
         dup_at = dup_ids - n_prior
         kind = np.where(exact[dup_ids] == exact[targets], EXACT, NEAR).astype(np.int8)
         jaccard, estimate = np.ones(len(dup_ids)), np.ones(len(dup_ids))
         near = kind == NEAR
-        jaccard[near], estimate[near] = self._similarity(dup_ids[near], targets[near], long_of, offsets, counts)
-        target_doc = np.concatenate([prior["para_doc"], run["doc"]])[targets]
-        removals = np.zeros(len(recurring_at) + len(dup_at), dtype=REMOVAL)
-        at = np.concatenate([recurring_at, dup_at])
+        jaccard[near], estimate[near] = self._similarity(dup_ids[near], targets[near], r.sets)
+        target_doc = np.concatenate([r.prior["para_doc"], run["doc"]])[targets]
+
+        n_recurring, n_navigation = len(recurring_at), len(navigation_at)
+        at = np.concatenate([recurring_at, navigation_at, dup_at])
+        removals = np.zeros(len(at), dtype=REMOVAL)
         removals["doc"], removals["line"] = doc_rel[at], run["line_index"][at]
-        removals["kind"] = np.concatenate([np.full(len(recurring_at), RECURRING, dtype=np.int8), kind])
-        removals["documents"][: len(recurring_at)] = recurring_docs[recurring_at]
-        duplicates = removals[len(recurring_at):]  # a view: the rows below fill the table
-        duplicates["target"] = target_doc
-        removals["target"][: len(recurring_at)] = -1
+        removals["kind"] = np.concatenate([r.recurrence.kind[recurring_at], navigation_kind, kind])
+        removals["documents"][:n_recurring] = r.recurrence.documents[recurring_at]
+        removals["target"][:n_recurring] = -1
+        pointing = removals[n_recurring:]  # a view: navigation copies, then duplicates
+        pointing["target"] = np.concatenate([run["doc"][bodies], target_doc])
         for name in ("first", "last", "start", "end"):
-            duplicates[name] = np.concatenate([prior[f"para_{name}"], run[name]])[targets]
+            pointing[name] = np.concatenate([run[name][bodies], np.concatenate([r.prior[f"para_{name}"], run[name]])[targets]])
+        duplicates = removals[n_recurring + n_navigation:]
         duplicates["estimate"], duplicates["jaccard"] = estimate, jaccard
         removals = removals[np.lexsort((removals["line"], removals["doc"]))]
+
         counted = np.bincount(doc_rel[~recurring], weights=chars[~recurring], minlength=n_docs)
         rejections = self._duplicate_documents(doc_rel[dup_at], target_doc - first_doc, chars[dup_at], counted)
         dup_chars = chars[dup_at]
@@ -399,8 +454,10 @@ class Deduplicator:
             paragraphs=len(run["doc"]),
             duplicate_paragraphs={"exact": int((~near).sum()), "near": int(near.sum())},
             duplicate_chars={"exact": int(dup_chars[~near].sum()), "near": int(dup_chars[near].sum())},
-            recurring_lines=len(recurring_at),
+            recurring_lines=n_recurring,
+            recurring_across_sites_lines=int((r.recurrence.kind == RECURRING_ACROSS).sum()),
             recurring_chars=int(chars[recurring_at].sum()),
+            navigation_copies=n_navigation,
             duplicate_documents=len(rejections),
         )
         return Decisions(self.run_document_ids(), removals, rejections, list(zip(self._doc_ids, self._doc_paths)))
@@ -428,13 +485,12 @@ class Deduplicator:
         rejections["fraction"] = fraction[chosen]
         return rejections
 
-    def _similarity(self, members: np.ndarray, targets: np.ndarray, long_of: np.ndarray, offsets: np.ndarray,
-                    counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _similarity(self, members: np.ndarray, targets: np.ndarray, sets: LongSets) -> tuple[np.ndarray, np.ndarray]:
         """(exact Jaccard, MinHash estimate) of each near-duplicate paragraph and the paragraph it
         duplicates; PAIR_BATCH pairs per numpy call."""
         s = self.settings
         jaccard, estimate = [np.zeros(0)], [np.zeros(0)]
-        for values, bounds, left, right in self._pair_batches(np.stack([members, targets], axis=1), long_of, offsets, counts):
+        for values, bounds, left, right in self._pair_batches(np.stack([members, targets], axis=1), sets):
             jaccard.append(pair_jaccard(values, bounds, left, right))
             sig = signatures(values, bounds, s.num_perm, s.seed)
             estimate.append(np.count_nonzero(sig[left] == sig[right], axis=1) / s.num_perm)
@@ -452,18 +508,19 @@ class Deduplicator:
             "sizes": {str(int(v)): int(c) for v, c in zip(size_values, size_counts)},
         }
 
-    def _build_state(self, run, prior, n_prior, roots, active, table, long_offsets) -> DedupState:
-        kept = np.flatnonzero(active)
-        renumber = np.full(len(roots), -1, dtype=np.int64)
+    def _build_state(self, r: Resolved) -> DedupState:
+        n_prior, kept = r.n_prior, np.flatnonzero(r.active)
+        renumber = np.full(len(r.roots), -1, dtype=np.int64)
         renumber[:n_prior] = np.arange(n_prior)
         renumber[n_prior + kept] = n_prior + np.arange(len(kept))
         every = np.concatenate([np.arange(n_prior), n_prior + kept])
         names = {"para_doc": "doc", "para_first": "first", "para_last": "last", "para_start": "start", "para_end": "end", "para_exact": "exact", "para_long": "long"}
-        arrays = {name: np.concatenate([prior[name], run[col][kept]]) for name, col in names.items()}
-        arrays["para_rep"] = renumber[roots[every]]
-        arrays["long_offsets"] = long_offsets
+        arrays = {name: np.concatenate([r.prior[name], r.run[col][kept]]) for name, col in names.items()}
+        arrays["para_rep"] = renumber[r.roots[every]]
+        arrays["long_offsets"] = r.sets.offsets
         arrays["long_bands"] = self._bands.read(0, self._bands.size)
-        arrays["recurring_hash"], arrays["recurring_docs"] = table
+        arrays["recurring_hash"], arrays["recurring_docs"] = r.recurrence.text_table
+        arrays["site_recurring_hash"], arrays["site_recurring_docs"] = r.recurrence.site_table
         return DedupState(
             settings=self.settings,
             inputs=set(self._prior.inputs),
@@ -474,8 +531,8 @@ class Deduplicator:
         )
 
 
-def band_pair_keys(holders: np.ndarray, n_prior: int, size: int, values: np.ndarray) -> np.ndarray:
-    """Candidate pairs from one LSH band, as keys a * size + b (a < b, b >= n_prior).
+def band_pairs(holders: np.ndarray, n_prior: int, values: np.ndarray) -> np.ndarray:
+    """Candidate pairs from one LSH band, as rows (a, b), a < b, b >= n_prior.
 
     `values` is the band's hash for each paragraph in `holders` (ascending paragraph numbers).
     Paragraphs with equal hashes form a bucket; each member is paired with at most
@@ -486,7 +543,7 @@ def band_pair_keys(holders: np.ndarray, n_prior: int, size: int, values: np.ndar
     starts = np.ones(len(ordered), dtype=bool)
     starts[1:] = ordered[1:] != ordered[:-1]
     if starts.all():
-        return np.zeros(0, dtype=np.int64)
+        return np.zeros((0, 2), dtype=np.int64)
     members = holders[order]
     index = np.arange(len(ordered))
     bucket_start = np.maximum.accumulate(np.where(starts, index, 0))
@@ -496,7 +553,68 @@ def band_pair_keys(holders: np.ndarray, n_prior: int, size: int, values: np.ndar
     left = members[np.repeat(later - earlier, earlier) + offsets]
     right = members[np.repeat(later, earlier)]
     keep = right >= n_prior
-    return left[keep] * size + right[keep]
+    return np.stack([left[keep], right[keep]], axis=1).astype(np.int64)
+
+
+def _navigation_copies(doc: np.ndarray, exact: np.ndarray, candidate: np.ndarray, prose: np.ndarray,
+                       shaped: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Step 3 over this run's paragraphs (in document and line order): the candidate paragraphs
+    that are navigation copies, the paragraph each points at, and the kind of each.
+
+    Among a document's candidates with the same text, a body heading sits between prose: the
+    paragraph after it is long and the one before it is long too or absent. When a text has
+    such a copy, its copies inside a list of short lines (the paragraph before or after is
+    short: a table of contents, a menu) go and point at the first body copy (NAVIGATION).
+    When it has none and every copy is a boilerplate-shaped line inside a list (a menu or a
+    share bar printed above and below the article), every copy goes and points at another one
+    (REPEATED_MENU). Repeated table cells and code lines are neither, so they all stay.
+    """
+    n = len(doc)
+    same_before = np.r_[False, doc[1:] == doc[:-1]]
+    same_after = np.r_[doc[1:] == doc[:-1], False]
+    short = candidate | ~prose
+    after_prose = np.r_[prose[1:], False] & same_after
+    before_prose = ~same_before | np.r_[False, prose[:-1]]
+    in_list = (same_before & np.r_[False, short[:-1]]) | (same_after & np.r_[short[1:], False])
+    at = np.flatnonzero(candidate)
+    at = at[np.lexsort((at, exact[at], doc[at]))]
+    if not len(at):
+        return at, at, np.zeros(0, dtype=np.int8)
+    starts = np.flatnonzero(np.r_[True, (doc[at][1:] != doc[at][:-1]) | (exact[at][1:] != exact[at][:-1])])
+    sizes = np.diff(np.r_[starts, len(at)])
+    group = np.repeat(np.arange(len(starts)), sizes)
+    body = after_prose[at] & before_prose[at]
+    first_body = np.minimum.reduceat(np.where(body, at, n), starts)
+    copy = ~body & in_list[at] & (first_body[group] < n)
+    menu_like = shaped[at] & in_list[at]
+    menu = ((sizes >= 2) & (first_body == n) & np.logical_and.reduceat(menu_like, starts))[group]
+    first, second = at[starts], at[np.minimum(starts + 1, len(at) - 1)]
+    other = np.where(at == first[group], second[group], first[group])
+    removed = copy | menu
+    target = np.where(copy, first_body[group], other)[removed]
+    kind = np.where(copy, NAVIGATION, REPEATED_MENU).astype(np.int8)[removed]
+    return at[removed], target, kind
+
+
+def _document_counts(keys: np.ndarray, docs: np.ndarray, counting: np.ndarray,
+                     table: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """How many distinct documents hold each paragraph's key: the `counting` paragraphs of
+    this run plus earlier runs' counts in `table` (keys sorted, documents). Returns the count
+    for every paragraph and the updated table."""
+    old_keys, old_docs = table
+    k, d = keys[counting], docs[counting]
+    order = np.lexsort((d, k))
+    k, d = k[order], d[order]
+    distinct = np.ones(len(k), dtype=bool)
+    distinct[1:] = (k[1:] != k[:-1]) | (d[1:] != d[:-1])
+    hashes, run_docs = np.unique(k[distinct], return_counts=True)
+    totals = (run_docs + _lookup(old_keys, old_docs, hashes)).astype(np.int32)
+    unchanged = ~np.isin(old_keys, hashes)
+    merged_keys = np.concatenate([old_keys[unchanged], hashes])
+    merged_docs = np.concatenate([old_docs[unchanged], totals])
+    order = np.argsort(merged_keys, kind="stable")
+    merged = (merged_keys[order], merged_docs[order])
+    return _lookup(*merged, keys), merged
 
 
 def _lookup(keys: np.ndarray, values: np.ndarray, queries: np.ndarray) -> np.ndarray:

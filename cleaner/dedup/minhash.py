@@ -69,7 +69,7 @@ def shingle_sets(tokens: np.ndarray, counts: np.ndarray, ngram: int) -> tuple[np
     """Sorted unique shingle hashes of every paragraph, concatenated, with offsets (n + 1).
 
     `tokens` are the concatenated word hashes and `counts` the words per paragraph (as from
-    paragraph_words). A paragraph with fewer than `ngram` words has no shingles.
+    Tokenizer.paragraph_words). A paragraph with fewer than `ngram` words has no shingles.
     """
     total = len(tokens)
     starts = np.zeros(len(counts) + 1, dtype=np.int64)

@@ -54,8 +54,19 @@ class DedupSettings:
     # Jaccard by more than the margin the threshold leaves. 9 lines this up with
     # recurring_max_words, so "short" means the same thing for both rules by default.
     min_shingles: int = 9
-    recurring_min_docs: int = 3  # a short paragraph in this many documents is boilerplate everywhere
-    recurring_max_words: int = 12  # "short" for the recurring rule, in normalised words
+    # A line recurring in this many documents of one site (or, with a boilerplate shape, of
+    # any sites) is boilerplate; DESIGN.md: 3 worked better than 5 or 10 on real dumps.
+    recurring_min_docs: int = 3
+    # "Short" lines: headings, list items, table rows, menu entries, bylines. A short line is
+    # content in one document and boilerplate in another as often as not, so it never goes
+    # through exact or near paragraph dedup (a second document holding the same heading or
+    # table row says nothing about it); only recurrence and the in-document navigation copy
+    # rule judge it. Short is at most recurring_max_words normalised words (12: an English line
+    # of 12 words runs to about 70 characters, a headline's length) and at most
+    # short_max_chars characters, so a paragraph of a script without spaces (Chinese,
+    # Japanese, Thai: one "word") is short only when it is as short as a heading.
+    recurring_max_words: int = 12
+    short_max_chars: int = 100
     duplicate_document_fraction: float = 0.8  # share of a document's characters duplicating one earlier document
     seed: int = 1  # MinHash permutation seed (datasketch's default)
 
@@ -73,6 +84,8 @@ class DedupSettings:
         assert self.bands is not None and self.rows is not None
         if self.bands < 1 or self.rows < 1 or self.bands * self.rows > self.num_perm:
             raise ValueError(f"dedup bands x rows ({self.bands} x {self.rows}) must fit in num_perm {self.num_perm}")
+        if self.short_max_chars < 1:
+            raise ValueError("dedup short_max_chars must be at least 1")
         if self.recurring_min_docs < 2:
             raise ValueError("dedup recurring_min_docs must be at least 2")
         if not 0.0 < self.duplicate_document_fraction <= 1.0:

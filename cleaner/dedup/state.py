@@ -1,6 +1,6 @@
 """Incremental dedup state: what earlier runs indexed, saved in one file inside a directory.
 
-Format (version 1): `<dir>/dedup-state.npz`, an uncompressed zip (readable with numpy.load)
+Format (version 2; version 1 had no per-site counts): `<dir>/dedup-state.npz`, an uncompressed zip (readable with numpy.load)
 of `header.json` (format name, version, settings, counts, input sha256s), `docs.json`
 (document ids and paths, by ordinal) and plain .npy arrays, never pickles:
 
@@ -13,6 +13,7 @@ of `header.json` (format name, version, settings, counts, input sha256s), `docs.
     long_offsets                     int64   [long + 1] offsets into shingles
     shingles                         uint32  sorted shingle hashes of each long paragraph
     recurring_hash, recurring_docs   uint64, int32  short paragraphs: distinct documents seen
+    site_recurring_hash, site_recurring_docs  uint64, int32  the same per site (hash of site and text)
 
 Writing goes to a temporary file in the same directory, fsynced, then os.replace()d over the
 old file, so a crash leaves either the old or the new state. Zip CRCs and shape checks catch
@@ -36,7 +37,7 @@ from cleaner.dedup.settings import DedupSettings
 from cleaner.writers.output_dir import fsync_dir
 
 FORMAT = "cleaner-dedup-state"
-VERSION = 1
+VERSION = 2
 FILENAME = "dedup-state.npz"
 _PARAGRAPH_ARRAYS = {
     "para_doc": np.int32,
@@ -120,6 +121,8 @@ class DedupState:
         self.arrays.setdefault("long_offsets", np.zeros(1, dtype=np.int64))
         self.arrays.setdefault("recurring_hash", np.zeros(0, dtype=np.uint64))
         self.arrays.setdefault("recurring_docs", np.zeros(0, dtype=np.int32))
+        self.arrays.setdefault("site_recurring_hash", np.zeros(0, dtype=np.uint64))
+        self.arrays.setdefault("site_recurring_docs", np.zeros(0, dtype=np.int32))
 
     def close(self) -> None:
         """Close the shingle source: a run's state streams its shingles from the deduplicator's
@@ -238,6 +241,8 @@ def _check_shapes(path: Path, header: dict[str, Any], state: DedupState) -> None
         problems.append("paragraph references")
     if arrays["recurring_hash"].shape != arrays["recurring_docs"].shape:
         problems.append("recurring")
+    if arrays["site_recurring_hash"].shape != arrays["site_recurring_docs"].shape:
+        problems.append("site_recurring")
     if problems:
         raise StateError(f"{path}: corrupt dedup state (inconsistent {', '.join(problems)})")
 

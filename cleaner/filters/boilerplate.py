@@ -627,6 +627,13 @@ def _apply_tail(cleaned: Cleaned, rule: Rule, claim: Claim, views: list[LineView
             return
 
 
+# What a CMS prints as the byline of a post when nobody set a name: the account, not a person.
+# A byline naming one of these ('Posted on March 14, 2025 by admin') is removed like any other,
+# but never recorded as the author. Generic account names only, not team names ('Redaktion').
+_ACCOUNT_NAMES = frozenset({"admin", "administrator", "webmaster", "editor", "root", "user", "site admin",
+                           "siteadmin"})
+
+
 def _extract(cleaned: Cleaned, rule: Rule, text: str, found: regex.Match[str] | bool) -> None:
     """Keep the facts a removed line carries (author, date, disclosure) in the metadata."""
     if rule.extract_line:
@@ -642,7 +649,8 @@ def _extract(cleaned: Cleaned, rule: Rule, text: str, found: regex.Match[str] | 
     if date:
         cleaned.extract("published", date)
     for key, value in groups.items():
-        if key not in ("year", "month", "day", "hour", "minute"):
+        if key not in ("year", "month", "day", "hour", "minute") \
+                and not (key == "author" and value.strip(" .").casefold() in _ACCOUNT_NAMES):
             cleaned.extract(key, value.strip())
 
 

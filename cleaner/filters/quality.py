@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import re
 import tomllib
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, cached_property
@@ -50,12 +49,28 @@ JUSTEXT_LANGUAGES = {
 }
 
 _PUNCT_EDGES = "\"'“”„‚‘’«»‹›()[]{}<>.,;:!?¡¿…-–—*•·/\\|"
-_TERMINAL = (".", "!", "?", "…", '"', "”", "“", "»", "«", "'", "’", ":")
+_TERMINAL = (".", "!", "?", "…", '"', "”", "“", "»", "«", "'", "’", ":", "。", "！", "？", "」", "』")
 _CLOSERS = "\"'”“»«’)]"
 _BULLETS = ("-", "*", "•", "‣", "·", "–", "—", "►", "▪", "◦", "●", "○", "■", "□", "→", "+")
 _ELLIPSIS = ("...", "…")
 _LETTER = re.compile(r"[^\W\d_]")
+_NO_LETTER_LINE = re.compile(r"^(?:[^\w\n]|[\d_])*$", re.MULTILINE)  # a line without a _LETTER
 _SPACE = re.compile(r"\s")  # exactly the characters str.split() splits at
+# Scripts that do not separate words with spaces: Thai, Lao, Tibetan, Myanmar, Khmer, Japanese
+# kana, Han (with compatibility ideographs and half-width katakana). In a text written mostly in
+# them a whitespace token is a clause or a sentence, so every heuristic over words (length,
+# count, n-grams, stop words, share of words with letters) would judge it as garbage.
+_UNSPACED = re.compile(r"[\u0E00-\u0FFF\u1000-\u109F\u1780-\u17FF\u3040-\u30FF\u3400-\u4DBF\u4E00-\u9FFF"
+                       r"\uF900-\uFAFF\uFF66-\uFF9F]")
+# The UTF-8 lead bytes of those scripts' characters (U+0800..U+1FFF, U+3000..U+9FFF,
+# U+F000..U+FFFF): a text without any of them, as nearly every text in other scripts, needs no
+# search (U+2000..U+2FFF, punctuation and symbols, start with E2).
+_UNSPACED_LEADS = (b"\xe0", b"\xe1", b"\xe3", b"\xe4", b"\xe5", b"\xe6", b"\xe7", b"\xe8", b"\xe9", b"\xef")
+UNSPACED_SHARE = 0.3  # of a text's letters in those scripts makes it unspaced (Japanese mixes in Latin words)
+# Heuristics that count words; they apply only to text whose words are separated by spaces.
+WORD_HEURISTICS = frozenset(
+    {"word_count", "mean_word_length", "alpha_words", "symbol_word_ratio", "stop_words", "top_ngram", "duplicate_ngram"}
+)
 _CHUNK = 1 << 20  # characters counted at a time by word_totals: bounds its arrays
 # The class of each code point for word_totals: whitespace as str.isspace(), the edge
 # punctuation, or a word character. Above U+3000 there is neither whitespace nor edge
@@ -150,6 +165,18 @@ class _Text:
         return list(filter(None, map(str.strip, self.text.lower().split(), repeat(_PUNCT_EDGES))))
 
     @cached_property
+    def spaced(self) -> bool:
+        """Whether the text's script separates words with spaces (see _UNSPACED); quick byte
+        searches first, since almost every text holds no character of those scripts."""
+        if self.text.isascii():
+            return True
+        data = self.text.encode("utf-8", "surrogatepass")
+        if not any(lead in data for lead in _UNSPACED_LEADS) or _UNSPACED.search(self.text) is None:
+            return True
+        letters = len(_LETTER.findall(self.text))
+        return len(_UNSPACED.findall(self.text)) < UNSPACED_SHARE * letters
+
+    @cached_property
     def totals(self) -> tuple[int, int]:
         """(number of words, their total length); counted without making the words when no
         heuristic needs them: a 50 MB one-line document would otherwise hold millions of
@@ -159,10 +186,37 @@ class _Text:
         return word_totals(self.text)
 
     @cached_property
-    def ids(self) -> list[int]:
-        """Words as small integers (equal words, equal ids): n-grams hash faster."""
+    def word_ends(self) -> np.ndarray:
+        """Where each word ends, counting the characters of the words before it; 0 first."""
+        return np.concatenate(([0], np.cumsum(np.fromiter(map(len, self.words), dtype=np.int64, count=len(self.words)))))
+
+    @cached_property
+    def word_chars(self) -> int:
+        return int(self.word_ends[-1])
+
+    @cached_property
+    def ids(self) -> np.ndarray:
+        """Words as small integers (equal words, equal ids), the 1-grams of `grams`."""
         vocabulary = {word: i for i, word in enumerate(dict.fromkeys(self.words))}
-        return list(map(vocabulary.__getitem__, self.words))
+        return np.fromiter(map(vocabulary.__getitem__, self.words), dtype=np.int64, count=len(self.words))
+
+    @cached_property
+    def _grams(self) -> dict[int, np.ndarray | None]:
+        return {1: self.ids}
+
+    def grams(self, n: int) -> np.ndarray | None:
+        """The word n-gram starting at each position, as small integers (equal n-grams, equal
+        numbers, exactly: each is numbered from its (n-1)-gram's number and its last word).
+        None when no n-gram occurs twice: then no longer one does either."""
+        grams = self._grams
+        words = max(len(self.ids), 1)
+        for k in range(max(grams) + 1, n + 1):
+            if grams[k - 1] is None:
+                return None
+            keys = grams[k - 1][:-1] * words + self.ids[k - 1 :]  # < words**2: fits in int64
+            distinct, numbers = np.unique(keys, return_inverse=True)
+            grams[k] = numbers.reshape(-1).astype(np.int64) if len(distinct) < len(keys) else None
+        return grams[n]
 
 
 def _word_count(t: _Text) -> float:
@@ -175,8 +229,11 @@ def _mean_word_length(t: _Text) -> float:
 
 
 def _alpha_words(t: _Text) -> float:
-    """Share of words with at least one letter (Gopher: 80%); tables of numbers fail it."""
-    return sum(1 for w in t.words if _LETTER.search(w)) / len(t.words) if t.words else 0.0
+    """Share of words with at least one letter (Gopher: 80%); tables of numbers fail it. The
+    words without one are counted by one search over the words, one per line."""
+    if not t.words:
+        return 0.0
+    return (len(t.words) - len(_NO_LETTER_LINE.findall("\n".join(t.words)))) / len(t.words)
 
 
 def _symbol_word_ratio(t: _Text) -> float:
@@ -221,35 +278,45 @@ def _repeats(lines: list[str]) -> tuple[int, int]:
 
 def _top_ngram(t: _Text, n: int) -> float:
     """Characters covered by the most frequent word n-gram, over all word characters (Gopher)."""
-    total = sum(map(len, t.words))
+    total = t.word_chars
     if total == 0 or len(t.words) < n:
         return 0.0
-    grams = Counter(zip(*(t.ids[i:] for i in range(n))))
-    count = max(grams.values())
+    grams = t.grams(n)
+    if grams is None:
+        return 0.0
+    counts = np.bincount(grams)
+    count = int(counts.max())
     if count < 2:
         return 0.0
     # Ties go to the n-gram seen first, so the value never depends on hash order.
-    start = next(i for i, gram in enumerate(zip(*(t.ids[i:] for i in range(n)))) if grams[gram] == count)
-    return sum(map(len, t.words[start : start + n])) * count / total
+    start = int(np.argmax(counts[grams] == count))
+    return int(t.word_ends[start + n] - t.word_ends[start]) * count / total
 
 
 def _duplicate_ngram(t: _Text, n: int) -> float:
-    """Characters inside repeated word n-grams, counting each position once (Gopher)."""
-    total = sum(map(len, t.words))
-    if total == 0:
+    """Characters inside repeated word n-grams, counting each position once (Gopher): scanning
+    left to right, an n-gram seen before at a scanned position counts its n words and the scan
+    jumps past them. Only n-grams that occur more than once can count or change what the scan
+    has seen, so only their positions are visited."""
+    total = t.word_chars
+    if total == 0 or len(t.words) < n:
         return 0.0
-    grams = list(zip(*(t.ids[i:] for i in range(n))))
-    lengths = [len(w) for w in t.words]
-    seen: set[tuple[int, ...]] = set()
+    grams = t.grams(n)
+    if grams is None:
+        return 0.0
+    multiple = np.flatnonzero(np.bincount(grams)[grams] >= 2)
+    covered = (t.word_ends[multiple + n] - t.word_ends[multiple]).tolist()
+    seen: set[int] = set()
     repeated = 0
-    i = 0
-    while i < len(grams):
-        if grams[i] in seen:
-            repeated += sum(lengths[i : i + n])
-            i += n
+    scanned_from = 0
+    for position, gram, chars in zip(multiple.tolist(), grams[multiple].tolist(), covered):
+        if position < scanned_from:
+            continue
+        if gram in seen:
+            repeated += chars
+            scanned_from = position + n
         else:
-            seen.add(grams[i])
-            i += 1
+            seen.add(gram)
     return repeated / total
 
 
@@ -264,7 +331,7 @@ def stop_words(lang: str) -> frozenset[str] | None:
 
 def _stop_words(t: _Text) -> float | None:
     words = stop_words(t.lang)
-    return None if words is None else sum(1 for w in t.words if w in words)
+    return None if words is None else sum(map(words.__contains__, t.words))
 
 
 _SCALAR: dict[str, Callable[[_Text], float | None]] = {
@@ -290,6 +357,8 @@ def judge(cleaned: Cleaned, config: QualityConfig) -> Rejection | None:
     """The first heuristic the kept text fails, as a Rejection; None when it passes all."""
     text = _Text(cleaned, need_words=not _COUNTS_ONLY.issuperset(config.bounds))
     for name, bound in config.bounds.items():
+        if name in WORD_HEURISTICS and not text.spaced:
+            continue
         if name in _NGRAM:
             compute, _ = _NGRAM[name]
             assert isinstance(bound.max, dict)

@@ -18,9 +18,9 @@ from typing import BinaryIO
 import zstandard
 
 from cleaner.readers.errors import ReadError
+from cleaner.readers.formats import CODECS
 from cleaner.remote import RemotePath
 
-CODECS = {".gz": "gz", ".zst": "zst"}
 _CHUNK = 1 << 16
 
 
@@ -38,11 +38,17 @@ def open_binary(path: Path | RemotePath | str) -> BinaryIO:
     The caller closes the returned stream (it is a context manager).
     """
     path = path if isinstance(path, RemotePath) else Path(path)
-    _, codec = strip_compression_suffix(path.name)
     try:
         raw = open_raw(path)
     except OSError as exc:
         raise ReadError(f"{path}: cannot open: {exc.strerror or exc}") from exc
+    return decompressing(raw, path)
+
+
+def decompressing(raw: BinaryIO, path: Path | RemotePath) -> BinaryIO:
+    """`raw` (the file's bytes as stored) decompressed as `path`'s suffix says; closing the
+    result closes `raw`."""
+    _, codec = strip_compression_suffix(path.name)
     if codec is None:
         return raw
     inner: io.RawIOBase

@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import os
 import stat
+from collections import Counter
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from cleaner.readers.formats import DEFAULT_GLOB, readable_names
 from cleaner.remote import RemotePath, filesystem, glob_base, is_url, join, local_path, remote_stat
 
 
@@ -43,10 +45,12 @@ class InputFile:
     error: str | None = None  # set when the entry could not even be listed (an unreadable directory)
 
 
-def discover(inputs: list[str], pattern: str = "*.txt") -> list[InputFile]:
+def discover(inputs: list[str], pattern: str = DEFAULT_GLOB) -> list[InputFile]:
     """Expand files, directories (recursively, matching `pattern`) and shell globs.
 
-    `pattern` may list several globs separated by commas (`*.txt,*.jsonl.gz`).
+    `pattern` may list several globs separated by commas (`*.txt,*.jsonl.gz`); the default is
+    every name a reader reads. Finding nothing at all is an error that says what was there, so a
+    run over the wrong folder or with the wrong `--glob` does not pass as an empty corpus.
     """
     found: list[InputFile] = []
     for argument in inputs:
@@ -75,8 +79,33 @@ def discover(inputs: list[str], pattern: str = "*.txt") -> list[InputFile]:
             raise InputError(f"{argument}: not a regular file or directory")
         else:
             raise InputError(f"{argument}: no such file or directory")
+    if not found:
+        raise InputError(_nothing_found(inputs, pattern))
     _refuse_name_clashes(found)
     return found
+
+
+def _nothing_found(inputs: list[str], pattern: str) -> str:
+    """One line: what the input directories hold instead, and what would have been read."""
+    counts: Counter[str] = Counter()
+    for argument in inputs:
+        if not is_url(argument) and os.path.isdir(argument):
+            for _, _, names in os.walk(argument, followlinks=False):
+                counts.update(_printable(_extension(name)) for name in names)
+    total = sum(counts.values())
+    held = ", ".join(f"{n} {extension}" for extension, n in sorted(counts.items(), key=lambda c: (-c[1], c[0])))
+    where = ", ".join(_printable(argument) for argument in inputs)
+    what = f"found {total} file{'s' if total != 1 else ''}: {held}" if total else "found no files"
+    wanted = f"readable: {readable_names()}" if pattern == DEFAULT_GLOB else f"--glob {pattern!r} matches none"
+    return f"no input files found under {where} ({what}); {wanted}"
+
+
+def _extension(name: str) -> str:
+    base, dot, extension = name.rpartition(".")
+    if not base:
+        return "without extension"
+    compressed = f"{base.rpartition('.')[2]}." if extension.lower() in ("gz", "zst") and "." in base else ""
+    return f".{compressed}{extension}"
 
 
 def _discover_url(argument: str, pattern: str) -> list[InputFile]:

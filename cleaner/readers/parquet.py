@@ -25,10 +25,38 @@ import pyarrow.parquet as pq
 
 from cleaner.document import Document, Source
 from cleaner.readers.errors import ReadError, one_line
-from cleaner.readers.records import OnError, RecordFields, record_to_document
+from cleaner.readers.records import OnError, RecordFields, RowGroups, record_to_document
 from cleaner.remote import RemotePath
 
 BATCH_ROWS = 1024
+
+
+def split_row_groups(path: Path | RemotePath, part_bytes: int, fields: RecordFields) -> list[tuple[RowGroups, int]]:
+    """Runs of whole row groups of about `part_bytes` of uncompressed data each, with the bytes
+    they take on disk, from the file's footer alone (no data page is read). A row group is the
+    smallest part: a file written as one row group stays one part. A file without the content
+    column is one part, so its error is reported once, as for an unsplit file."""
+    with ExitStack() as scope:
+        source = scope.enter_context(path.open("rb")) if isinstance(path, RemotePath) else path
+        try:
+            metadata = scope.enter_context(pq.ParquetFile(source)).metadata
+        except (OSError, pa.ArrowException) as exc:
+            raise ReadError(f"{path}: not a readable Parquet file: {one_line(exc)}") from exc
+    groups = [metadata.row_group(i) for i in range(metadata.num_row_groups)]
+    if (fields.html_field or fields.text_field) not in metadata.schema.to_arrow_schema().names:
+        groups = []
+    parts: list[tuple[RowGroups, int]] = []
+    first = first_row = rows = used = stored = 0
+    for number, group in enumerate(groups):
+        if number > first and used + group.total_byte_size > part_bytes:
+            parts.append((RowGroups(first, number, first_row), stored))
+            first, first_row, used, stored = number, rows, 0, 0
+        used += group.total_byte_size
+        stored += sum(group.column(c).total_compressed_size for c in range(group.num_columns))
+        rows += group.num_rows
+    if len(groups) > first:
+        parts.append((RowGroups(first, len(groups), first_row), stored))
+    return parts
 
 
 def read_parquet(
@@ -36,10 +64,12 @@ def read_parquet(
     source_base: Source,
     on_error: OnError,
     fields: RecordFields = RecordFields(),
+    row_groups: RowGroups | None = None,
     *,
     batch_rows: int = BATCH_ROWS,
 ) -> Iterator[Document]:
-    """Yield one document per row of ``path``; the record index is the 0-based row number."""
+    """Yield one document per row of ``path`` (only of `row_groups`, if given); the record index
+    is the 0-based row number in the file."""
     base = replace(source_base, format="parquet")
     with ExitStack() as scope:
         # a remote file is opened here and handed over as a seekable file object; pyarrow
@@ -53,9 +83,10 @@ def read_parquet(
         if content_field not in parquet.schema_arrow.names:
             columns = ", ".join(parquet.schema_arrow.names)
             raise ReadError(f"{source_base.path}: no column {content_field!r} (columns: {columns})")
-        index = 0
+        index = 0 if row_groups is None else row_groups.first_row
+        groups = None if row_groups is None else range(row_groups.first, row_groups.stop)
         try:
-            batches = parquet.iter_batches(batch_size=batch_rows)
+            batches = parquet.iter_batches(batch_size=batch_rows, row_groups=groups)
             for batch in batches:
                 for row in batch.to_pylist():
                     where = f"{source_base.path}: row {index}"

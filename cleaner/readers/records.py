@@ -38,6 +38,20 @@ class RecordFields:
     html_fast: bool = False  # see readers.html.extract_html
 
 
+@dataclass(frozen=True, slots=True)
+class RowGroups:
+    """Part of a Parquet file: row groups `first` to `stop` (exclusive), whose first row is row
+    `first_row` of the file, so record indexes stay those of the whole file."""
+
+    first: int
+    stop: int
+    first_row: int
+
+    @property
+    def is_first(self) -> bool:
+        return self.first == 0
+
+
 def record_to_document(
     record: Any, index: int, where: str, source_base: Source, fields: RecordFields
 ) -> Document:

@@ -29,7 +29,7 @@ class ExampleFailure:
         first = self.example.text.splitlines()[0] if self.example.text else ""
         expected = list(self.example.removed) or "nothing"
         culprits = f" (removed by {', '.join(self.removed_by)})" if self.removed_by else ""
-        return (f"{self.rule.file}:{self.rule.line}: rule '{self.rule.id}': example {first[:60]!r} "
+        return (f"{self.rule.path}:{self.rule.line}: rule '{self.rule.id}': example {first[:60]!r} "
                 f"should remove lines {expected}, removed {list(self.removed) or 'nothing'}{culprits}")
 
 
@@ -53,6 +53,9 @@ def _neighbours(rule: Rule, ruleset: RuleSet) -> list[Rule]:
 
 def check_examples(ruleset: RuleSet) -> list[ExampleFailure]:
     rule_filter = RuleFilter(ruleset)
+    # Neighbour lists are few (one per scope) but each compiles into a large plan: a filter of
+    # their own keeps those plans cached, where the one-rule plans of a big rule set would evict them.
+    neighbour_filter = RuleFilter(ruleset)
     failures: list[ExampleFailure] = []
     for rule in ruleset.rules:
         for example in rule.examples:
@@ -61,7 +64,7 @@ def check_examples(ruleset: RuleSet) -> list[ExampleFailure]:
                 failures.append(ExampleFailure(rule, example, removed, by))
                 continue
             if not example.removed:
-                removed, by = removed_lines(rule_filter, _neighbours(rule, ruleset), example.text)
+                removed, by = removed_lines(neighbour_filter, _neighbours(rule, ruleset), example.text)
                 if removed:
                     failures.append(ExampleFailure(rule, example, removed, by))
     return failures

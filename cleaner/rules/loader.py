@@ -8,6 +8,7 @@ rule off or make it match everything.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import tomllib
 from dataclasses import dataclass
@@ -44,7 +45,10 @@ def default_rules_dir() -> Path:
     """The rules shipped with cleaner: inside the wheel, or the repository's `rules/` folder."""
     package = Path(__file__).resolve().parent.parent
     bundled = package / "_rules"
-    return bundled if bundled.is_dir() else package.parent / "rules"
+    try:
+        return bundled if bundled.is_dir() else package.parent / "rules"
+    except OSError:  # a checkout this user may not enter: loading the rules says so in one line
+        return package.parent / "rules"
 
 
 @dataclass(frozen=True)
@@ -71,9 +75,14 @@ def discover_packs(directories: list[Path]) -> dict[str, Path]:
     """
     packs: dict[str, Path] = {}
     for directory in directories:
-        if not directory.is_dir():
-            raise RulePackError(f"{directory}: rules directory does not exist")
-        for path in sorted([*directory.glob("*.toml"), *directory.glob("sites/**/*.toml")]):
+        try:
+            if not directory.is_dir():
+                raise RulePackError(f"{directory}: rules directory does not exist")
+            os.listdir(directory)  # glob passes over a directory it cannot list; this says why
+            found = sorted([*directory.glob("*.toml"), *directory.glob("sites/**/*.toml")])
+        except OSError as exc:
+            raise RulePackError(f"{directory}: cannot read rules directory: {exc.strerror or exc}") from None
+        for path in found:
             packs[path.relative_to(directory).as_posix()] = path
     return packs
 
@@ -85,13 +94,16 @@ def load_rules(directories: list[Path] | None = None) -> RuleSet:
     seen: dict[str, Rule] = {}
     digest = hashlib.sha256()
     for name, path in packs.items():
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise RulePackError(f"{path}: cannot read rule pack: {exc.strerror or exc}") from None
         digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
         for rule in _load_pack(name, path, data):
             if rule.id in seen:
                 other = seen[rule.id]
                 raise RulePackError(f"{path}:{rule.line}: rule '{rule.id}': duplicate id "
-                                    f"(also in {other.file}:{other.line})")
+                                    f"(also in {other.path}:{other.line})")
             seen[rule.id] = rule
             rules.append(rule)
     rules.sort(key=_precedence)
@@ -163,7 +175,7 @@ def _build_rule(entry: Any, index: int, name: str, path: Path, text: str,
     if extract_line is not None and not (isinstance(extract_line, str) and extract_line):
         raise RulePackError(f"{where}: extract_line must be a non-empty string (the metadata key)")
     examples = _examples(entry, where)
-    return Rule(id=rule_id, category=category, kind=kind, scope=scope, test=test, file=name, line=line,
+    return Rule(id=rule_id, category=category, kind=kind, scope=scope, test=test, file=name, line=line, path=str(path),
                 description=str(entry.get("description", "")), extract_line=extract_line,
                 months=months, examples=examples, **options)
 

@@ -156,6 +156,7 @@ class Rule:
     test: LineTest | None  # the line (line kind) or start line (block, tail); None for repeat
     file: str  # the pack file it came from, relative to its rules directory
     line: int  # where its id is written in that file, for error messages
+    path: str  # the pack file as found (its rules directory as given, joined with `file`), for messages
     description: str = ""
     # block
     item_max_words: int = 12

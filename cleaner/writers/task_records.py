@@ -17,6 +17,7 @@ from typing import Any
 
 from cleaner.dedup.decisions import Decisions
 from cleaner.document import Document
+from cleaner.readers.formats import CODECS
 from cleaner.spill import InputReport, TaskResult, read_decisions, read_result
 from cleaner.stats import RunStats
 from cleaner.writers.record import build_record
@@ -113,9 +114,17 @@ def write_texts(root: Path | None, texts: list[tuple[str, str]]) -> None:
 
 
 def text_path(document: Document) -> str:
-    """Where a document's clean text goes under OUT/text: its input path, or one file per record."""
+    """Where a document's clean text goes under OUT/text: its input path, or one file per record.
+
+    Only an uncompressed text input keeps its own name; the text of any other (``page.html``,
+    ``a.txt.gz``) gets ``.txt`` appended, so no plain-text file is named like HTML or an archive,
+    and no two inputs of one folder can meet on one name.
+    """
     source = document.source
-    return source.path if source.record is None else f"{source.path}/{source.record:08d}.txt"
+    if source.record is not None:
+        return f"{source.path}/{source.record:08d}.txt"
+    plain = source.format == "txt" and not source.path.lower().endswith(tuple(CODECS))
+    return source.path if plain else f"{source.path}.txt"
 
 
 def write_text(root: Path, relative: str, text: str) -> None:
