@@ -169,8 +169,10 @@ class DocumentCleaner:
         neutral = self.rules.applicable(cleaned, None, only_language_rules=False)
         self.rules.apply(cleaned, neutral, ("line", "block"), views)
         self._apply_language_rules(cleaned, neutral, views)
-        if self.classifier is not None:
-            self.classifier.apply(cleaned)
+        # The rules again after each round of the classifier: its removals bring lines together
+        # that the context rules judge (a repeat, a tail), as cleaning the output again would.
+        while self.classifier is not None and self.classifier.apply(cleaned):
+            self._apply_language_rules(cleaned, neutral, views)
         if self.generic is not None:
             classify(cleaned, self.generic)
         if self.settings.foreign_paragraphs == "remove":
