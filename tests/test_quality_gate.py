@@ -41,7 +41,7 @@ kind = "line"
 description = "Every line ending in a full stop."
 pattern = '.*\\w.*\\.'
 remove = ["The minister said the talks would resume on Monday."]
-keep = ["Menu"]
+keep = ["Quarterly results at a glance"]
 '''
 
 
