@@ -11,7 +11,7 @@ OUT    ?= out
 ARGS   ?=
 
 .DEFAULT_GOAL := clean-corpus
-.PHONY: clean-corpus clean-corpus-ray test bench quality lint fuzz setup setup-test setup-ray
+.PHONY: clean-corpus clean-corpus-ray test bench quality lint fuzz setup setup-test setup-ray train
 
 setup: $(STAMP)
 setup-test: $(TEST_STAMP)
@@ -58,6 +58,17 @@ quality: $(TEST_STAMP)
 FUZZ_SECONDS ?= 300
 fuzz: $(TEST_STAMP)
 	FUZZ_SECONDS=$(FUZZ_SECONDS) $(BIN)/python tests/fuzz/fuzz_cleaner.py
+
+# Retrain the line classifier on the dev set (../shared/devset, or DEVSET=...): writes
+# rules/models/line_classifier.json and its model card, and prints the held-out-site figures.
+DEVSET ?= ../shared/devset
+TRAIN_STAMP := $(VENV)/.installed-train
+$(TRAIN_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[train]'
+	touch $(TRAIN_STAMP)
+
+train: $(TRAIN_STAMP)
+	$(BIN)/python training/train_line_classifier.py --devset $(DEVSET)
 
 lint: $(TEST_STAMP)
 	$(BIN)/python -m ruff check cleaner tests benchmarks

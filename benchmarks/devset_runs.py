@@ -115,9 +115,12 @@ def attribute_strings(track: Path, text: Path, causes: Causes) -> dict[str, Coun
 
 
 def signal_of(rule: str) -> str:
-    """The signal a removal belongs to: a rule pack, one corpus signal, generic, or a rejection."""
+    """The signal a removal belongs to: a rule pack, the line classifier, one corpus signal, generic,
+    or a rejection."""
     if rule.startswith("generic."):
         return "generic"
+    if rule.startswith("classifier."):
+        return "classifier"
     if rule.startswith("rejected:"):
         return "rejected:" + re.split(r"[.:]", rule)[1]
     if rule.startswith(("dedup.", "language.")) or rule in ("missing", "unattributed"):

@@ -14,6 +14,7 @@ from typing import Any, TextIO
 from cleaner import __version__
 from cleaner.dedup import DedupSettings, StateError
 from cleaner.explain import explain_cleaned, explain_record, find_record
+from cleaner.filters.classifier import ModelError
 from cleaner.filters.examples import check_examples, load_checked_rules
 from cleaner.filters.generic import GenericConfigError
 from cleaner.filters.quality import QualityConfigError
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.handler(args) or EXIT_OK)
     except (UsageError, RulePackError, InputError, OutputError, FileExistsError, QualityConfigError,
-            GenericConfigError, StateError, ReadError) as exc:
+            GenericConfigError, ModelError, StateError, ReadError) as exc:
         return _failed(args, EXIT_USAGE, "error", str(exc), f"cleaner: error: {exc}")
     except InputFailure as exc:
         return _failed(args, EXIT_INPUT, "input_failed", str(exc),
@@ -243,6 +244,7 @@ def _positive(value: str) -> int:
     return number
 
 
+
 def _fraction(value: str) -> float:
     number = float(value)
     if not 0 < number <= 1:
@@ -390,6 +392,8 @@ def _print_explanation(explanation: dict[str, Any], colour: bool, out: TextIO) -
             code = _CATEGORY_COLOURS.get(line["category"], "33")
             label, text = f"\x1b[{code}m{label}\x1b[0m", f"\x1b[9;2m{text}\x1b[0m"
         out.write(f"{line['line']:5d}  {label}  │ {text}\n")
+        if "score" in line:
+            out.write(f"{'':5}  {'':{width}}  └ {_evidence_text(line)}\n")
         original = line.get("duplicate_of")
         if original:
             where = f"{original['path']}:{original['lines'][0]} ({original['id']}), Jaccard {line.get('jaccard')}"
@@ -398,6 +402,16 @@ def _print_explanation(explanation: dict[str, Any], colour: bool, out: TextIO) -
     verdict = f"; rejected: {rejection['reason']}" if rejection else ""
     out.write(f"-- {explanation['path']}: lang={explanation['lang']}{verdict}; "
               f"extracted={json.dumps(explanation['extracted'], ensure_ascii=False)}\n")
+
+
+def _evidence_text(line: dict[str, Any]) -> str:
+    """A scored removal's evidence on one line: score, threshold, and the deciding features with
+    their values (and, for the line classifier, how much each added to the log-odds)."""
+    threshold = f" > {line['threshold']}" if "threshold" in line else ""
+    contributions = line.get("contributions", {})
+    features = ", ".join(f"{name}={value}" + (f" ({contributions[name]:+})" if name in contributions else "")
+                         for name, value in line.get("features", {}).items())
+    return f"score {line['score']}{threshold}: {features}"
 
 
 def _report(args: argparse.Namespace) -> int:

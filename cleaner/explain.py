@@ -14,6 +14,8 @@ from cleaner.report.load import iter_records, run_files
 from cleaner.writers.output_dir import OutputError
 from cleaner.writers.record import rebuild_source
 
+EVIDENCE_KEYS = ("score", "threshold", "features", "contributions")
+
 
 def explain_cleaned(cleaned: Cleaned) -> dict[str, Any]:
     document = cleaned.document
@@ -21,10 +23,16 @@ def explain_cleaned(cleaned: Cleaned) -> dict[str, Any]:
     for line, claim in zip(cleaned.lines, cleaned.verdicts()):
         entry: dict[str, Any] = {"line": line.number, "kept": claim is None, "text": line.text}
         if claim is not None:
-            entry.update(rule=claim.rule, category=claim.category)
+            entry.update(rule=claim.rule, category=claim.category, **_evidence(claim.detail or {}))
         lines.append(entry)
     return {"id": document.id, "path": document.source.path, "lang": cleaned.lang,
             "extracted": cleaned.extracted, "rejection": _rejection(cleaned), "lines": lines}
+
+
+def _evidence(detail: dict[str, Any]) -> dict[str, Any]:
+    """What a scoring signal (the line classifier, the generic classifier) recorded about a line:
+    its score, the threshold it passed and the features that decided it."""
+    return {key: detail[key] for key in EVIDENCE_KEYS if key in detail}
 
 
 def _rejection(cleaned: Cleaned) -> dict[str, Any] | None:
@@ -56,7 +64,7 @@ def explain_record(out: str | Path, record: dict[str, Any]) -> dict[str, Any]:
         span = next((s for s in removals if s["lines"][0] <= line.number <= s["lines"][1]), None)
         entry: dict[str, Any] = {"line": line.number, "kept": span is None, "text": line.text}
         if span is not None:
-            entry.update(rule=span["rule"], category=span["category"])
+            entry.update(rule=span["rule"], category=span["category"], **_evidence(span))
             if "duplicate_of" in span:
                 target = dict(span["duplicate_of"])
                 original = originals.get(target["id"])

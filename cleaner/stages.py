@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from cleaner.document import Cleaned, Document
+from cleaner.filters.classifier import ClassifierSettings, ClassifierStage, LineClassifier
 from cleaner.filters.generic import GenericClassifier, GenericSettings, load_generic_config
 from cleaner.filters.language import (
     ForeignParagraphs,
@@ -35,9 +36,10 @@ class StageSettings:
 
     language: LanguageSettings = field(default_factory=LanguageSettings)
     generic: GenericSettings = field(default_factory=GenericSettings)
+    classifier: ClassifierSettings = field(default_factory=ClassifierSettings)
     quality: QualitySettings = field(default_factory=QualitySettings)
 
-    def parts(self) -> list[LanguageSettings | GenericSettings | QualitySettings]:
+    def parts(self) -> list[LanguageSettings | GenericSettings | ClassifierSettings | QualitySettings]:
         return [getattr(self, f.name) for f in fields(self)]
 
     def to_json(self) -> dict[str, Any]:
@@ -62,14 +64,21 @@ def build_stages(ruleset: RuleSet, settings: StageSettings) -> list[Stage]:
     """
     rules = RuleStages(ruleset)
     detector = make_detector(settings.language.langid)
+    # The learned classifier judges what the rules keep, once they have settled; what it removes
+    # brings lines together, so the language is read again and the context rules look again.
+    classifier = ([Loop(ClassifierStage(LineClassifier(threshold=settings.classifier.threshold)),
+                        on_change=("language.detect", "rules.context"))]
+                  if settings.classifier.enabled else [])
     stages: list[Stage] = [
         NeutralRules(rules),  # site and common packs: line and block rules
         FixedPoint("language", (  # outermost first; of the stages waiting, the last listed runs first
-            Loop(LanguageDetection(detector), on_change=("rules.language",)),
+            *classifier,
+            Loop(LanguageDetection(detector), on_change=("rules.language",),
+                 always=("classifier",) if classifier else ()),
             Loop(LanguageRules(rules), always=("rules.context", "language.detect")),
             Loop(ContextRules(rules), always=("rules.positions",), on_change=("rules.context",)),
             Loop(PositionRules(rules), on_change=("rules.positions", "rules.context")),
-        )),
+        ), start="language.detect"),
     ]
     if settings.generic.enabled:
         stages.append(GenericClassifier(load_generic_config()))

@@ -8,6 +8,7 @@ import pytest
 from conftest import make_document
 
 from cleaner.document import Claim, Cleaned
+from cleaner.filters.classifier import ClassifierSettings
 from cleaner.filters.generic import GenericSettings
 from cleaner.filters.language import LanguageSettings
 from cleaner.filters.quality import QualitySettings
@@ -52,6 +53,21 @@ def test_a_fixed_point_names_only_its_members():
         FixedPoint("t", (Loop(Claimer("a", 0, []), always=("missing",)),))
 
 
+def test_a_judge_listed_outermost_looks_only_once_the_loop_inside_it_settles():
+    """`start` enters the loop below its outermost member, which then runs only when nothing
+    inside waits, and sends the inner stages round again when it claims (the line classifier)."""
+    log: list[str] = []
+    cleaned = Cleaned.start(make_document("a\nb\nc\nd\ne\nf\n"))
+    loop = FixedPoint("t", (
+        Loop(Claimer("judge", 1, log), on_change=("inner",)),
+        Loop(Claimer("inner", 1, log), always=("judge",), on_change=("inner",)),
+    ), start="inner")
+    assert loop.apply(cleaned)
+    assert log == ["inner", "inner", "judge", "inner", "judge"]
+    with pytest.raises(ValueError, match="no member named missing"):
+        FixedPoint("t", (Loop(Claimer("a", 0, [])),), start="missing")
+
+
 def test_the_driver_counts_what_a_stage_claimed_and_rejected():
     cleaned = Cleaned.start(make_document("a\nb\n"))
     stage = Claimer("a", 1, [])
@@ -64,10 +80,14 @@ def test_the_stage_list_follows_the_settings(shipped_rules):
     training = StageSettings(language=LanguageSettings(languages=("de",), foreign_paragraphs="remove"),
                              generic=GenericSettings(True), quality=QualitySettings("training"))
     cleaner = DocumentCleaner(shipped_rules, training)
-    assert list(cleaner.take_stats()) == ["rules.neutral", "language.detect", "rules.language", "rules.context",
-                                     "rules.positions", "generic", "language.foreign", "language.filter", "quality"]
-    assert list(DocumentCleaner(shipped_rules).take_stats()) == ["rules.neutral", "language.detect", "rules.language",
-                                                           "rules.context", "rules.positions", "quality"]
+    assert list(cleaner.take_stats()) == ["rules.neutral", "classifier", "language.detect", "rules.language",
+                                          "rules.context", "rules.positions", "generic", "language.foreign",
+                                          "language.filter", "quality"]
+    assert list(DocumentCleaner(shipped_rules).take_stats()) == ["rules.neutral", "classifier", "language.detect",
+                                                                 "rules.language", "rules.context", "rules.positions",
+                                                                 "quality"]
+    without = StageSettings(classifier=ClassifierSettings(enabled=False))
+    assert "classifier" not in DocumentCleaner(shipped_rules, without).take_stats()
 
 
 def test_every_removal_names_its_stage(shipped_rules):
@@ -85,7 +105,7 @@ def test_settings_record_the_stage_settings_as_before():
     """Records carry `Settings.to_json`: the stage settings keep their flat keys and order."""
     data = Settings().to_json()
     assert list(data) == ["glob", "read", "formats", "compress", "shard_size", "langid", "languages",
-                          "foreign_paragraphs", "generic", "quality", "dedup"]
+                          "foreign_paragraphs", "generic", "classifier", "classifier_threshold", "quality", "dedup"]
     assert (data["langid"], data["languages"], data["generic"], data["quality"]) == ("cld2", [], False, "default")
 
 
@@ -99,7 +119,7 @@ def test_the_manifest_counts_what_each_stage_did(tmp_path, shipped_rules):
                                          "das ab Januar gilt.\n", encoding="utf-8")
     run([str(inputs)], tmp_path / "out", shipped_rules, Settings(workers=2))
     stages = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))["stages"]
-    assert list(stages) == ["rules.neutral", "language.detect", "rules.language", "rules.context",
+    assert list(stages) == ["rules.neutral", "classifier", "language.detect", "rules.language", "rules.context",
                             "rules.positions", "quality"]
     assert stages["rules.neutral"]["runs"] == 3 and stages["quality"]["rejected"] == 0
     assert sum(counts["lines"] for counts in stages.values()) == 3  # the three "Anzeige" lines

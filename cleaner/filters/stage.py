@@ -84,11 +84,14 @@ class Loop:
 class FixedPoint:
     """Stages that feed each other, run until none waits (see the module docstring).
 
-    `members` are listed outermost first; the first runs first.
+    `members` are listed outermost first; `start` names the one that runs first (default: the
+    outermost). A judge that should look only once the stages inside it have settled (the line
+    classifier) is listed outermost and entered through the stage after it.
     """
 
     name: str
     members: tuple[Loop, ...]
+    start: str | None = None
     stats: StageStats = field(default_factory=StageStats)
 
     def __post_init__(self) -> None:
@@ -98,9 +101,12 @@ class FixedPoint:
             raise ValueError(f"fixed point {self.name}: no member named {', '.join(sorted(unknown))}")
         self._always = [frozenset(position[name] for name in member.always) for member in self.members]
         self._on_change = [frozenset(position[name] for name in member.on_change) for member in self.members]
+        if self.start is not None and self.start not in position:
+            raise ValueError(f"fixed point {self.name}: no member named {self.start}")
+        self._start = 0 if self.start is None else position[self.start]
 
     def apply(self, cleaned: Cleaned) -> bool:
-        waiting = {0}
+        waiting = {self._start}
         changed = False
         while waiting:
             innermost = max(waiting)
