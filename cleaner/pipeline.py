@@ -28,7 +28,7 @@ from cleaner.dedup import (
 )
 from cleaner.dedup.components import Spread
 from cleaner.dedup.fingerprint import fingerprint_batch
-from cleaner.dedup.records import REF_COLUMNS, DedupBatch, site_key
+from cleaner.dedup.records import REF_COLUMNS, DedupBatch, DedupStats, site_key
 from cleaner.dedup.shape import LineShapes
 from cleaner.dedup.state import FILENAME as DEDUP_STATE_FILE
 from cleaner.dedup.tokens import Tokenizer
@@ -480,24 +480,22 @@ def _deduplicate(tasks: list[Task], spill_dir: Path, settings: Settings, state: 
     return deduplicator
 
 
-def _duplicate_stats(raw: dict[str, Any]) -> dict[str, Any]:
-    """The dedup engine's counters in the shape stats.json and the report use."""
-    clusters = raw.get("clusters", {"count": 0, "sizes": {}})
-    paragraphs, chars = raw.get("duplicate_paragraphs", {}), raw.get("duplicate_chars", {})
+def _duplicate_stats(found: DedupStats) -> dict[str, Any]:
+    """The dedup engine's counts in the shape stats.json and the report use."""
     return {
-        "clusters": clusters["count"],
-        "cluster_sizes": clusters["sizes"],
-        "paragraphs": sum(paragraphs.values()),
-        "chars": sum(chars.values()),
-        "by_kind": {kind: {"paragraphs": paragraphs.get(kind, 0), "chars": chars.get(kind, 0)}
-                    for kind in ("exact", "near")},
-        "recurring_lines": raw.get("recurring_lines", 0),
-        "recurring_chars": raw.get("recurring_chars", 0),
-        "recurring_texts": raw.get("recurring_texts", 0),
-        "duplicate_documents": raw.get("duplicate_documents", 0),
-        "candidate_pairs": raw.get("candidate_pairs", 0),
-        "verified_pairs": raw.get("candidate_pairs_linked", 0),
-        "paragraphs_indexed": raw.get("paragraphs", 0),
+        "clusters": found.clusters,
+        "cluster_sizes": found.cluster_sizes,
+        "paragraphs": found.exact_paragraphs + found.near_paragraphs,
+        "chars": found.exact_chars + found.near_chars,
+        "by_kind": {"exact": {"paragraphs": found.exact_paragraphs, "chars": found.exact_chars},
+                    "near": {"paragraphs": found.near_paragraphs, "chars": found.near_chars}},
+        "recurring_lines": found.recurring_lines,
+        "recurring_chars": found.recurring_chars,
+        "recurring_texts": found.recurring_texts,
+        "duplicate_documents": found.duplicate_documents,
+        "candidate_pairs": found.candidate_pairs,
+        "verified_pairs": found.candidate_pairs_linked,
+        "paragraphs_indexed": found.paragraphs,
     }
 
 

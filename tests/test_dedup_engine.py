@@ -54,7 +54,7 @@ def test_cluster_transitivity_points_at_earliest() -> None:
     assert b_rule == c_rule == "dedup.near"
     assert b_detail["duplicate_of"]["id"] == c_detail["duplicate_of"]["id"] == "a"
     assert c_detail["jaccard"] == round(171 / 221, 4)  # C is not itself similar to A
-    assert dedup.stats["clusters"] == {"count": 1, "sizes": {"3": 1}}
+    assert (dedup.stats.clusters, dedup.stats.cluster_sizes) == (1, {"3": 1})
 
 
 def test_repeat_inside_one_document() -> None:
@@ -79,7 +79,7 @@ def test_table_of_contents_copy_goes_and_the_body_heading_stays() -> None:
         assert rule == "dedup.navigation_copy"
         assert detail == {"body_copy": {"lines": [heading + 1, heading + 1], "chars": detail["body_copy"]["chars"]}}
     assert decisions["d"].removals[0][1].category == "navigation"
-    assert dedup.stats["navigation_copies"] == 4
+    assert dedup.stats.navigation_copies == 4
 
 
 def test_repeated_table_rows_and_code_lines_all_stay() -> None:
@@ -105,7 +105,7 @@ def test_recurring_short_line_removed_everywhere_including_first() -> None:
     for doc_id, index in [("d1", 1), ("d2", 1), ("d3", 0)]:
         assert removed(decisions, doc_id) == {index: ("dedup.recurring", {"documents": 3})}
         assert decisions[doc_id].removals[0][1].category == "recurring"
-    assert dedup.stats["recurring_lines"] == 3
+    assert dedup.stats.recurring_lines == 3
 
 
 def test_short_line_in_two_documents_stays_in_both() -> None:
@@ -128,7 +128,7 @@ def test_recurrence_counts_pages_of_one_site() -> None:
     three_sites, dedup = run(docs, sites=["host:a.com", "host:b.org", "dir:c"])
     for doc_id, _ in docs:
         assert removed(three_sites, doc_id) == {2: ("dedup.recurring_across_sites", {"documents": 3})}
-    assert dedup.stats["recurring_across_sites_lines"] == 3
+    assert dedup.stats.recurring_across_sites_lines == 3
 
 
 def test_long_paragraph_in_many_documents_is_keep_first() -> None:
@@ -147,7 +147,7 @@ def test_whole_document_duplicate_dropped_with_pointer() -> None:
     assert rejection.reason == "duplicate_document"
     assert rejection.detail["duplicate_of"] == {"id": "orig", "path": "orig.txt"}
     assert rejection.detail["fraction"] >= 0.8
-    assert dedup.stats["duplicate_documents"] == 1
+    assert dedup.stats.duplicate_documents == 1
 
 
 def test_decisions_of_a_task_are_those_of_its_documents() -> None:
@@ -260,7 +260,7 @@ def test_many_near_copies_form_one_cluster(monkeypatch: pytest.MonkeyPatch, cap:
     for i in range(6):
         rule, detail = removed(decisions, f"c{i}")[1]
         assert (rule, detail["duplicate_of"]["id"], detail["jaccard"]) == ("dedup.near", "first", round(191 / 201, 4))
-    assert dedup.stats["clusters"] == {"count": 1, "sizes": {"7": 1}}
+    assert (dedup.stats.clusters, dedup.stats.cluster_sizes) == (1, {"7": 1})
 
 
 def test_menu_printed_above_and_below_the_article_goes_both_times() -> None:

@@ -128,5 +128,5 @@ def test_decisions_do_not_depend_on_how_the_work_is_split(monkeypatch: pytest.Mo
     decisions, split = run(docs)
     assert decisions == expected
     assert split.stats == reference.stats
-    assert reference.stats["candidate_pairs_linked"] >= 10
-    assert reference.stats["duplicate_paragraphs"]["near"] >= 10
+    assert reference.stats.candidate_pairs_linked >= 10
+    assert reference.stats.near_paragraphs >= 10

@@ -64,7 +64,7 @@ from cleaner.dedup.decisions import (
 )
 from cleaner.dedup.jaccard import pair_jaccard
 from cleaner.dedup.minhash import signatures
-from cleaner.dedup.records import REF_COLUMNS, DedupBatch
+from cleaner.dedup.records import REF_COLUMNS, DedupBatch, DedupStats
 from cleaner.dedup.settings import DedupSettings
 from cleaner.dedup.state import DedupState, StateError
 from cleaner.dedup.store import SpillFile
@@ -166,7 +166,7 @@ class Deduplicator:
         }
         self._long_count = Column(np.int32)
         self._resolved: Resolved | None = None
-        self.stats: dict[str, Any] = {}
+        self.stats = DedupStats()
 
     def add_batch(self, batch: DedupBatch) -> None:
         """Register a task's documents, in input order (see DedupBatch)."""
@@ -272,12 +272,10 @@ class Deduplicator:
         roots = self._clusters(exact_roots, linked)
         self._resolved = Resolved(run, prior, n_prior, roots, short, active, recurrence, sets)
         decisions = self._decide(self._resolved, exact)
-        self.stats.update(
-            candidate_pairs=len(pairs),
-            candidate_pairs_checked=checked,
-            candidate_pairs_linked=len(linked),
-            spill_bytes=self._store.size * 4 + self._bands.size * 8 * (self.settings.bands or 0),
-        )
+        self.stats.candidate_pairs = len(pairs)
+        self.stats.candidate_pairs_checked = checked
+        self.stats.candidate_pairs_linked = len(linked)
+        self.stats.spill_bytes = self._store.size * 4 + self._bands.size * 8 * (self.settings.bands or 0)
         self._cluster_stats(roots, n_prior, active_ids)
         return decisions
     def _copies(self, run: dict[str, np.ndarray], prior: dict[str, np.ndarray]) -> np.ndarray:
@@ -324,7 +322,7 @@ class Deduplicator:
         across = short & ~site_wide & run["boilerplate_like"] & (anywhere >= s.recurring_min_docs)
         kind = np.full(len(short), NOT_RECURRING, dtype=np.int8)
         kind[site_wide], kind[across] = RECURRING, RECURRING_ACROSS
-        self.stats["recurring_texts"] = len(np.unique(run["exact"][kind != NOT_RECURRING]))
+        self.stats.recurring_texts = len(np.unique(run["exact"][kind != NOT_RECURRING]))
         return Recurrence(kind, np.where(site_wide, on_site, anywhere).astype(np.int32), site_table, text_table)
     def _link_exact(self, roots: np.ndarray, exact: np.ndarray, n_prior: int, active_ids: np.ndarray) -> np.ndarray:
         """Point this run's paragraphs (in `roots`) at the representative of the earliest
@@ -449,17 +447,15 @@ class Deduplicator:
         counted = np.bincount(doc_rel[~recurring], weights=chars[~recurring], minlength=n_docs)
         rejections = self._duplicate_documents(doc_rel[dup_at], target_doc - first_doc, chars[dup_at], counted)
         dup_chars = chars[dup_at]
-        self.stats.update(
-            documents=n_docs,
-            paragraphs=len(run["doc"]),
-            duplicate_paragraphs={"exact": int((~near).sum()), "near": int(near.sum())},
-            duplicate_chars={"exact": int(dup_chars[~near].sum()), "near": int(dup_chars[near].sum())},
-            recurring_lines=n_recurring,
-            recurring_across_sites_lines=int((r.recurrence.kind == RECURRING_ACROSS).sum()),
-            recurring_chars=int(chars[recurring_at].sum()),
-            navigation_copies=n_navigation,
-            duplicate_documents=len(rejections),
-        )
+        stats = self.stats
+        stats.documents, stats.paragraphs = n_docs, len(run["doc"])
+        stats.exact_paragraphs, stats.near_paragraphs = int((~near).sum()), int(near.sum())
+        stats.exact_chars, stats.near_chars = int(dup_chars[~near].sum()), int(dup_chars[near].sum())
+        stats.recurring_lines = n_recurring
+        stats.recurring_across_sites_lines = int((r.recurrence.kind == RECURRING_ACROSS).sum())
+        stats.recurring_chars = int(chars[recurring_at].sum())
+        stats.navigation_copies = n_navigation
+        stats.duplicate_documents = len(rejections)
         return Decisions(self.run_document_ids(), removals, rejections, list(zip(self._doc_ids, self._doc_paths)))
 
     def _duplicate_documents(self, own: np.ndarray, source: np.ndarray, chars: np.ndarray, counted: np.ndarray) -> np.ndarray:
@@ -503,10 +499,8 @@ class Deduplicator:
         in_touched = np.isin(member_roots, touched)
         _, sizes = np.unique(member_roots[in_touched], return_counts=True)
         size_values, size_counts = np.unique(sizes, return_counts=True)
-        self.stats["clusters"] = {
-            "count": int(len(touched)),
-            "sizes": {str(int(v)): int(c) for v, c in zip(size_values, size_counts)},
-        }
+        self.stats.clusters = int(len(touched))
+        self.stats.cluster_sizes = {str(int(v)): int(c) for v, c in zip(size_values, size_counts)}
 
     def _build_state(self, r: Resolved) -> DedupState:
         n_prior, kept = r.n_prior, np.flatnonzero(r.active)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -45,3 +45,27 @@ def site_key(source: Source) -> str:
 class DocumentDecision:
     removals: list[tuple[int, Claim]]  # (line_index, claim), in line order
     rejection: Rejection | None
+
+
+@dataclass(slots=True)
+class DedupStats:
+    """What one resolution found, field by field (stats.json's `duplicates` is built from it)."""
+
+    documents: int = 0
+    paragraphs: int = 0  # paragraphs and short lines of this run
+    exact_paragraphs: int = 0  # removed as exact copies of an earlier one
+    near_paragraphs: int = 0  # removed as near copies (MinHash, verified)
+    exact_chars: int = 0
+    near_chars: int = 0
+    recurring_lines: int = 0  # short lines removed as recurring (same site, or boilerplate-shaped)
+    recurring_across_sites_lines: int = 0
+    recurring_chars: int = 0
+    recurring_texts: int = 0  # distinct recurring texts
+    navigation_copies: int = 0
+    duplicate_documents: int = 0
+    candidate_pairs: int = 0
+    candidate_pairs_checked: int = 0
+    candidate_pairs_linked: int = 0
+    spill_bytes: int = 0
+    clusters: int = 0  # clusters this run touched
+    cluster_sizes: dict[str, int] = field(default_factory=dict)  # size -> how many clusters
