@@ -35,6 +35,7 @@ from cleaner.dedup.tokens import Tokenizer
 from cleaner.document import Cleaned
 from cleaner.engines.local import map_tasks
 from cleaner.files import GENERATOR
+from cleaner.filters.classifier import default_model_path
 from cleaner.filters.stage import StageStats
 from cleaner.guards import Guards, check_guards
 from cleaner.progress import progress_bar
@@ -435,8 +436,10 @@ def _work_key(tasks: list[Task], ruleset: RuleSet, settings: Settings, state_dir
     inputs = [[f.source_name, f.relative, *_stat(f.path)] for task in tasks for f in task.files]
     ranges = [[type(task.part).__name__, *astuple(task.part)] for task in tasks if task.part is not None]
     state_file = [*_stat(state_dir / DEDUP_STATE_FILE)] if state_dir is not None else None
+    # The shipped line model is data like the rules: a retrained model must not reuse old results.
+    model = [*_stat(default_model_path())] if settings.stages.classifier.enabled else None
     return work_key({"inputs": inputs, "tasks": [len(t.files) for t in tasks], "ranges": ranges, "rules": ruleset.digest,
-                     "settings": settings.to_json(), "state": state_file})
+                     "settings": settings.to_json(), "state": state_file, "model": model})
 
 
 def _stat(path: Path) -> tuple[int, int]:

@@ -173,3 +173,24 @@ def test_lang_filter_sends_other_languages_to_rejected_with_reason(tmp_path: Pat
     assert rejection["reason"] == "language" and rejection["lang"] == "en" and rejection["allowed"] == ["de"]
     stats = json.loads((out / "stats.json").read_text())
     assert stats["documents"]["rejected_by_reason"] == {"language": 1}
+
+
+def test_resumed_work_is_keyed_by_the_line_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A retrained model changes output like a changed rule pack: earlier phase-1 work is not reused."""
+    from cleaner import pipeline
+    from cleaner.filters.classifier import ClassifierSettings, default_model_path
+    from cleaner.readers.discover import discover
+    from cleaner.rules.loader import load_rules
+    from cleaner.stages import StageSettings
+
+    model = tmp_path / "line_classifier.json"
+    shutil.copy(default_model_path(), model)
+    monkeypatch.setattr(pipeline, "default_model_path", lambda: model)
+    tasks = pipeline.make_tasks(discover([str(SEEDS)], "*.txt"))
+    rules, settings = load_rules(), pipeline.Settings()
+    before = pipeline._work_key(tasks, rules, settings, None)
+    assert pipeline._work_key(tasks, rules, settings, None) == before
+    os.utime(model, ns=(1, 1))
+    assert pipeline._work_key(tasks, rules, settings, None) != before
+    without = pipeline.Settings(stages=StageSettings(classifier=ClassifierSettings(enabled=False)))
+    assert pipeline._work_key(tasks, rules, without, None) != pipeline._work_key(tasks, rules, settings, None)
