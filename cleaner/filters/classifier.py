@@ -33,20 +33,16 @@ import numpy as np
 from cleaner.document import Claim, Cleaned
 from cleaner.filters.generic import GenericConfig, Vocabulary, load_generic_config
 from cleaner.filters.stage import StageStats
-from cleaner.filters.words import stop_words
+from cleaner.filters.words import SENTENCE_END, stop_words
 from cleaner.rules.loader import default_rules_dir
 
 MODEL_FORMAT = "cleaner.line_classifier"
 MODEL_VERSION = 1
 RULE_ID = "classifier.line"
 CATEGORY = "classifier"
-# Removal rounds: each re-reads the kept lines, so a line's context is what the clean text will
-# show. Most documents settle in two or three; the cap bounds the cost of the rare one that does not.
-MAX_ROUNDS = 10
 TOP_FEATURES = 4  # features recorded with each removal: those that pushed its score up most
 
 _EDGE_PUNCT = "\"'“”„‚‘’«»‹›()[]{}<>.,;:!?¡¿…*"
-_TERMINAL = (".", "!", "?", "…", "。", "！", "？", "।", "؟", "۔", '."', ".”", ".»", "!”", "?”", ".'", ".’", ".)")
 _BULLETS = ("•", "·", "-", "–", "—", "*", "►", "▶", "→", "✓", "✔", "»", ">", "▪", "◦", "+")
 _SEPARATORS = ("|", " » ", " › ", " > ", " • ", " · ", " / ")  # "|" wherever it stands, the others between words
 _LINK = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+|(?<!\w)[@#]\w{2,}", re.IGNORECASE)
@@ -283,7 +279,7 @@ def own_features(texts: list[str], stops: frozenset[str] | None, vocabulary: Voc
                                          vocabulary.byline_prefixes)
     header_starts = tuple(header + " " for header in headers)
     tests = np.array([
-        (text.endswith(_TERMINAL), text.endswith(":"), bare in lines,
+        (text.endswith(SENTENCE_END), text.endswith(":"), bare in lines,
          bare in headers or (w <= 4 and bare.startswith(header_starts)), low.startswith(prefixes),
          low.startswith(bylines), _links(low), text.startswith(_BULLETS), text.startswith("|") and text.endswith("|"),
          "©" in text or "(c)" in low, w <= 8 and _DATE.search(text) is not None, text[:1].isupper())
@@ -472,32 +468,42 @@ class LineClassifier:
         self.model = model or load_model()
         self.threshold = self.model.threshold if threshold is None else threshold
         self.lexicon = lexicon or Lexicon()
+        self._memo: tuple[Cleaned, str, dict[int, np.ndarray]] | None = None
 
     def apply(self, cleaned: Cleaned) -> int:
-        """Remove boilerplate lines until a round finds none; returns how many lines it claimed."""
+        """One round: claim the kept lines the model scores above the threshold; returns how many.
+
+        The rules' fixed point (cleaner.stages) runs it again once the rules have looked at what it
+        removed, until a round removes nothing, so a line is judged in the context that the clean
+        text will show (and cleaning the output again removes nothing more)."""
         kept = [i for i, (line, claim) in enumerate(zip(cleaned.lines, cleaned.claims))
                 if claim is None and not line.blank]
+        if not kept:
+            return 0
         texts = [cleaned.lines[i].text for i in kept]
         stops = self.lexicon.stops(cleaned.lang)
-        # A line's own features do not change from round to round; its context does.
-        own = own_features(texts, stops, self.lexicon.vocabulary(cleaned.lang), self.lexicon.phrases(cleaned.lang))
-        keys = repetition_keys(texts)
-        claimed = 0
-        for _ in range(MAX_ROUNDS):
-            if not kept:
-                break
-            x = with_context(own, keys, stops is not None)
-            scores, parts = self.model.scores(x)
-            removed = scores > self.threshold
-            if not removed.any():
-                break
-            rows = np.flatnonzero(removed)
-            for row, detail in zip(rows.tolist(), self._evidence(scores[rows], x[rows], parts[rows])):
-                cleaned.claim(kept[row], Claim(RULE_ID, CATEGORY, detail))
-            claimed += len(rows)
-            stay = np.flatnonzero(~removed).tolist()
-            kept, keys, own = [kept[i] for i in stay], [keys[i] for i in stay], own[~removed]
-        return claimed
+        x = with_context(self._own(cleaned, kept, texts), repetition_keys(texts), stops is not None)
+        scores, parts = self.model.scores(x)
+        rows = np.flatnonzero(scores > self.threshold)
+        for row, detail in zip(rows.tolist(), self._evidence(scores[rows], x[rows], parts[rows])):
+            cleaned.claim(kept[row], Claim(RULE_ID, CATEGORY, detail))
+        return len(rows)
+
+    def _own(self, cleaned: Cleaned, kept: list[int], texts: list[str]) -> np.ndarray:
+        """The kept lines' own features. A line's row depends only on its text and the language,
+        and the fixed point runs this stage about twice per document, so the rows of the document
+        in hand are remembered (saves a third of the classifier's cost on whole-page text)."""
+        if self._memo is None or self._memo[0] is not cleaned or self._memo[1] != cleaned.lang:
+            self._memo = (cleaned, cleaned.lang, {})
+        rows = self._memo[2]
+        missing = [position for position, i in enumerate(kept) if i not in rows]
+        if missing:
+            lang = cleaned.lang
+            fresh = own_features([texts[p] for p in missing], self.lexicon.stops(lang),
+                                 self.lexicon.vocabulary(lang), self.lexicon.phrases(lang))
+            for position, row in zip(missing, fresh):
+                rows[kept[position]] = row
+        return np.array([rows[i] for i in kept])
 
     def _evidence(self, scores: np.ndarray, x: np.ndarray, parts: np.ndarray) -> list[dict[str, Any]]:
         """Each removed row's score and its TOP_FEATURES largest contributions, with their values."""

@@ -37,6 +37,10 @@ JUSTEXT_LANGUAGES = {
 # giving it the full set changes its evidence on Chinese and Japanese pages.
 LATIN_TERMINAL = (".", "!", "?", "…", '"', "”", "“", "»", "«", "'", "’", ":")
 TERMINAL = (*LATIN_TERMINAL, "。", "！", "？", "」", "』")
+# What ends a sentence for the line classifier's features: stricter than TERMINAL (a closing
+# quote or bracket counts only after a full stop, "!" or "?"), and in more scripts; the shipped
+# model was trained with exactly these.
+SENTENCE_END = (".", "!", "?", "…", "。", "！", "？", "।", "؟", "۔", '."', ".”", ".»", "!”", "?”", ".'", ".’", ".)")
 
 
 @cache
