@@ -71,4 +71,4 @@ train: $(TRAIN_STAMP)
 	$(BIN)/python training/train_line_classifier.py --devset $(DEVSET)
 
 lint: $(TEST_STAMP)
-	$(BIN)/python -m ruff check cleaner tests benchmarks
+	$(BIN)/python -m ruff check cleaner tests benchmarks training
