@@ -371,8 +371,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--devset", type=Path, default=REPO.parent / "shared" / "devset")
     parser.add_argument("--out", type=Path, default=REPO / "rules" / "models" / "line_classifier.json")
-    parser.add_argument("--budget", type=float, default=0.003,
-                        help="content the classifier may cost on each track, held-out sites (default 0.003)")
+    parser.add_argument("--budget", type=float, default=0.005,
+                        help="content the classifier may cost on each track, held-out sites (default 0.005)")
     parser.add_argument("--report", type=Path, help="also write the CV figures as JSON here")
     args = parser.parse_args(argv)
     if not (args.devset / "lines").is_dir():
