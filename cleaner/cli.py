@@ -138,6 +138,9 @@ def _parser() -> argparse.ArgumentParser:
     clean.add_argument("--ray-address", metavar="ADDR",
                        help="with --engine ray: join this Ray cluster ('auto' on a cluster node, HOST:PORT or "
                             "ray://HOST:10001) instead of starting a local Ray instance with --workers CPUs")
+    clean.add_argument("--work-dir", metavar="DIR_OR_URL",
+                       help="where workers keep the run's intermediate files (default: .OUT.work beside OUT); "
+                            "on a cluster whose machines do not share a disk, a URL they all reach (s3://bucket/tmp)")
     clean.add_argument("--resume", action="store_true",
                        help="reuse the finished work of an interrupted run with the same inputs and settings")
     ci = clean.add_argument_group("unattended runs (CI)")
@@ -281,7 +284,7 @@ def _clean(args: argparse.Namespace) -> int:
             out = scope.enter_context(published(args.output, args.inputs, force=args.force))
             stats = run(args.inputs, out, ruleset, settings, force=args.force, state_dir=state,
                         resume=args.resume, progress=sys.stderr.isatty() and not args.quiet, guards=guards,
-                        state_name=args.state)
+                        state_name=args.state, work_dir=args.work_dir)
             if args.report:  # inside: a URL output is published with its report
                 from cleaner.report import write_report
 
