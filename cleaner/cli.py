@@ -13,6 +13,7 @@ from typing import Any, TextIO
 
 from cleaner import __version__
 from cleaner.dedup import DedupSettings, StateError
+from cleaner.engines.local import WorkerLost
 from cleaner.explain import explain_cleaned, explain_record, find_record
 from cleaner.filters.classifier import ModelError
 from cleaner.filters.examples import check_examples, load_checked_rules
@@ -65,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.handler(args) or EXIT_OK)
     except (UsageError, RulePackError, InputError, OutputError, FileExistsError, QualityConfigError,
-            GenericConfigError, ModelError, StateError, ReadError) as exc:
+            GenericConfigError, ModelError, StateError, ReadError, WorkerLost) as exc:
         return _failed(args, EXIT_USAGE, "error", str(exc), f"cleaner: error: {exc}")
     except InputFailure as exc:
         return _failed(args, EXIT_INPUT, "input_failed", str(exc),

@@ -4,7 +4,9 @@ would have written, for any worker count and any work location."""
 from __future__ import annotations
 
 import json
+import os
 import random
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,9 +16,9 @@ from fsspec.implementations.memory import MemoryFileSystem
 
 from cleaner import pipeline, storage
 from cleaner.remote import filesystem
-from cleaner.writers.assemble import ShardAssembler, plan_shards
+from cleaner.writers.assemble import ShardAssembler, ShardJob, plan_shards
 from cleaner.writers.shards import ShardedWriter, json_line
-from cleaner.writers.task_records import part_path
+from cleaner.writers.task_records import TaskRecordWriter, WrittenTask, part_path
 
 SHARDED = ("--format", "jsonl,parquet,txt", "--compress", "gz", "--shard-size", "7")
 
@@ -128,3 +130,46 @@ def test_work_dir_url_gives_the_same_output_and_is_removed(tmp_path: Path, worke
 def _listing(location: str) -> list[str]:
     fs, path = filesystem(location)
     return [entry.rstrip("/").rsplit("/", 1)[-1] for entry in fs.ls(path, detail=False)]
+
+
+class DiesMidRecords(TaskRecordWriter):
+    """A write-phase worker killed (SIGKILL, as by the OOM killer) after half a part file."""
+
+    def __call__(self, index: int) -> WrittenTask:
+        if index == 3:
+            Path(part_path(self.work, index, "documents")).write_bytes(b'{"id": "half a rec')
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().__call__(index)
+
+
+class DiesMidShard(ShardAssembler):
+    """A worker killed while it writes an output shard into the staged OUT."""
+
+    def __call__(self, job: ShardJob) -> int:
+        if job.number == 1:
+            (Path(self.staging) / "documents-00001.jsonl.gz").write_bytes(b"\x1f\x8b half a shard")
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().__call__(job)
+
+
+@pytest.mark.parametrize(("name", "dies"), [("TaskRecordWriter", DiesMidRecords), ("ShardAssembler", DiesMidShard)])
+def test_a_worker_killed_mid_write_leaves_out_as_it_was(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str], name: str,
+                                                        dies: type) -> None:
+    inputs = corpus(tmp_path / "in", 30)
+    out = tmp_path / "out"
+    assert run_cli("clean", inputs / "seeds", "-o", out, "--workers", 2, *SHARDED) == 0
+    before = tree(out)
+    monkeypatch.setattr(pipeline, name, dies)  # forked workers inherit it
+    capsys.readouterr()
+    assert run_cli("clean", inputs, "-o", out, "--workers", 2, *SHARDED) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "a worker process died" in error
+    assert tree(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".out")) == [".out.work"]
+    monkeypatch.undo()
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    monkeypatch.setattr(pipeline, "TASK_MAX_BYTES", 4_000)
+    assert run_cli("clean", inputs, "-o", out, "--workers", 2, "--resume", *SHARDED) == 0
+    assert run_cli("clean", inputs, "-o", tmp_path / "fresh", "--workers", 2, *SHARDED) == 0
+    assert tree(out) == tree(tmp_path / "fresh") != before
