@@ -32,7 +32,7 @@ from cleaner.readers.discover import InputError, discover
 from cleaner.readers.errors import ReadError
 from cleaner.readers.formats import DEFAULT_GLOB
 from cleaner.readers.records import RecordFields
-from cleaner.remote import published
+from cleaner.remote import direct_staging, published
 from cleaner.rules.loader import RulePackError, RuleSet, default_rules_dir, load_rules
 from cleaner.staged_state import staged_state
 from cleaner.stages import DocumentCleaner, StageSettings
@@ -277,15 +277,19 @@ def _clean(args: argparse.Namespace) -> int:
     if args.engine == "ray" and importlib.util.find_spec("ray") is None:
         raise UsageError("--engine ray needs Ray: pip install 'cleaner[ray]'")
     settings = _settings(args)
+    records_to = direct_staging(args.output, args.work_dir)  # a cluster: workers write OUT's records to the store
+    if records_to is not None and args.report:
+        raise UsageError("--report needs OUT's records on this machine; with a URL OUT and a URL --work-dir, "
+                         "run without --report")
     guards = Guards(args.max_removed_fraction, args.min_output_docs, strict=args.strict)
     try:
         with ExitStack() as scope:
             # The state moves on only after OUT is in place, published included (see staged_state).
             state = scope.enter_context(staged_state(args.state, args.output)) if args.state else None
-            out = scope.enter_context(published(args.output, args.inputs, force=args.force))
+            out = scope.enter_context(published(args.output, args.inputs, force=args.force, staging=records_to))
             stats = run(args.inputs, out, ruleset, settings, force=args.force, state_dir=state,
                         resume=args.resume, progress=sys.stderr.isatty() and not args.quiet, guards=guards,
-                        state_name=args.state, work_dir=args.work_dir)
+                        state_name=args.state, work_dir=args.work_dir, records_to=records_to)
             if args.report:  # inside: a URL output is published with its report
                 from cleaner.report import write_report
 

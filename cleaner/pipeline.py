@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cleaner import __version__
+from cleaner import __version__, storage
 from cleaner.dedup import (
     Deduplicator,
     DedupSettings,
@@ -337,7 +337,8 @@ def added_timestamp() -> str:
 
 def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, force: bool = False,
         state_dir: Path | None = None, resume: bool = False, progress: bool = False,
-        guards: Guards | None = None, state_name: str | None = None, work_dir: str | None = None) -> RunStats:
+        guards: Guards | None = None, state_name: str | None = None, work_dir: str | None = None,
+        records_to: str | None = None) -> RunStats:
     """Clean every input into OUT; OUT (and the --state directory) change only if the run succeeds.
 
     With `state_dir`, inputs an earlier run saw are skipped, new paragraphs are deduplicated
@@ -347,7 +348,9 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
     refuse to replace OUT when the run would remove far more than expected. `state_name` is how
     the manifest names the state when `state_dir` is a stand-in for it (see `staged_state`).
     `work_dir` is where workers keep the run's intermediate files, when not beside OUT (a URL
-    every machine of a cluster reaches; see `workdir`).
+    every machine of a cluster reaches; see `workdir`). `records_to` is where workers write the
+    output shards and texts when OUT is published from a store's staging prefix (see
+    `remote.published`) rather than from OUT's local staging directory.
     """
     started = time.perf_counter()
     files = discover(inputs, settings.glob)
@@ -397,7 +400,8 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
                     # The index is done with: free it before the write phase forks workers.
                     del deduplicator
                 with progress_bar(len(tasks), "writing", progress, unit="task") as bar:
-                    inputs_seen = _write_outputs(staging, tasks, work.path, ruleset, settings, stats, bar.update, engine)
+                    inputs_seen = _write_outputs(staging, tasks, work.path, ruleset, settings, stats, bar.update, engine,
+                                                 records_to)
             check_guards(stats, guards)
             _write_json(staging / "manifest.json", {
                 "generator": GENERATOR,
@@ -494,21 +498,23 @@ def _duplicate_stats(found: DedupStats) -> dict[str, Any]:
 
 
 def _write_outputs(staging: Path, tasks: list[Task], work: str, ruleset: RuleSet, settings: Settings,
-                   stats: RunStats, on_task: Callable[[int], object], engine: RayEngine | None = None) -> list[dict[str, Any]]:
+                   stats: RunStats, on_task: Callable[[int], object], engine: RayEngine | None = None,
+                   records_to: str | None = None) -> list[dict[str, Any]]:
     """Phase 2's writing: every spilled document, with its dedup decision, into the staged output.
 
     Workers build each task's records (see `TaskRecordWriter`), write them to part files in the
     work location and the clean texts under OUT/text, and return the task's counts; the driver
     merges those in task order. Then workers cut the parts into the output shards (see
-    `writers.assemble`). Returns the manifest's list of inputs, with the hash and size of the
-    bytes actually read.
+    `writers.assemble`). Shards and texts go to `records_to` when given, else to `staging`;
+    stats.json always goes to `staging`. Returns the manifest's list of inputs, with the hash
+    and size of the bytes actually read.
     """
-    staging = staging.absolute()  # Ray workers do not share the driver's working directory
+    target = records_to or str(staging.absolute())  # Ray workers do not share the driver's working directory
     inputs_seen: list[dict[str, Any]] = []
     record_settings = RecordSettings(
         added=added_timestamp(),
         pipeline={"cleaner": __version__, "rules_digest": ruleset.digest, "settings": settings.to_json()},
-        text_root=str(staging / "text") if "txt" in settings.formats else None,
+        text_root=storage.join(target, "text") if "txt" in settings.formats else None,
     )
     records: dict[str, list[tuple[int, int]]] = {part: [] for part in PARTS}  # (task, records) in task order
     waiting: dict[int, WrittenTask] = {}
@@ -531,7 +537,7 @@ def _write_outputs(staging: Path, tasks: list[Task], work: str, ruleset: RuleSet
     formats = tuple(kind for kind in settings.formats if kind in SHARDED_FORMATS)
     if formats:
         jobs = [job for part in PARTS for job in plan_shards(part, records[part], settings.shard_size)]
-        _map(engine, partial(ShardAssembler, work, str(staging), formats, settings.compress, settings.shard_size),
+        _map(engine, partial(ShardAssembler, work, target, formats, settings.compress, settings.shard_size),
              jobs, settings.workers, lambda _: None)
     _write_json(staging / "stats.json", stats.to_json())
     return inputs_seen

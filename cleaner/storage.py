@@ -23,12 +23,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+from cleaner.files import OutputError
 from cleaner.remote import filesystem, is_url, local_path
 
 Location = str | os.PathLike[str]
 
 
-def _local(location: Location) -> str | None:
+def local(location: Location) -> str | None:
     """The local path a location names, or None for a URL of a remote store."""
     name = local_path(os.fspath(location))
     return None if is_url(name) else name
@@ -42,7 +43,7 @@ def join(location: Location, *names: str) -> str:
 
 def make_dirs(location: Location) -> None:
     """Create the directory (and its parents) where a local location is; object stores need none."""
-    path = _local(location)
+    path = local(location)
     if path is not None:
         Path(path).mkdir(parents=True, exist_ok=True)
 
@@ -50,9 +51,9 @@ def make_dirs(location: Location) -> None:
 @contextmanager
 def open_read(path: Location) -> Iterator[BinaryIO]:
     """A file under a location, open for reading bytes."""
-    local = _local(path)
-    if local is not None:
-        with open(local, "rb") as handle:
+    here = local(path)
+    if here is not None:
+        with open(here, "rb") as handle:
             yield handle
         return
     fs, inner = filesystem(os.fspath(path))
@@ -72,30 +73,45 @@ def open_atomically(path: Location, *, durable: bool = False) -> Iterator[Binary
     `durable` also syncs a local file to disk before it is renamed (for files that must survive
     a machine crash, such as finished phase-1 work kept for --resume).
     """
-    local = _local(path)
-    if local is None:
+    target = local(path)
+    if target is None:
         # Spooled to a local file and uploaded in one put: a failure mid-write uploads nothing
         # (closing a half-written fsspec file would commit what it holds).
-        fs, inner = filesystem(os.fspath(path))
         with tempfile.NamedTemporaryFile(prefix="cleaner-upload-") as spooled:
             yield spooled  # type: ignore[misc]
             spooled.flush()
-            fs.put_file(spooled.name, inner)
+            put_file(Path(spooled.name), path)
         return
-    temporary = f"{local}.tmp-{uuid.uuid4().hex[:8]}"
+    temporary = f"{target}.tmp-{uuid.uuid4().hex[:8]}"
     try:
         with open(temporary, "wb") as handle:
             yield handle
             if durable:
                 handle.flush()
                 os.fsync(handle.fileno())
-        os.replace(temporary, local)
+        os.replace(temporary, target)
     except BaseException:
         try:
             os.unlink(temporary)
         except FileNotFoundError:
             pass
         raise
+
+
+def put_file(finished: Path, path: Location) -> None:
+    """Move a finished local file to `path`; for a store, upload it in one put (the object
+    appears whole or not at all). A failed upload is an OutputError naming the target."""
+    target = local(path)
+    if target is not None:
+        shutil.move(finished, target)
+        return
+    fs, inner = filesystem(os.fspath(path))
+    try:
+        fs.put_file(str(finished), inner)
+    except Exception as exc:
+        cause = " ".join(str(exc).split())
+        raise OutputError(f"{os.fspath(path)}: cannot write: {type(exc).__name__}{': ' + cause if cause else ''}") \
+            from exc
 
 
 def write_atomically(path: Location, data: bytes, *, durable: bool = False) -> None:
@@ -105,19 +121,19 @@ def write_atomically(path: Location, data: bytes, *, durable: bool = False) -> N
 
 
 def exists(path: Location) -> bool:
-    local = _local(path)
-    if local is not None:
-        return os.path.exists(local)
+    here = local(path)
+    if here is not None:
+        return os.path.exists(here)
     fs, inner = filesystem(os.fspath(path))
     return bool(fs.exists(inner))
 
 
 def list_names(location: Location) -> list[str]:
     """Names of the files directly under `location`, sorted; empty when it does not exist."""
-    local = _local(location)
-    if local is not None:
+    here = local(location)
+    if here is not None:
         try:
-            return sorted(entry.name for entry in os.scandir(local) if entry.is_file())
+            return sorted(entry.name for entry in os.scandir(here) if entry.is_file())
         except FileNotFoundError:
             return []
     fs, inner = filesystem(os.fspath(location))
@@ -130,10 +146,10 @@ def list_names(location: Location) -> list[str]:
 
 def remove(path: Location) -> None:
     """Remove one file; a file already gone is fine."""
-    local = _local(path)
-    if local is not None:
+    here = local(path)
+    if here is not None:
         try:
-            os.unlink(local)
+            os.unlink(here)
         except FileNotFoundError:
             pass
         return
@@ -146,9 +162,9 @@ def remove(path: Location) -> None:
 
 def remove_tree(location: Location) -> None:
     """Remove a location and everything under it; one already gone is fine."""
-    local = _local(location)
-    if local is not None:
-        shutil.rmtree(local, ignore_errors=True)
+    here = local(location)
+    if here is not None:
+        shutil.rmtree(here, ignore_errors=True)
         return
     fs, inner = filesystem(os.fspath(location))
     if fs.exists(inner):

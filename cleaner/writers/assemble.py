@@ -11,6 +11,7 @@ record. Without ``--shard-size`` the one shard holds every record, so one worker
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,13 +66,23 @@ class ShardAssembler:
     """Writes one shard in every sharded format asked for, from the part files in `work`."""
 
     work: str
-    staging: str  # the staged OUT, an absolute path
+    staging: str  # the staged OUT: an absolute path, or a URL (a store's staging prefix)
     formats: tuple[str, ...]
     compression: str | None
     shard_size: int | None
 
     def __call__(self, job: ShardJob) -> int:
-        writers = [ShardedWriter(Path(self.staging), stem=job.part, format=kind,
+        directory = storage.local(self.staging)
+        if directory is not None:
+            self._write(Path(directory), job)
+            return job.number
+        with tempfile.TemporaryDirectory(prefix="cleaner-shard-") as spool:  # then uploaded whole
+            for path in self._write(Path(spool), job):
+                storage.put_file(path, storage.join(self.staging, path.name))
+        return job.number
+
+    def _write(self, directory: Path, job: ShardJob) -> list[Path]:
+        writers = [ShardedWriter(directory, stem=job.part, format=kind,
                                  compression=self.compression if kind == "jsonl" else None,
                                  shard_size=self.shard_size, first_shard=job.number) for kind in self.formats]
         try:
@@ -81,7 +92,7 @@ class ShardAssembler:
         finally:
             for writer in writers:
                 writer.close()
-        return job.number
+        return [path for writer in writers for path in writer.paths]
 
 
 def _blocks(work: str, job: ShardJob) -> Iterator[bytes]:

@@ -39,7 +39,7 @@ class RecordSettings:
 
     added: str
     pipeline: dict[str, Any]
-    text_root: str | None  # OUT/text (staged, an absolute path) when plain-text output is asked for
+    text_root: str | None  # OUT/text (staged: an absolute path or a URL) when plain-text output is asked for
 
 
 @dataclass
@@ -98,9 +98,14 @@ class TaskRecordWriter:
         built = build_records(read_result(self.work, index), read_decisions(self.work, index), self.settings)
         for part, block in built.parts.items():
             storage.write_atomically(part_path(self.work, index, part), block)
-        if self.settings.text_root is not None:
+        root = self.settings.text_root
+        if root is not None:
+            directory = storage.local(root)
             for relative, text in built.texts:
-                write_text(Path(self.settings.text_root), relative, text)
+                if directory is not None:
+                    write_text(Path(directory), relative, text)
+                else:
+                    _upload_text(root, relative, text)
         return built.written
 
 
@@ -116,6 +121,15 @@ def text_path(document: Document) -> str:
         return f"{source.path}/{source.record:08d}.txt"
     plain = source.format == "txt" and not source.path.lower().endswith(tuple(CODECS))
     return source.path if plain else f"{source.path}.txt"
+
+
+def _upload_text(root: str, relative: str, text: str) -> None:
+    """`write_text` for a staged OUT in a store, which has no exclusive creation: a clash is
+    found when the second text arrives after the first (always within one task)."""
+    target = storage.join(root, relative)
+    if storage.exists(target):
+        raise FileExistsError(f"{target}: two inputs map to the same text/ path; clean them into separate outputs")
+    storage.write_atomically(target, text.encode("utf-8"))
 
 
 def write_text(root: Path, relative: str, text: str) -> None:
