@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import asdict, astuple, dataclass, field, replace
 from functools import partial
@@ -201,14 +202,19 @@ def plan_tasks(files: list[InputFile], settings: Settings, engine: RayEngine | N
     return make_tasks(files, surveys, max_bytes=TASK_MAX_BYTES)
 
 
-def _map(engine: RayEngine | None, factory: Callable[[], Callable[[Any], Any]], jobs: list[Any], workers: int,
+def _map(engine: RayEngine | None, factory: Callable[[], Callable[[Any], Any]], jobs: Iterable[Any], workers: int,
          on_done: Callable[[Any], object]) -> None:
     """Every job through a runner built by `factory`, on the Ray actors or in up to `workers`
-    local processes; `on_done` gets each result in the driver, in the order they finish."""
+    local processes; `on_done` gets each result in the driver, in the order they finish. Jobs
+    are taken from `jobs` as workers are free for them."""
     if engine is not None:
         engine.map_tasks(factory, jobs, on_done)
-    elif jobs:
-        map_tasks(factory, jobs, max(1, min(workers, len(jobs))), on_done)
+        return
+    if isinstance(jobs, list):
+        if not jobs:
+            return
+        workers = min(workers, len(jobs))
+    map_tasks(factory, jobs, max(1, workers), on_done)
 
 
 def _absolute(task: Task) -> Task:
@@ -516,7 +522,7 @@ def _write_outputs(staging: Path, tasks: list[Task], work: str, ruleset: RuleSet
         pipeline={"cleaner": __version__, "rules_digest": ruleset.digest, "settings": settings.to_json()},
         text_root=storage.join(target, "text") if "txt" in settings.formats else None,
     )
-    records: dict[str, list[tuple[int, int]]] = {part: [] for part in PARTS}  # (task, records) in task order
+    records = {part: array("q") for part in PARTS}  # records per task, in task order: 8 bytes a task
     waiting: dict[int, WrittenTask] = {}
     position = 0
 
@@ -528,7 +534,7 @@ def _write_outputs(staging: Path, tasks: list[Task], work: str, ruleset: RuleSet
             done = waiting.pop(task.index)
             _merge_task(task, done, stats, inputs_seen)
             for part in PARTS:
-                records[part].append((task.index, done.records[part]))
+                records[part].append(done.records[part])
             position += 1
             on_task(1)
 
@@ -536,7 +542,8 @@ def _write_outputs(staging: Path, tasks: list[Task], work: str, ruleset: RuleSet
          merge_in_order)
     formats = tuple(kind for kind in settings.formats if kind in SHARDED_FORMATS)
     if formats:
-        jobs = [job for part in PARTS for job in plan_shards(part, records[part], settings.shard_size)]
+        indexes = [task.index for task in tasks]
+        jobs = (job for part in PARTS for job in plan_shards(part, zip(indexes, records[part]), settings.shard_size))
         _map(engine, partial(ShardAssembler, work, target, formats, settings.compress, settings.shard_size),
              jobs, settings.workers, lambda _: None)
     _write_json(staging / "stats.json", stats.to_json())

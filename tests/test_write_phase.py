@@ -74,7 +74,7 @@ def test_planned_shards_hold_what_one_writer_would_have_cut(tmp_path: Path, shar
             writer.write_lines(b"".join(lines))
     for writer in writers:
         writer.close()
-    jobs = plan_shards("documents", counts, shard_size)
+    jobs = list(plan_shards("documents", counts, shard_size))
     assert [job.number for job in jobs] == list(range(len(jobs)))
     assert all(sum(s.stop - s.start for s in job.slices) <= (shard_size or number) for job in jobs)
     for kind in ("jsonl", "parquet"):

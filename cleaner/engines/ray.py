@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator
+from itertools import chain
 from typing import Any, Self, TypeVar
 
 import ray
@@ -71,14 +72,16 @@ class RayEngine:
         """Run every task through runners built by `factory` (once per actor); hand each result
         to `on_done` in the driver, as results arrive.
 
-        The factory is put into the object store once and shared by all actors.
+        The factory is put into the object store once and shared by all actors; tasks are taken
+        from `tasks` only as actors are free for them.
         """
-        todo = list(tasks)
-        if not todo:
+        todo = iter(tasks)
+        first = next(todo, None)
+        if first is None:
             return
         shared = ray.put(factory)
         ray.get([actor.prepare.remote(shared) for actor in self._actors()])
-        for _, result in self._dispatch(("run", (task,)) for task in todo):
+        for _, result in self._dispatch(("run", (task,)) for task in chain([first], todo)):
             on_done(result)
 
     def spread(self, function: Callable[..., ResultT], calls: Iterable[tuple[Any, ...]],

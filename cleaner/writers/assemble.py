@@ -12,7 +12,7 @@ record. Without ``--shard-size`` the one shard holds every record, so one worker
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,10 +39,11 @@ class ShardJob:
     slices: tuple[Slice, ...]
 
 
-def plan_shards(part: str, records: list[tuple[int, int]], shard_size: int | None) -> list[ShardJob]:
+def plan_shards(part: str, records: Iterable[tuple[int, int]], shard_size: int | None) -> Iterator[ShardJob]:
     """The shards of a part from `records`, (task index, records in its part file) in input
-    order. At least one shard, even without records, so an empty run still has a file."""
-    jobs: list[ShardJob] = []
+    order, one at a time (a run of millions of tasks is not planned in memory at once). At
+    least one shard, even without records, so an empty run still has a file."""
+    number = 0
     current: list[Slice] = []
     room = shard_size
     for task, count in records:
@@ -54,11 +55,10 @@ def plan_shards(part: str, records: list[tuple[int, int]], shard_size: int | Non
             if room is not None:
                 room -= take
                 if room == 0:
-                    jobs.append(ShardJob(part, len(jobs), tuple(current)))
-                    current, room = [], shard_size
-    if current or not jobs:
-        jobs.append(ShardJob(part, len(jobs), tuple(current)))
-    return jobs
+                    yield ShardJob(part, number, tuple(current))
+                    number, current, room = number + 1, [], shard_size
+    if current or number == 0:
+        yield ShardJob(part, number, tuple(current))
 
 
 @dataclass(frozen=True)
