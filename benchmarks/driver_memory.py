@@ -9,7 +9,7 @@ document) with 2 worker processes; the driver's own peak RSS (VmHWM, workers not
 its own CPU seconds (what caps a cluster when data passes through the driver) and the wall time
 are printed per size, with and without dedup.
 
-    python benchmarks/driver_memory.py [--quick] [--paragraphs 10000,40000,160000] [--repo PATH]
+    python benchmarks/driver_memory.py [--quick] [--paragraphs 10000,40000,160000] [--repo PATH] [--engine ray]
 
 `--repo` runs another checkout's code on the same corpora (e.g. the previous release) to
 compare.
@@ -43,22 +43,23 @@ from cleaner.pipeline import Settings, run
 def high_water():
     status = Path("/proc/self/status").read_text()
     return int(status.split("VmHWM:")[1].split()[0]) * 1024
-corpus, out, dedup = sys.argv[1:4]
+corpus, out, dedup, engine = sys.argv[1:5]
 rules = load_checked_rules()
 def cpu():
     usage = resource.getrusage(resource.RUSAGE_SELF)  # this process only: workers are children
     return usage.ru_utime + usage.ru_stime
 before, cpu_before = high_water(), cpu()
 started = time.perf_counter()
-run([corpus], Path(out), rules, Settings(workers=%d, dedup=DedupSettings() if dedup == "on" else None))
+run([corpus], Path(out), rules, Settings(workers=%d, dedup=DedupSettings() if dedup == "on" else None, engine=engine))
 print(json.dumps({"seconds": time.perf_counter() - started, "loaded": before, "peak": high_water(),
                   "cpu": cpu() - cpu_before}))
 """ % WORKERS
 
 
-def measure(repo: Path, corpus: Path, out: Path, dedup: bool) -> dict[str, float]:
+def measure(repo: Path, corpus: Path, out: Path, dedup: bool, engine: str) -> dict[str, float]:
+    # PYTHONPATH also makes Ray's workers import `repo`'s code
     env = {**os.environ, "PYTHONPATH": str(repo), "SOURCE_DATE_EPOCH": "1700000000"}
-    done = subprocess.run([sys.executable, "-c", CHILD, str(corpus), str(out), "on" if dedup else "off"],
+    done = subprocess.run([sys.executable, "-c", CHILD, str(corpus), str(out), "on" if dedup else "off", engine],
                           env=env, capture_output=True, text=True, check=True)
     result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
@@ -69,17 +70,20 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", default=os.environ.get("BENCH_QUICK") == "1")
     parser.add_argument("--paragraphs", help="comma-separated corpus sizes in paragraphs")
     parser.add_argument("--repo", type=Path, default=ROOT, help="the checkout whose code runs (default: this one)")
+    parser.add_argument("--engine", choices=("local", "ray"), default="local",
+                        help="ray: a local Ray instance with 2 CPUs, started by each run")
     args = parser.parse_args()
     sizes = [int(n) for n in args.paragraphs.split(",")] if args.paragraphs else \
         ([5_000, 20_000] if args.quick else [10_000, 40_000, 160_000])
-    print(f"code: {args.repo}; {WORKERS} workers; driver peak RSS (rules loaded -> peak), driver CPU, wall time")
+    print(f"code: {args.repo}; {args.engine} engine, {WORKERS} workers; driver peak RSS (rules loaded -> peak), "
+          "driver CPU, wall time")
     rows: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
     with tempfile.TemporaryDirectory() as tmp:
         for paragraphs in sizes:
             corpus = Path(tmp) / f"corpus-{paragraphs}"
             size = write_files(generate(paragraphs), corpus)
             for dedup in (False, True):
-                got = measure(args.repo, corpus, Path(tmp) / f"out-{paragraphs}-{dedup}", dedup)
+                got = measure(args.repo, corpus, Path(tmp) / f"out-{paragraphs}-{dedup}", dedup, args.engine)
                 rows[dedup].append((size, got["peak"]))
                 print(f"{paragraphs:8d} paragraphs {size / 1e6:7.1f} MB  dedup {'on ' if dedup else 'off'}  "
                       f"driver {got['loaded'] / MB:5.0f} -> {got['peak'] / MB:5.0f} MB, "

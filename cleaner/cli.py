@@ -279,8 +279,8 @@ def _clean(args: argparse.Namespace) -> int:
     settings = _settings(args)
     records_to = direct_staging(args.output, args.work_dir)  # a cluster: workers write OUT's records to the store
     if records_to is not None and args.report:
-        raise UsageError("--report needs OUT's records on this machine; with a URL OUT and a URL --work-dir, "
-                         "run without --report")
+        raise UsageError("--report reads OUT's records on this machine; with a URL OUT and a URL --work-dir, "
+                         "run `cleaner report OUT` after the run instead")
     guards = Guards(args.max_removed_fraction, args.min_output_docs, strict=args.strict)
     try:
         with ExitStack() as scope:
