@@ -542,8 +542,8 @@ def _write_outputs(staging: Path, tasks: list[Task], work: str, ruleset: RuleSet
          merge_in_order)
     formats = tuple(kind for kind in settings.formats if kind in SHARDED_FORMATS)
     if formats:
-        indexes = [task.index for task in tasks]
-        jobs = (job for part in PARTS for job in plan_shards(part, zip(indexes, records[part]), settings.shard_size))
+        jobs = (job for part in PARTS
+                for job in plan_shards(part, zip((task.index for task in tasks), records[part]), settings.shard_size))
         _map(engine, partial(ShardAssembler, work, target, formats, settings.compress, settings.shard_size),
              jobs, settings.workers, lambda _: None)
     _write_json(staging / "stats.json", stats.to_json())
