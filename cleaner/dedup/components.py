@@ -11,16 +11,25 @@ pass over all edges in this process.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
+
+ResultT = TypeVar("ResultT")
 
 # Edges per chunk when components are spread over workers (see `spread_components`).
 EDGES_PER_CHUNK = 1 << 20
 
 # Runs `function(*shared, *call)` for every call, anywhere (this process, a Ray cluster), and
-# yields the results in the order of the calls. See `cleaner.dedup.engine.in_process`.
+# yields the results in the order of the calls. See `in_process`.
 Spread = Callable[[Callable[..., Any], Iterable[tuple[Any, ...]], tuple[Any, ...]], Iterator[Any]]
+
+
+def in_process(function: Callable[..., ResultT], calls: Iterable[tuple[Any, ...]],
+               shared: tuple[Any, ...]) -> Iterator[ResultT]:
+    """The `Spread` of the local engine: every call here, one after another."""
+    for arguments in calls:
+        yield function(*shared, *arguments)
 
 
 def min_labels(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -43,14 +43,14 @@ number. That is why band grouping, verification and components may be spread ove
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, NamedTuple, TypeVar
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 
 from cleaner.dedup.columns import Column
-from cleaner.dedup.components import Spread, spread_components
+from cleaner.dedup.components import Spread, in_process, spread_components
 from cleaner.dedup.decisions import (
     EXACT,
     NAVIGATION,
@@ -79,13 +79,6 @@ BUCKET_PAIRS_CAP = 64
 # Candidate pairs whose exact Jaccard is computed in one call (see _verify, _similarity).
 PAIR_BATCH = 4096
 NOT_RECURRING = -1  # Recurrence.kind of a paragraph no recurrence rule removes
-
-
-def in_process(function: Callable[..., ResultT], calls: Iterable[tuple[Any, ...]],
-               shared: tuple[Any, ...]) -> Iterator[ResultT]:
-    """The `Spread` of the local engine: every call here, one after another."""
-    for arguments in calls:
-        yield function(*shared, *arguments)
 
 
 class LongSets(NamedTuple):
