@@ -8,8 +8,6 @@ The rows come out exactly as `Decisions.split` cut them from one table for the w
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from cleaner.dedup.decisions import (
@@ -27,7 +25,6 @@ from cleaner.dedup.minhash import signatures
 from cleaner.dedup.records import DedupStats
 from cleaner.dedup.resolve import duplicate_documents, navigation_copies
 from cleaner.dedup.shuffle import key_range, read_part, write_parts
-from cleaner.spill import write_decisions
 
 NOT_RECURRING = -1  # the recurrence kind of a paragraph no recurrence rule removes
 _COUNT = {"local": np.int64, "count": np.int64}
@@ -48,8 +45,7 @@ def decide(job: Job, task: int) -> DedupStats:
     stats = DedupStats()
     batch = job.batch(task)
     if batch is None:
-        write_decisions(Path(job.spill), job.tasks[task],
-                        Decisions([], np.zeros(0, dtype=REMOVAL), np.zeros(0, dtype=REJECTION), []))
+        job.write_decisions(job.tasks[task], Decisions([], np.zeros(0, dtype=REMOVAL), np.zeros(0, dtype=REJECTION), []))
         return stats
     s, fp, shape = job.settings, batch.fingerprint, Shape.of(batch, job.settings)
     n, n_docs = len(shape.owner), len(batch.doc_ids)
@@ -103,8 +99,7 @@ def decide(job: Job, task: int) -> DedupStats:
     for rows in (removals, rejections):
         points = rows["target"] >= 0
         rows["target"][points] = np.searchsorted(used, rows["target"][points])
-    write_decisions(Path(job.spill), job.tasks[task],
-                    Decisions(list(batch.doc_ids), removals, rejections, paragraphs.documents(used)))
+    job.write_decisions(job.tasks[task], Decisions(list(batch.doc_ids), removals, rejections, paragraphs.documents(used)))
 
     texts = np.unique(fp.exact[recurring_at])
     write_parts(job.scratch, "recurring", task, key_range(texts, job.bits), {"key": texts})

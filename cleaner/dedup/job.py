@@ -5,19 +5,19 @@ shape of a task's paragraphs, and reading any paragraph by its number (gid) from
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from cleaner.dedup.decisions import Decisions
 from cleaner.dedup.prior import Chunk, Prior
 from cleaner.dedup.records import DedupBatch
 from cleaner.dedup.resolve import BUCKET_PAIRS_CAP
 from cleaner.dedup.settings import DedupSettings
 from cleaner.dedup.shuffle import load
 from cleaner.dedup.tables import save_table
-from cleaner.spill import read_dedup
 
 # Every grouping step cuts its keys into 2**bits hash ranges, one call each: about
 # RANGE_BYTES of phase-1 dedup batches per range, at most 2**MAX_BITS ranges. A state is cut
@@ -25,6 +25,7 @@ from cleaner.spill import read_dedup
 RANGE_BYTES = 32 << 20
 MAX_BITS = 12
 STATE_BITS = 6
+CC_FEWER_BITS = 3  # the components steps cut their nodes into 2**(bits - CC_FEWER_BITS) ranges
 # Candidate pairs whose exact Jaccard is computed in one call (see verify, decide).
 PAIR_BATCH = 4096
 PARA_ROW = np.dtype([("doc", "<i8"), ("first", "<i8"), ("last", "<i8"), ("start", "<i8"), ("end", "<i8"),
@@ -35,7 +36,10 @@ PARA_ROW = np.dtype([("doc", "<i8"), ("first", "<i8"), ("last", "<i8"), ("start"
 class Job:
     """The small arguments every step shares: where things are, the settings, the numbering."""
 
-    spill: str  # phase 1's <task>.dedup.pkl files, and where the decisions go
+    # Phase 1's batch of a task, and where its decisions go (by phase-1 task number): the
+    # pipeline's spill files. Module-level functions (or partials of them), so a job pickles.
+    read_batch: Callable[[int], DedupBatch | None]
+    write_decisions: Callable[[int, Decisions], None]
     scratch: str  # this run's intermediate files
     out: str  # this run's chunks and tables: the state's new run, or inside scratch
     tasks: tuple[int, ...]  # phase-1 task numbers, in input order
@@ -50,6 +54,12 @@ class Job:
     documents_end: int = 0
 
     @property
+    def cc_bits(self) -> int:
+        """Ranges of the connected-components steps: the graph has an edge for each duplicate,
+        far fewer than paragraphs, and each round sends every range's edges to every range."""
+        return max(0, self.bits - CC_FEWER_BITS)
+
+    @property
     def n_prior(self) -> int:
         return self.prior.paragraphs
 
@@ -57,7 +67,7 @@ class Job:
         return f"{self.out}/chunks/{task:08d}"
 
     def batch(self, task: int) -> DedupBatch | None:
-        return read_dedup(Path(self.spill), self.tasks[task])
+        return self.read_batch(self.tasks[task])
 
     def owner(self, gids: np.ndarray) -> np.ndarray:
         """The task (of this run) each of this run's paragraphs belongs to."""

@@ -58,6 +58,7 @@ and become the next run's `Prior` once committed (see state.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import fields, replace
 from pathlib import Path
 
@@ -66,6 +67,7 @@ import numpy as np
 from cleaner.dedup import resolve
 from cleaner.dedup.components import Spread
 from cleaner.dedup.decide import count_texts, decide
+from cleaner.dedup.decisions import Decisions
 from cleaner.dedup.jaccard import pair_jaccard
 from cleaner.dedup.job import PARA_ROW, Job, Paragraphs, Shape, id_hashes, pair_batches, rows_of, scatter
 from cleaner.dedup.labels import components, write_edges
@@ -100,16 +102,16 @@ def _check(batch: DedupBatch, settings: DedupSettings) -> np.ndarray:
     return owner
 
 
-def partition(job: Job, task: int) -> tuple[int, int]:
+def partition(job: Job, task: int) -> tuple[int, int, int]:
     """Check the task's batch, write its chunk and its exact-hash and document-id rows;
-    return its (documents, paragraphs)."""
+    return its (documents, paragraphs, bytes of shingles and band hashes)."""
     batch = job.batch(task)
     chunk = job.chunk(task)
     if batch is None:
         dump(chunk, "docs.pkl", ([], []))
         _save(Path(chunk, "para.npy"), np.zeros(0, dtype=PARA_ROW))
         _save(Path(chunk, "shingles.npy"), np.zeros(0, dtype=np.uint32))
-        return 0, 0
+        return 0, 0, 0
     owner = _check(batch, job.settings)
     fp, shape = batch.fingerprint, Shape.of(batch, job.settings)
     para = np.zeros(len(owner), dtype=PARA_ROW)
@@ -128,7 +130,7 @@ def partition(job: Job, task: int) -> tuple[int, int]:
                  "long": shape.long[keep]})
     ids = id_hashes(batch.doc_ids)
     write_parts(job.scratch, "ids", task, key_range(ids, job.bits), {"key": ids, "doc": np.arange(len(ids))})
-    return len(batch.doc_ids), len(owner)
+    return len(batch.doc_ids), len(owner), fp.shingles.nbytes + fp.bands.nbytes
 
 
 def _save(path: Path, array: np.ndarray) -> None:
@@ -287,17 +289,18 @@ def combine(parts: list[DedupStats]) -> DedupStats:
     return total
 
 
-def deduplicate(tasks: list[int], spill: str, scratch: str, settings: DedupSettings, spread: Spread, bits: int,
-                prior: Prior | None = None, out: str | None = None) -> tuple[DedupStats, Job]:
-    """Resolve duplicates across the tasks' batches (and `prior`, earlier runs), leaving each
-    task's `Decisions` beside its spill files; keys are cut into 2**bits hash ranges. With
-    `out`, this run's chunks and tables go there, for a state to commit. Returns the stats and
-    the numbering (for the state)."""
-    job = Job(spill, scratch, out or f"{scratch}/run", tuple(tasks), settings, prior or Prior(), out is not None,
+def deduplicate(tasks: list[int], read_batch: Callable[[int], DedupBatch | None],
+                write_decisions: Callable[[int, Decisions], None], scratch: str, settings: DedupSettings,
+                spread: Spread, bits: int, prior: Prior | None = None, out: str | None = None) -> tuple[DedupStats, Job]:
+    """Resolve duplicates across the tasks' batches (`read_batch(task)`; and `prior`, earlier
+    runs), handing each task's `Decisions` to `write_decisions`; keys are cut into 2**bits hash
+    ranges, intermediate files go to `scratch`. With `out`, this run's chunks and tables go
+    there, for a state to commit. Returns the stats and the numbering (for the state)."""
+    job = Job(read_batch, write_decisions, scratch, out or f"{scratch}/run", tuple(tasks), settings, prior or Prior(), out is not None,
               bits, resolve.BUCKET_PAIRS_CAP)
     ranges = [(part,) for part in range(1 << job.bits)]
     own = [(task,) for task in range(len(tasks))]
-    counts = np.array(list(spread(partition, own, (job,))), dtype=np.int64).reshape(-1, 2)
+    counts = np.array(list(spread(partition, own, (job,))), dtype=np.int64).reshape(-1, 3)
     doc_base = job.prior.documents + np.r_[0, np.cumsum(counts[:, 0])].astype(np.int64)
     para_base = job.n_prior + np.r_[0, np.cumsum(counts[:, 1])].astype(np.int64)
     job = replace(job, doc_base=doc_base[:-1], para_base=para_base[:-1],
@@ -314,4 +317,5 @@ def deduplicate(tasks: list[int], spill: str, scratch: str, settings: DedupSetti
     stats.candidate_pairs = stats.candidate_pairs_checked = int(verified[:, 0].sum())
     stats.candidate_pairs_linked = int(verified[:, 1].sum())
     stats.clusters, stats.cluster_sizes = clusters, sizes
+    stats.spill_bytes = int(counts[:, 2].sum())
     return stats, job

@@ -17,7 +17,6 @@ paths, to be swapped for fsspec when the work location may be a URL.
 
 from __future__ import annotations
 
-import os
 import pickle
 from pathlib import Path
 from typing import Any
@@ -47,13 +46,17 @@ def node_range(gids: np.ndarray, bits: int) -> np.ndarray:
 
 
 def dump(location: str, name: str, value: Any) -> None:
-    """Write one file, under a temporary name first so a reader never sees half of it."""
+    """Write one file. Steps run one after another, so no reader sees it half-written; a run
+    that was interrupted starts again from an empty scratch location. The directory is made
+    only when missing: a step writes thousands of files into a few directories."""
     target = _path(location, name)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.tmp")
-    with temporary.open("wb") as handle:
+    try:
+        handle = target.open("wb")
+    except FileNotFoundError:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle = target.open("wb")
+    with handle:
         pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(temporary, target)
 
 
 def load(location: str, name: str) -> Any:
