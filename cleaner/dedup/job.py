@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cleaner.dedup.columns import run_indexes
 from cleaner.dedup.decisions import Decisions
 from cleaner.dedup.prior import Chunk, Prior
 from cleaner.dedup.records import DedupBatch
@@ -142,9 +143,7 @@ class Paragraphs:
                 self._shingles[chunk] = np.load(Path(self._paths[chunk], "shingles.npy"), mmap_mode="r")
             picked = np.flatnonzero(owner == chunk)
             counts = rows["count"][picked]
-            source = np.repeat(rows["at"][picked] - (np.cumsum(counts) - counts), counts) + np.arange(int(counts.sum()))
-            target = np.repeat(bounds[picked] - (np.cumsum(counts) - counts), counts) + np.arange(int(counts.sum()))
-            values[target] = self._shingles[chunk][source]
+            values[run_indexes(bounds[picked], counts)] = self._shingles[chunk][run_indexes(rows["at"][picked], counts)]
         return values, bounds
 
     def documents(self, ordinals: np.ndarray) -> list[tuple[str, str]]:

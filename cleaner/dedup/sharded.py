@@ -75,7 +75,7 @@ from cleaner.dedup.prior import BAND_ROW, COUNT_ROW, EXACT_ROW, ID_ROW, Prior
 from cleaner.dedup.records import DedupBatch, DedupStats
 from cleaner.dedup.resolve import band_pairs, copy_documents
 from cleaner.dedup.settings import DedupSettings
-from cleaner.dedup.shuffle import dump, key_range, load, read_part, write_parts
+from cleaner.dedup.shuffle import dump, exists, key_range, load, read_part, write_parts
 from cleaner.dedup.tokens import fmix64, word_hash
 
 _NONE = np.iinfo(np.int64).max
@@ -271,7 +271,8 @@ def verify(job: Job, task: int) -> tuple[int, int]:
     found = [pair_jaccard(*arguments) for arguments in pair_batches(pairs, paragraphs)]
     jaccard = np.concatenate(found) if found else np.zeros(0)
     linked = pairs[jaccard >= job.settings.threshold]
-    links = load(job.scratch, f"links/{task:08d}.pkl") if job.batch(task) is not None else np.zeros(0, dtype=np.int64)
+    links = load(job.scratch, f"links/{task:08d}.pkl") if exists(job.scratch, f"links/{task:08d}.pkl") \
+        else np.zeros(0, dtype=np.int64)  # a task without a batch
     copies = np.flatnonzero(links >= 0)
     left = np.concatenate([job.para_base[task] + copies, linked[:, 0]])
     right = np.concatenate([links[copies], linked[:, 1]])

@@ -59,6 +59,10 @@ def dump(location: str, name: str, value: Any) -> None:
         pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
 
 
+def exists(location: str, name: str) -> bool:
+    return _path(location, name).is_file()
+
+
 def load(location: str, name: str) -> Any:
     with _path(location, name).open("rb") as handle:
         return pickle.load(handle)
