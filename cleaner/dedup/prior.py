@@ -20,7 +20,7 @@ from cleaner.dedup.tables import find
 # Rows of the tables, one file per kind and key range: see `sharded.py` for what each holds.
 EXACT_ROW = np.dtype([("key", "<u8"), ("gid", "<i8"), ("doc", "<i8"), ("long", "?")])
 COUNT_ROW = np.dtype([("key", "<u8"), ("documents", "<i8")])
-BAND_ROW = np.dtype([("key", "<u8"), ("band", "<i8"), ("gid", "<i8")])
+BAND_ROW = np.dtype([("key", "<u8"), ("band", "<i1"), ("gid", "<i8")])
 NODE_ROW = np.dtype([("key", "<i8"), ("label", "<i8"), ("size", "<i8")])
 ID_ROW = np.dtype([("key", "<u8"), ("doc", "<i8")])
 
