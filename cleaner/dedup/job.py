@@ -104,21 +104,18 @@ def id_hashes(doc_ids: list[str]) -> np.ndarray:
 
 class Paragraphs:
     """Every paragraph's chunk row, shingles and document, read by gid from the chunk that
-    holds it (an earlier run's or a task's of this run), memory-mapped and cached per call."""
+    holds it (an earlier run's or a task's of this run).
+
+    Rows and shingles are read through a memory map that lives for one read: the pages a read
+    touches count in the process's resident memory only while mapped, so a step that reads
+    from every chunk of a large state stays as small as one batch of pairs.
+    """
 
     def __init__(self, job: Job) -> None:
         chunks = job.prior.chunks + job.chunks()
         self._gid = np.array([c.gid for c in chunks], dtype=np.int64)
         self._doc = np.array([c.doc for c in chunks], dtype=np.int64)
         self._paths = [c.path for c in chunks]
-        self._rows: dict[int, np.ndarray] = {}
-        self._shingles: dict[int, np.ndarray] = {}
-        self._docs: dict[int, tuple[list[str], list[str]]] = {}
-
-    def _chunk_rows(self, chunk: int) -> np.ndarray:
-        if chunk not in self._rows:
-            self._rows[chunk] = np.load(Path(self._paths[chunk], "para.npy"), mmap_mode="r")
-        return self._rows[chunk]
 
     def rows(self, gids: np.ndarray) -> np.ndarray:
         """PARA_ROW of each paragraph, its "doc" a document number and "at" where its
@@ -127,7 +124,9 @@ class Paragraphs:
         out = np.zeros(len(gids), dtype=PARA_ROW)
         for chunk in np.unique(owner).tolist():
             picked = owner == chunk
-            out[picked] = self._chunk_rows(chunk)[gids[picked] - self._gid[chunk]]
+            mapped = np.load(Path(self._paths[chunk], "para.npy"), mmap_mode="r")
+            out[picked] = mapped[gids[picked] - self._gid[chunk]]
+            del mapped
             out["doc"][picked] += self._doc[chunk]
         return out
 
@@ -139,22 +138,22 @@ class Paragraphs:
         np.cumsum(rows["count"], out=bounds[1:])
         values = np.zeros(int(bounds[-1]), dtype=np.uint32)
         for chunk in np.unique(owner).tolist():
-            if chunk not in self._shingles:
-                self._shingles[chunk] = np.load(Path(self._paths[chunk], "shingles.npy"), mmap_mode="r")
             picked = np.flatnonzero(owner == chunk)
             counts = rows["count"][picked]
-            values[run_indexes(bounds[picked], counts)] = self._shingles[chunk][run_indexes(rows["at"][picked], counts)]
+            mapped = np.load(Path(self._paths[chunk], "shingles.npy"), mmap_mode="r")
+            values[run_indexes(bounds[picked], counts)] = mapped[run_indexes(rows["at"][picked], counts)]
+            del mapped
         return values, bounds
 
     def documents(self, ordinals: np.ndarray) -> list[tuple[str, str]]:
         """(id, path) of each document."""
         owner = np.searchsorted(self._doc, ordinals, side="right") - 1
-        out = []
-        for chunk, ordinal in zip(owner.tolist(), ordinals.tolist()):
-            if chunk not in self._docs:
-                self._docs[chunk] = load(self._paths[chunk], "docs.pkl")
-            ids, paths = self._docs[chunk]
-            out.append((ids[ordinal - self._doc[chunk]], paths[ordinal - self._doc[chunk]]))
+        out: list[tuple[str, str]] = [("", "")] * len(ordinals)
+        for chunk in np.unique(owner).tolist():
+            ids, paths = load(self._paths[chunk], "docs.pkl")
+            for at in np.flatnonzero(owner == chunk).tolist():
+                local = int(ordinals[at] - self._doc[chunk])
+                out[at] = (ids[local], paths[local])
         return out
 
 

@@ -64,10 +64,6 @@ class DedupState:
     settings: DedupSettings
     index: dict[str, Any]
 
-    @staticmethod
-    def exists(directory: str | os.PathLike[str]) -> bool:
-        return (Path(directory) / INDEX).is_file() or (Path(directory) / OLD_FILE).is_file()
-
     @classmethod
     def open(cls, directory: str | os.PathLike[str], settings: DedupSettings) -> DedupState:
         """The state in `directory`, refused unless intact and built with these settings."""
