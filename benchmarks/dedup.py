@@ -21,10 +21,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import subprocess
 import sys
-import threading
+import tempfile
 import time
+from functools import partial
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -36,8 +38,11 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from corpus_gen import generate, jaccard, shingles, write_jsonl  # noqa: E402
 
-from cleaner.dedup import DedupBatch, Deduplicator, DedupSettings, fingerprint_batch  # noqa: E402
+from cleaner.dedup import DedupBatch, DedupSettings, deduplicate, fingerprint_batch  # noqa: E402
+from cleaner.dedup.components import process_spread  # noqa: E402
+from cleaner.dedup.job import range_bits  # noqa: E402
 from cleaner.dedup.tokens import Tokenizer  # noqa: E402
+from cleaner.spill import read_decisions, read_dedup, spill_path, write_decisions  # noqa: E402
 
 SETTINGS = DedupSettings()
 BATCH = 64  # documents per fingerprint_batch call / per task sent to a worker
@@ -90,44 +95,47 @@ def _ref(paragraphs: list[str], k: int) -> tuple[int, int, int, int, int]:
     return k, k + 1, k + 1, start, start + len(paragraphs[k])
 
 
-def _bounded(batches, window: threading.BoundedSemaphore):
-    """Feed the pool only while fewer than `window` batches are in flight, so results cannot
-    pile up in this process when adding is slower than fingerprinting."""
-    for batch in batches:
-        window.acquire()
-        yield batch
+def _spill(job: tuple[Path, int, list[str]]) -> tuple[list[str], list[int]]:
+    """Worker: phase 1 for one batch, spilled where phase 2 reads it, as the pipeline does."""
+    spill, task, lines = job
+    batch, counts = _phase1(lines)
+    spill_path(spill, task, "dedup").write_bytes(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
+    return batch.doc_ids, counts
 
 
 def run_ours(corpus: Path, workers: int, out: Path) -> dict:
-    """Phase 1 in a process pool, phase 2 here; returns figures, writes removals to `out`."""
+    """Phase 1 and the sharded phase 2 in a process pool; returns figures, writes removals to `out`."""
     started = time.perf_counter()
-    pool = Pool(workers)
     base = _rss_bytes()
-    dedup = Deduplicator(SETTINGS)
     doc_start: dict[str, int] = {}
     total = 0
-    window = threading.BoundedSemaphore(4 * workers)
-    for batch, counts in pool.imap(_phase1, _bounded(_read_batches(corpus), window)):
-        window.release()
-        for doc_id, count in zip(batch.doc_ids, counts):
-            doc_start[doc_id] = total
-            total += count
-        dedup.add_batch(batch)
-    pool.close()
-    pool.join()
-    added = time.perf_counter()
-    after_add = _rss_bytes() - base
-    decisions = dedup.resolve().by_document()
-    resolved = time.perf_counter()
-    peak = _peak_bytes() - base
-    removed, target, similarity = [], [], []
-    for doc_id, decision in decisions.items():
-        for line_index, claim in decision.removals:
-            if claim.category == "duplicate":
-                pointer = claim.detail["duplicate_of"]
-                removed.append(doc_start[doc_id] + line_index)
-                target.append(doc_start[pointer["id"]] + pointer["lines"][0] - 1)
-                similarity.append(claim.detail["jaccard"])
+    with tempfile.TemporaryDirectory(dir=out.parent) as work:
+        spill = Path(work)
+        with Pool(workers) as pool:
+            jobs = ((spill, task, lines) for task, lines in enumerate(_read_batches(corpus)))
+            tasks = 0
+            for doc_ids, counts in pool.imap(_spill, jobs):
+                tasks += 1
+                for doc_id, count in zip(doc_ids, counts):
+                    doc_start[doc_id] = total
+                    total += count
+        added = time.perf_counter()
+        after_add = _rss_bytes() - base
+        batches = sum(spill_path(spill, task, "dedup").stat().st_size for task in range(tasks))
+        with process_spread(workers) as spread:
+            stats, _ = deduplicate(list(range(tasks)), partial(read_dedup, spill), partial(write_decisions, spill),
+                                   str(spill / "dedup"), SETTINGS, spread, range_bits(batches))
+        resolved = time.perf_counter()
+        peak = _peak_bytes() - base
+        removed, target, similarity = [], [], []
+        for task in range(tasks):
+            for doc_id, decision in read_decisions(spill, task).by_document().items():
+                for line_index, claim in decision.removals:
+                    if claim.category == "duplicate":
+                        pointer = claim.detail["duplicate_of"]
+                        removed.append(doc_start[doc_id] + line_index)
+                        target.append(doc_start[pointer["id"]] + pointer["lines"][0] - 1)
+                        similarity.append(claim.detail["jaccard"])
     np.savez(out, removed=np.array(removed, dtype=np.int64), target=np.array(target, dtype=np.int64))
     return {
         "paragraphs": total,
@@ -136,7 +144,7 @@ def run_ours(corpus: Path, workers: int, out: Path) -> dict:
         "resolve_seconds": resolved - added,
         "index_bytes_after_add": after_add,
         "peak_bytes": peak,
-        "stats": dedup.stats,
+        "stats": stats,
     }
 
 

@@ -11,6 +11,7 @@ and the driver holds counts per task, never documents or records.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from array import array
 from collections.abc import Callable, Iterable
@@ -24,16 +25,17 @@ import numpy as np
 
 from cleaner import __version__, storage
 from cleaner.dedup import (
-    Deduplicator,
     DedupSettings,
     DedupState,
     StateError,
+    deduplicate,
 )
-from cleaner.dedup.components import Spread
+from cleaner.dedup.components import Spread, process_spread
 from cleaner.dedup.fingerprint import fingerprint_batch
+from cleaner.dedup.job import STATE_BITS, range_bits
 from cleaner.dedup.records import REF_COLUMNS, DedupBatch, DedupStats, site_key
 from cleaner.dedup.shape import LineShapes
-from cleaner.dedup.state import FILENAME as DEDUP_STATE_FILE
+from cleaner.dedup.state import INDEX as STATE_INDEX
 from cleaner.dedup.tokens import Tokenizer
 from cleaner.document import Cleaned
 from cleaner.engines.local import map_tasks
@@ -364,7 +366,7 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
     state = _load_state(state_dir, settings)
     stats = RunStats()
     work = WorkDir(out, work_dir)
-    new_state: DedupState | None = None
+    commit: Callable[[set[str]], None] | None = None
     try:
         with StagedOutput(out) as staging:  # holds OUT's lock, so no other run uses the work directory
             with ExitStack() as engine_scope:
@@ -394,17 +396,11 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
                          [_absolute(t) for t in todo] if engine is not None else todo, settings.workers, advance)
                 phase1 = time.perf_counter()
                 spread = engine.spread if engine is not None else None
-                deduplicator = _deduplicate(tasks, work.path, settings, state, staging, spread)
+                found = _deduplicate(tasks, work.path, settings, state, spread)
                 deduplicated = time.perf_counter()
-                if deduplicator is not None:
-                    try:
-                        stats.extra["duplicates"] = _duplicate_stats(deduplicator.stats)
-                        if state_dir is not None:
-                            new_state = deduplicator.state()  # saved last, with the shingle file it takes over
-                    finally:
-                        deduplicator.close()
-                    # The index is done with: free it before the write phase forks workers.
-                    del deduplicator
+                if found is not None:
+                    stats.extra["duplicates"] = _duplicate_stats(found[0])
+                    commit = found[1]
                 with progress_bar(len(tasks), "writing", progress, unit="task") as bar:
                     inputs_seen = _write_outputs(staging, tasks, work.path, ruleset, settings, stats, bar.update, engine,
                                                  records_to)
@@ -423,12 +419,12 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
                             "tasks": len(tasks), "tasks_resumed": stats.tasks_resumed},
             })
             work.remove()  # still under the lock: a run that starts next cannot lose its new work directory
-        if new_state is not None and state_dir is not None:
-            new_state.inputs.update(entry["sha256"] for entry in inputs_seen if entry.get("sha256"))
-            new_state.save(state_dir)
-    finally:
-        if new_state is not None:
-            new_state.close()
+    except BaseException:
+        if state is not None:
+            state.collect()  # this run's files in the state, never committed
+        raise
+    if commit is not None:  # OUT is in place: the state moves on
+        commit({entry["sha256"] for entry in inputs_seen if entry.get("sha256")})
     return stats
 
 
@@ -436,7 +432,7 @@ def _work_key(tasks: list[Task], ruleset: RuleSet, settings: Settings, state_dir
     """What phase-1 results depend on: inputs as they are on disk, rules, settings, the state."""
     inputs = [[f.source_name, f.relative, *_stat(f.path)] for task in tasks for f in task.files]
     ranges = [[type(task.part).__name__, *astuple(task.part)] for task in tasks if task.part is not None]
-    state_file = [*_stat(state_dir / DEDUP_STATE_FILE)] if state_dir is not None else None
+    state_file = [*_stat(state_dir / STATE_INDEX)] if state_dir is not None else None
     # The shipped line model is data like the rules: a retrained model must not reuse old results.
     model = [*_stat(default_model_path())] if settings.stages.classifier.enabled else None
     return work_key({"inputs": inputs, "tasks": [len(t.files) for t in tasks], "ranges": ranges, "rules": ruleset.digest,
@@ -456,32 +452,37 @@ def _load_state(state_dir: Path | None, settings: Settings) -> DedupState | None
         return None
     if settings.dedup is None:
         raise StateError(f"{state_dir}: --state keeps the dedup index, so it needs dedup on (drop --no-dedup)")
-    return DedupState.load(state_dir, settings.dedup) if DedupState.exists(state_dir) else None
+    return DedupState.open(state_dir, settings.dedup)
 
 
 def _deduplicate(tasks: list[Task], spill_dir: Path, settings: Settings, state: DedupState | None,
-                 staging: Path, spread: Spread | None = None) -> Deduplicator | None:
-    """Feed every kept document's fingerprint to the deduplicator, in input order, resolve, and
-    leave each task's decisions beside its spill files for the writers (every task gets a file,
-    empty without dedup), so the driver holds no decisions while the output is written."""
+                 spread: Spread | None = None) -> tuple[DedupStats, Callable[[set[str]], None] | None] | None:
+    """Deduplicate every task's kept documents (sharded steps over files, run through `spread`
+    or local processes) and leave each task's decisions beside its spill files for the writers
+    (every task gets a file, empty without dedup), so the driver holds no decisions while the
+    output is written. Returns the stats and, with a state, what commits this run to it (once
+    OUT is in place)."""
     if settings.dedup is None:
         for task in tasks:
             write_decisions(spill_dir, task.index, None)
         return None
-    deduplicator = Deduplicator(settings.dedup, state, tmpdir=str(staging), spread=spread)
-    try:
-        counts = []
-        for task in tasks:
-            batch = read_dedup(spill_dir, task.index)
-            if batch is not None:
-                deduplicator.add_batch(batch)
-            counts.append(len(batch.doc_ids) if batch is not None else 0)
-        for task, decisions in zip(tasks, deduplicator.resolve().split(counts), strict=True):
-            write_decisions(spill_dir, task.index, decisions)
-    except BaseException:
-        deduplicator.close()
-        raise
-    return deduplicator
+    scratch = spill_dir / "dedup"
+    shutil.rmtree(scratch, ignore_errors=True)  # an interrupted run's
+    if state is not None and state.bits is not None:
+        bits = state.bits
+    else:
+        batches = sum(_stat(spill_path(spill_dir, task.index, "dedup"))[0] for task in tasks)
+        bits = range_bits(batches, STATE_BITS if state is not None else 0)
+    out = str(state.new_run()) if state is not None else None
+    with ExitStack() as scope:
+        if spread is None:
+            spread = scope.enter_context(process_spread(settings.workers))
+        found, job = deduplicate([task.index for task in tasks], partial(read_dedup, spill_dir),
+                                 partial(write_decisions, spill_dir), str(scratch), settings.dedup, spread, bits,
+                                 state.prior() if state is not None else None, out)
+        commit = partial(state.commit, job, state.compact(job, spread)) if state is not None else None
+    shutil.rmtree(scratch, ignore_errors=True)
+    return found, commit
 
 
 def _duplicate_stats(found: DedupStats) -> dict[str, Any]:

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import pickle
 import random
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from cleaner.dedup import DedupBatch, Deduplicator, DedupSettings, DocumentDecision, fingerprint_batch
+from cleaner.dedup import DedupBatch, DedupSettings, DedupState, DocumentDecision, deduplicate, fingerprint_batch
+from cleaner.dedup.components import Spread, in_process
+from cleaner.dedup.decisions import Decisions
+from cleaner.dedup.records import DedupStats
 from cleaner.dedup.shape import LineShapes
 from cleaner.document import segment
+from cleaner.spill import read_decisions, read_dedup, spill_path, write_decisions
 
 
 def _letters(number: int) -> str:
@@ -55,14 +65,35 @@ def batch(docs: list[tuple[str, list[str]]], settings: DedupSettings, sites: lis
                       np.array(like, dtype=bool), fingerprint_batch(texts, settings))
 
 
-def run(docs: list[tuple[str, list[str]]], settings: DedupSettings | None = None, state=None,
-        sites: list[str] | None = None) -> tuple[dict[str, DocumentDecision], Deduplicator]:
-    """Deduplicate documents given as (id, paragraphs), one task's batch; the path is id + '.txt'."""
+def dedup_tasks(tasks: list[DedupBatch | None], settings: DedupSettings | None = None, state: Path | None = None,
+                inputs: set[str] | None = None, bits: int = 0,
+                spread: Spread = in_process) -> tuple[list[Decisions], DedupStats]:
+    """Phase 2 as the pipeline runs it over these tasks' spilled batches: each task's decisions
+    and the stats. With `state` (a directory), against it, and committed to it after."""
     settings = settings or DedupSettings()
-    dedup = Deduplicator(settings, state)
-    if docs:
-        dedup.add_batch(batch(docs, settings, sites))
-    return dedup.resolve().by_document(), dedup
+    with tempfile.TemporaryDirectory() as work:
+        spill = Path(work)
+        for task, found in enumerate(tasks):
+            spill_path(spill, task, "dedup").write_bytes(pickle.dumps(found))
+        opened = DedupState.open(state, settings) if state is not None else None
+        if opened is not None and opened.bits is not None:
+            bits = opened.bits
+        stats, job = deduplicate(list(range(len(tasks))), partial(read_dedup, spill), partial(write_decisions, spill),
+                                 str(spill / "dedup"), settings, spread, bits,
+                                 opened.prior() if opened is not None else None,
+                                 str(opened.new_run()) if opened is not None else None)
+        if opened is not None:
+            opened.commit(job, opened.compact(job, spread), inputs or set())
+        return [read_decisions(spill, task) for task in range(len(tasks))], stats
+
+
+def run(docs: list[tuple[str, list[str]]], settings: DedupSettings | None = None, state: Path | None = None,
+        sites: list[str] | None = None, inputs: set[str] | None = None) -> tuple[dict[str, DocumentDecision], DedupStats]:
+    """Deduplicate documents given as (id, paragraphs), one task's batch; the path is id + '.txt'.
+    With `state` (a directory), against it, and committed to it after."""
+    settings = settings or DedupSettings()
+    found, stats = dedup_tasks([batch(docs, settings, sites) if docs else None], settings, state, inputs)
+    return found[0].by_document(), stats
 
 
 def removed(decisions: dict[str, DocumentDecision], doc_id: str) -> dict[int, tuple[str, dict]]:
@@ -70,3 +101,10 @@ def removed(decisions: dict[str, DocumentDecision], doc_id: str) -> dict[int, tu
     if doc_id not in decisions:
         return {}
     return {i: (c.rule, c.detail) for i, c in decisions[doc_id].removals}
+
+
+def scrambled(function: Callable[..., Any], calls: Iterable[tuple[Any, ...]], shared: tuple[Any, ...]) -> Iterator[Any]:
+    """A spread that runs the calls last to first, as a cluster might finish them."""
+    todo = list(calls)
+    results = [function(*shared, *arguments) for arguments in reversed(todo)]
+    yield from reversed(results)

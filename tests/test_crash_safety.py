@@ -18,14 +18,13 @@ import signal
 import subprocess
 import sys
 import time
-import zipfile
 from pathlib import Path
 
 import pytest
 from conftest import REPO, SEEDS, run_cli
 
 from cleaner.dedup.settings import DedupSettings
-from cleaner.dedup.state import FILENAME as DEDUP_STATE_FILE
+from cleaner.dedup.state import INDEX as STATE_INDEX
 from cleaner.dedup.state import DedupState
 from cleaner.writers.output_dir import StagedOutput
 
@@ -127,6 +126,8 @@ def reached(parent: Path, name: str, phase: str, previous_stats: bytes) -> bool:
     if phase.startswith("spilled"):  # phase 1: this many tasks (of 64 files) cleaned and spilled
         done = len(list((parent / f".{name}.work").glob("*.docs.pkl")))
         return bool(staging) and done >= int(phase.split()[1])
+    if phase == "deduplicating":  # the dedup steps: scratch files, the state's new run being written
+        return (parent / f".{name}.work" / "dedup").is_dir()
     if phase == "records":  # phase 2: workers writing each task's records to part files
         return bool(staging) and any((parent / f".{name}.work").glob("*.documents.jsonl"))
     if phase == "writing":  # phase 2: workers cutting the parts into output shards
@@ -135,12 +136,14 @@ def reached(parent: Path, name: str, phase: str, previous_stats: bytes) -> bool:
 
 
 def snapshot(state: Path) -> tuple[tuple[str, bytes], ...] | None:
-    """The state's content: its archive members, without the zip timestamps that differ per save."""
-    path = state / DEDUP_STATE_FILE
+    """The state's content: its index and the files of the runs it lists (a killed run's
+    unlisted directory is not part of it: the next run removes it)."""
+    path = state / STATE_INDEX
     if not path.exists():
         return None
-    with zipfile.ZipFile(path) as archive:
-        return tuple((info.filename, archive.read(info)) for info in archive.infolist())
+    listed = {run["name"] for run in json.loads(path.read_bytes())["runs"]}
+    files = sorted(p for p in (state / "runs").rglob("*") if p.is_file() and p.relative_to(state / "runs").parts[0] in listed)
+    return ((STATE_INDEX, path.read_bytes()), *((str(p.relative_to(state)), p.read_bytes()) for p in files))
 
 
 def test_kill_9_leaves_old_or_new_output_and_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -170,7 +173,7 @@ def test_kill_9_leaves_old_or_new_output_and_state(tmp_path: Path, monkeypatch: 
         previous_stats = (reference_old / "stats.json").read_bytes()
 
         rng = random.Random(6)
-        phases = ["spilled 0", "spilled 1", "records", "writing", "complete", "swapped"]
+        phases = ["spilled 0", "spilled 1", "deduplicating", "records", "writing", "complete", "swapped"]
         phases += rng.sample(phases, max(0, KILLS - len(phases)))
         outcomes = []
         for phase in phases:
@@ -193,7 +196,7 @@ def test_kill_9_leaves_old_or_new_output_and_state(tmp_path: Path, monkeypatch: 
             output_is = "new" if now == new else "old"
             state_is = states.get(snapshot(state))
             assert state_is is not None, f"state is neither the old nor the new one after a kill at {phase}"
-            DedupState.load(state, DedupSettings())
+            DedupState.open(state, DedupSettings())
             assert (output_is, state_is) != ("old", "new")
             outcomes.append(f"{phase} +{jitter:.2f}s: out {output_is}, state {state_is}"
                             + ("" if code == -signal.SIGKILL else f" (exit {code} before the kill)"))

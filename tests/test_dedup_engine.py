@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
+import numpy as np
 import pytest
-from dedup_support import batch, mutate, removed, run, words
+from dedup_support import batch, dedup_tasks, mutate, removed, run, words
 
-from cleaner.dedup import DedupBatch, Deduplicator, DedupSettings, fingerprint_batch
+from cleaner.dedup import DedupBatch, DedupSettings, fingerprint_batch, resolve
 from cleaner.document import Claim, Rejection
 
 # 200 distinct words: 196 five-word shingles; k separated changed words give
@@ -48,13 +50,13 @@ def test_below_threshold_is_kept() -> None:
 
 
 def test_cluster_transitivity_points_at_earliest() -> None:
-    decisions, dedup = run([("a", [A, OTHER]), ("b", [THIRD, B]), ("c", [C])])
+    decisions, stats = run([("a", [A, OTHER]), ("b", [THIRD, B]), ("c", [C])])
     b_rule, b_detail = removed(decisions, "b")[1]
     c_rule, c_detail = removed(decisions, "c")[0]
     assert b_rule == c_rule == "dedup.near"
     assert b_detail["duplicate_of"]["id"] == c_detail["duplicate_of"]["id"] == "a"
     assert c_detail["jaccard"] == round(171 / 221, 4)  # C is not itself similar to A
-    assert (dedup.stats.clusters, dedup.stats.cluster_sizes) == (1, {"3": 1})
+    assert (stats.clusters, stats.cluster_sizes) == (1, {"3": 1})
 
 
 def test_repeat_inside_one_document() -> None:
@@ -71,7 +73,7 @@ def test_table_of_contents_copy_goes_and_the_body_heading_stays() -> None:
     toc = ["Contents", "How the vote was counted", "What happens next", "Reactions"]
     body = [A, "How the vote was counted", OTHER, "What happens next", THIRD, "Reactions", " ".join(words(7, 40)),
             "Yes", "No", "Reactions"]
-    decisions, dedup = run([("d", toc + body)])
+    decisions, stats = run([("d", toc + body)])
     got = removed(decisions, "d")
     assert sorted(got) == [1, 2, 3, 13]  # the copies in lists of short lines
     for index, heading in [(1, 5), (2, 7), (3, 9), (13, 9)]:
@@ -79,7 +81,7 @@ def test_table_of_contents_copy_goes_and_the_body_heading_stays() -> None:
         assert rule == "dedup.navigation_copy"
         assert detail == {"body_copy": {"lines": [heading + 1, heading + 1], "chars": detail["body_copy"]["chars"]}}
     assert decisions["d"].removals[0][1].category == "navigation"
-    assert dedup.stats.navigation_copies == 4
+    assert stats.navigation_copies == 4
 
 
 def test_repeated_table_rows_and_code_lines_all_stay() -> None:
@@ -101,11 +103,11 @@ def test_short_paragraphs_are_compared_exactly_only() -> None:
 
 def test_recurring_short_line_removed_everywhere_including_first() -> None:
     line = "Mehr zum Thema: Newsletter abonnieren"
-    decisions, dedup = run([("d1", [A, line]), ("d2", [OTHER, line]), ("d3", [line, THIRD]), ("d4", [words(9, 3)[0]])])
+    decisions, stats = run([("d1", [A, line]), ("d2", [OTHER, line]), ("d3", [line, THIRD]), ("d4", [words(9, 3)[0]])])
     for doc_id, index in [("d1", 1), ("d2", 1), ("d3", 0)]:
         assert removed(decisions, doc_id) == {index: ("dedup.recurring", {"documents": 3})}
         assert decisions[doc_id].removals[0][1].category == "recurring"
-    assert dedup.stats.recurring_lines == 3
+    assert stats.recurring_lines == 3
 
 
 def test_short_line_in_two_documents_stays_in_both() -> None:
@@ -125,10 +127,10 @@ def test_recurrence_counts_pages_of_one_site() -> None:
     for doc_id, _ in docs:
         assert {rule for rule, _ in removed(one_site, doc_id).values()} == {"dedup.recurring"}
         assert sorted(removed(one_site, doc_id)) == [1, 2]
-    three_sites, dedup = run(docs, sites=["host:a.com", "host:b.org", "dir:c"])
+    three_sites, stats = run(docs, sites=["host:a.com", "host:b.org", "dir:c"])
     for doc_id, _ in docs:
         assert removed(three_sites, doc_id) == {2: ("dedup.recurring_across_sites", {"documents": 3})}
-    assert dedup.stats.recurring_across_sites_lines == 3
+    assert stats.recurring_across_sites_lines == 3
 
 
 def test_long_paragraph_in_many_documents_is_keep_first() -> None:
@@ -141,35 +143,31 @@ def test_long_paragraph_in_many_documents_is_keep_first() -> None:
 
 def test_whole_document_duplicate_dropped_with_pointer() -> None:
     original = [A, OTHER, THIRD]
-    decisions, dedup = run([("orig", original), ("other", [" ".join(words(5, 50))]), ("copy", [*original, "Gesehen am Montag"])])
+    decisions, stats = run([("orig", original), ("other", [" ".join(words(5, 50))]), ("copy", [*original, "Gesehen am Montag"])])
     rejection = decisions["copy"].rejection
     assert isinstance(rejection, Rejection)
     assert rejection.reason == "duplicate_document"
     assert rejection.detail["duplicate_of"] == {"id": "orig", "path": "orig.txt"}
     assert rejection.detail["fraction"] >= 0.8
-    assert dedup.stats.duplicate_documents == 1
+    assert stats.duplicate_documents == 1
 
 
 def test_decisions_of_a_task_are_those_of_its_documents() -> None:
-    """Each task's writer gets its part of `split(counts)` of the run's decisions: it must hold
-    exactly its documents' removals and rejections, pointing at the same documents."""
+    """Each task's writer gets its own decisions file: it must hold exactly its documents'
+    removals and rejections, pointing at the same documents, however the corpus is cut."""
     docs = [("orig", [A, OTHER, THIRD]), ("near", [B, "Gesehen am Montag"]), ("copy", [A, OTHER, THIRD]),
             ("plain", [" ".join(words(5, 50))]), ("again", [C, OTHER]), ("last", [THIRD])]
     settings = DedupSettings()
-    dedup = Deduplicator(settings)
-    for start in range(0, len(docs), 4):  # two tasks' batches
-        dedup.add_batch(batch(docs[start:start + 4], settings))
-    whole = dedup.resolve()
-    everything = whole.by_document()
+    everything, _ = run(docs)
     assert everything["copy"].rejection is not None and len(everything) >= 4
     for counts in ([6], [1, 1, 1, 1, 1, 1], [0, 2, 0, 3, 1, 0], [3, 3], [0, 0, 6]):
-        parts = list(whole.split(counts))
+        bounds = np.r_[0, np.cumsum(counts)]
+        tasks = [batch(docs[a:b], settings) if b > a else None for a, b in zip(bounds, bounds[1:])]
+        parts, _ = dedup_tasks(tasks, settings)
         assert len(parts) == len(counts)
-        start = 0
-        for count, part in zip(counts, parts):
-            ids = {doc_id for doc_id, _ in docs[start:start + count]}
-            assert part.by_document() == {k: v for k, v in everything.items() if k in ids}
-            start += count
+        for start, stop, part in zip(bounds, bounds[1:], parts):
+            assert part.doc_ids == [doc_id for doc_id, _ in docs[start:stop]]
+            assert part.by_document() == {k: v for k, v in everything.items() if k in part.doc_ids}
 
 
 def test_half_duplicated_document_is_kept() -> None:
@@ -206,16 +204,11 @@ def test_result_independent_of_how_fingerprints_were_computed() -> None:
         ("d", [OTHER, A]),
         ("e", [B, C, mutate(C, [5], "e")]),
     ]
-    results = []
+    expected, expected_stats = run(docs, settings)
     for reverse, workers in [(False, 1), (True, 2), (True, 1)]:
-        dedup = Deduplicator(settings)
-        for one in _batches(docs, settings, reverse, workers):  # always added in input order
-            dedup.add_batch(one)
-        results.append((dedup.resolve().by_document(), dedup.stats))
-    expected, _ = run(docs, settings)
-    for decisions, stats in results:
-        assert decisions == expected
-        assert stats == results[0][1]
+        tasks, stats = dedup_tasks(_batches(docs, settings, reverse, workers), settings)  # always in input order
+        assert {k: v for task in tasks for k, v in task.by_document().items()} == expected
+        assert stats == expected_stats
 
 
 def _replace(one: DedupBatch, **changes) -> DedupBatch:
@@ -223,44 +216,35 @@ def _replace(one: DedupBatch, **changes) -> DedupBatch:
     return DedupBatch(**{**fields, **changes})
 
 
-def test_add_batch_checks_its_input() -> None:
+def test_a_batch_is_checked(tmp_path: Path) -> None:
     settings = DedupSettings()
-    dedup = Deduplicator(settings)
     good = batch([("x", [A, OTHER])], settings)
     short = fingerprint_batch([[A]], settings)
     with pytest.raises(ValueError, match="x.txt: 2 paragraphs but fingerprints of 1"):
-        dedup.add_batch(_replace(good, fingerprint=short))
+        dedup_tasks([_replace(good, fingerprint=short)])
     with pytest.raises(ValueError, match="x.txt: fingerprint has 32 LSH bands, the settings 16"):
-        dedup.add_batch(_replace(good, fingerprint=fingerprint_batch([[A, OTHER]], DedupSettings(bands=32, rows=4))))
+        dedup_tasks([_replace(good, fingerprint=fingerprint_batch([[A, OTHER]], DedupSettings(bands=32, rows=4)))])
     with pytest.raises(ValueError, match="1 documents, 1 paths, 2 sites"):
-        dedup.add_batch(_replace(good, sites=["dir:", "dir:"]))
-    dedup.add_batch(good)
-    with pytest.raises(ValueError, match="added to dedup twice"):
-        dedup.add_batch(_replace(good, paths=["y.txt"]))
-
-
-def test_a_refused_batch_leaves_nothing_behind() -> None:
-    settings = DedupSettings()
-    dedup = Deduplicator(settings)
-    twice = batch([("x", [A, OTHER]), ("x", [A, OTHER])], settings)
+        dedup_tasks([_replace(good, sites=["dir:", "dir:"])])
+    with pytest.raises(ValueError, match="y.txt: document id x added to dedup twice"):
+        dedup_tasks([good, _replace(good, paths=["y.txt"])])
     with pytest.raises(ValueError, match="x.txt: document id x added to dedup twice"):
-        dedup.add_batch(twice)
-    dedup.add_batch(batch([("x", [A, OTHER])], settings))  # x was not registered
-    assert dedup.run_document_ids() == ["x"]
+        dedup_tasks([batch([("x", [A, OTHER]), ("x", [A, OTHER])], settings)])
+    dedup_tasks([good], settings, tmp_path)
+    with pytest.raises(ValueError, match="z.txt: document id x added to dedup twice"):  # already in the state
+        dedup_tasks([_replace(good, paths=["z.txt"])], settings, tmp_path)
 
 
 @pytest.mark.parametrize("cap", [1, 64])
 def test_many_near_copies_form_one_cluster(monkeypatch: pytest.MonkeyPatch, cap: int) -> None:
     """Copies sharing LSH buckets; with cap 1 each is paired only with its predecessor."""
-    import cleaner.dedup.engine as engine
-
-    monkeypatch.setattr(engine, "BUCKET_PAIRS_CAP", cap)
+    monkeypatch.setattr(resolve, "BUCKET_PAIRS_CAP", cap)
     copies = [mutate(A, [10 + 30 * i], "v") for i in range(6)]
-    decisions, dedup = run([("first", [A])] + [(f"c{i}", [OTHER[: 20 * (i + 1)], text]) for i, text in enumerate(copies)])
+    decisions, stats = run([("first", [A])] + [(f"c{i}", [OTHER[: 20 * (i + 1)], text]) for i, text in enumerate(copies)])
     for i in range(6):
         rule, detail = removed(decisions, f"c{i}")[1]
         assert (rule, detail["duplicate_of"]["id"], detail["jaccard"]) == ("dedup.near", "first", round(191 / 201, 4))
-    assert (dedup.stats.clusters, dedup.stats.cluster_sizes) == (1, {"7": 1})
+    assert (stats.clusters, stats.cluster_sizes) == (1, {"7": 1})
 
 
 def test_menu_printed_above_and_below_the_article_goes_both_times() -> None:

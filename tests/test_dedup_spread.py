@@ -1,23 +1,28 @@
-"""The pieces deduplication may spread over workers: exact Jaccard of pair batches, connected
-components of edge chunks, shingle sets gathered from the spill file. Each is checked against a
-plain-Python definition; the deduplicator's decisions must not depend on how the work is split."""
+"""The pieces deduplication spreads over workers: exact Jaccard of pair batches, connected
+components by star rounds over hash ranges. Each is checked against a plain-Python definition;
+the decisions must not depend on how the work is split or where it runs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+import tempfile
+from collections import Counter
+from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pytest
-from dedup_support import mutate, run, words
-from hypothesis import given
+from dedup_support import batch, dedup_tasks, mutate, scrambled, words
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import cleaner.dedup.engine as engine
-from cleaner.dedup.components import merge_labels, min_labels, spread_components
-from cleaner.dedup.engine import in_process
+import cleaner.dedup.job as job_module
+from cleaner.dedup import DedupSettings
+from cleaner.dedup.components import in_process, process_spread
 from cleaner.dedup.jaccard import pair_jaccard
-from cleaner.dedup.store import SpillFile
+from cleaner.dedup.job import Job
+from cleaner.dedup.labels import components, write_edges
+from cleaner.dedup.shuffle import read_part
+from cleaner.spill import read_dedup, write_decisions
 
 shingle_sets = st.lists(st.sets(st.integers(0, 40), max_size=12).map(sorted), min_size=1, max_size=8)
 edges = st.lists(st.tuples(st.integers(0, 30), st.integers(0, 30)), max_size=60)
@@ -65,68 +70,56 @@ def test_pair_jaccard_uses_the_full_shingle_range() -> None:
     assert got.tolist() == [0.25, 0.25]
 
 
-@given(edges)
-def test_min_labels_are_the_components(pairs: list[tuple[int, int]]) -> None:
+def labelled(directory: Path, left: np.ndarray, right: np.ndarray, bits: int) -> tuple[dict[int, int], int, dict[str, int]]:
+    """Components of these edges by the sharded steps: each node's label, clusters, sizes."""
+    job = Job(partial(read_dedup, directory), partial(write_decisions, directory), str(directory), str(directory / "out"),
+              (0,), DedupSettings(), bits=bits, para_base=np.zeros(1, dtype=np.int64),
+              doc_base=np.zeros(1, dtype=np.int64), paragraphs_end=1 << 40)
+    write_edges(job, 0, left, right)
+    clusters, sizes = components(job, in_process)
+    rows, _ = read_part(str(directory), "roots", 0, {"gid": np.int64, "label": np.int64})
+    return dict(zip(rows["gid"].tolist(), rows["label"].tolist())), clusters, sizes
+
+
+@given(edges, st.integers(0, 3))
+@settings(max_examples=40, deadline=None)
+def test_star_rounds_find_the_components(pairs: list[tuple[int, int]], bits: int) -> None:
+    pairs = [(a, b) for a, b in pairs if a != b]  # the graph's edges never join a paragraph to itself
     left = np.array([a for a, _ in pairs], dtype=np.int64)
     right = np.array([b for _, b in pairs], dtype=np.int64)
-    nodes, labels = min_labels(left, right)
-    assert dict(zip(nodes.tolist(), labels.tolist())) == oracle_labels(pairs)
-
-
-def test_min_labels_settle_a_long_shuffled_path() -> None:
-    """A path whose node numbers are shuffled: the worst shape for hooking roots to neighbours."""
-    rng = np.random.default_rng(4)
-    order = rng.permutation(5_000)
-    nodes, labels = min_labels(order[:-1], order[1:])
-    assert np.array_equal(nodes, np.arange(5_000)) and not labels.any()
-
-
-@given(edges, st.integers(1, 7))
-def test_components_spread_over_chunks_equal_one_pass(pairs: list[tuple[int, int]], chunk: int) -> None:
-    left = np.array([a for a, _ in pairs], dtype=np.int64)
-    right = np.array([b for _, b in pairs], dtype=np.int64)
-    nodes, labels = spread_components(in_process, left, right, chunk)
+    with tempfile.TemporaryDirectory() as directory:
+        labels, clusters, sizes = labelled(Path(directory), left, right, bits)
     expected = oracle_labels(pairs)
-    assert dict(zip(nodes.tolist(), labels.tolist())) == expected
-    halves = merge_labels(min_labels(left[::2], right[::2]), min_labels(left[1::2], right[1::2]))
-    assert dict(zip(halves[0].tolist(), halves[1].tolist())) == expected
+    assert labels == expected
+    members = Counter(expected.values())
+    assert clusters == len(members)
+    assert sizes == {str(size): count for size, count in sorted(Counter(members.values()).items())}
 
 
-def test_gather_reads_the_same_rows_as_pread(tmp_path: Any) -> None:
-    store = SpillFile("<u4", 1, str(tmp_path))
-    store.append(np.arange(1_000, dtype=np.uint32) * 3)
-    rows, counts = np.array([990, 0, 500, 7]), np.array([10, 3, 0, 1])
-    expected = np.concatenate([store.read(int(r), int(c)) for r, c in zip(rows, counts)])
-    assert np.array_equal(store.gather(rows, counts), expected)
-    assert len(store.gather(rows[:0], counts[:0])) == 0
-    store.close()
-
-
-def scrambled(function: Callable[..., Any], calls: Iterable[tuple[Any, ...]], shared: tuple[Any, ...]) -> Iterator[Any]:
-    """A spread that runs the calls last to first, as a cluster might finish them."""
-    todo = list(calls)
-    results = [function(*shared, *arguments) for arguments in reversed(todo)]
-    yield from reversed(results)
+def test_star_rounds_settle_a_long_shuffled_chain_in_few_rounds(tmp_path: Path) -> None:
+    """A chain of near copies whose numbers are shuffled: label propagation would need as many
+    rounds as the chain is long; star rounds need a few dozen."""
+    order = np.random.default_rng(4).permutation(3_000)
+    labels, clusters, sizes = labelled(tmp_path, order[:-1], order[1:], 2)
+    assert labels == dict.fromkeys(range(3_000), 0) and (clusters, sizes) == (1, {"3000": 1})
+    rounds = len(list((tmp_path / "star").iterdir()))
+    assert rounds < 60
 
 
 def test_decisions_do_not_depend_on_how_the_work_is_split(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Near-copy chains across many documents: pair batches of 3 and edge chunks of 2, run out
-    of order, give the same decisions and stats as the defaults."""
+    """Near-copy chains across many documents: pair batches of 3, ranges of 1 to 8, calls run
+    out of order or in two processes, give the same decisions and stats as the defaults."""
     base = " ".join(words(1, 150))
     docs = [(f"d{i}", [mutate(base, [10 * i + 5], "x"), " ".join(words(100 + i, 30))]) for i in range(12)]
     docs += [(f"e{i}", [docs[i][1][0]]) for i in range(4)]  # exact copies too
-    expected, reference = run(docs)
-    monkeypatch.setattr(engine, "PAIR_BATCH", 3)
-    monkeypatch.setattr("cleaner.dedup.components.EDGES_PER_CHUNK", 2)
-    original = engine.Deduplicator.__init__
-
-    def with_scrambled(self: engine.Deduplicator, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        self.spread = scrambled
-
-    monkeypatch.setattr(engine.Deduplicator, "__init__", with_scrambled)
-    decisions, split = run(docs)
-    assert decisions == expected
-    assert split.stats == reference.stats
-    assert reference.stats.candidate_pairs_linked >= 10
-    assert reference.stats.near_paragraphs >= 10
+    settings = DedupSettings()
+    tasks = [batch(docs[start:start + 5], settings) for start in range(0, len(docs), 5)]
+    expected, reference = dedup_tasks(tasks, settings)
+    monkeypatch.setattr(job_module, "PAIR_BATCH", 3)
+    with process_spread(2) as two_processes:
+        for bits, spread in ((3, scrambled), (1, two_processes)):
+            decisions, stats = dedup_tasks(tasks, settings, bits=bits, spread=spread)
+            assert [d.by_document() for d in decisions] == [d.by_document() for d in expected]
+            assert stats == reference
+    assert reference.candidate_pairs_linked >= 10
+    assert reference.near_paragraphs >= 10

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import zipfile
+import json
+import os
 from pathlib import Path
 
-import numpy as np
 import pytest
-from dedup_support import mutate, removed, run, words
+from dedup_support import dedup_tasks, mutate, removed, run, words
 
-from cleaner.dedup import Deduplicator, DedupSettings, DedupState, StateError
-from cleaner.dedup.state import FILENAME
+from cleaner.dedup import DedupSettings, DedupState, StateError
+from cleaner.dedup.state import INDEX, OLD_FILE
 
 A = " ".join(words(1, 200))
 B = mutate(A, [20, 80, 140], "b")
@@ -20,21 +20,16 @@ LINE = "Jetzt den Newsletter abonnieren"
 
 
 def _run1(tmp_path: Path) -> Path:
-    _, dedup = run([("r1a", [A, LINE]), ("r1b", [OTHER, LINE, A])])
-    state = dedup.state()
-    state.inputs.update({"sha-1", "sha-2"})
     directory = tmp_path / "state"
-    state.save(directory)
+    run([("r1a", [A, LINE]), ("r1b", [OTHER, LINE, A])], state=directory, inputs={"sha-1", "sha-2"})
     return directory
 
 
 def test_second_run_points_at_first_run(tmp_path: Path) -> None:
     directory = _run1(tmp_path)
     settings = DedupSettings()
-    state = DedupState.load(directory, settings)
-    assert state.inputs == {"sha-1", "sha-2"}
-    assert state.doc_ids == ["r1a", "r1b"]
-    decisions, dedup = run([("r2a", [THIRD, B, LINE]), ("r2b", [A])], settings, state)
+    assert DedupState.open(directory, settings).inputs == {"sha-1", "sha-2"}
+    decisions, _ = run([("r2a", [THIRD, B, LINE]), ("r2b", [A])], settings, directory, inputs={"sha-2", "sha-3"})
     rule, detail = removed(decisions, "r2a")[1]
     assert rule == "dedup.near"
     assert detail["duplicate_of"] == {"id": "r1a", "path": "r1a.txt", "lines": [1, 1], "chars": [0, len(A)]}
@@ -43,10 +38,10 @@ def test_second_run_points_at_first_run(tmp_path: Path) -> None:
     assert decisions["r2b"].rejection.detail["duplicate_of"] == {"id": "r1a", "path": "r1a.txt"}
 
     # run 3 still sees run 1 and run 2
-    dedup.state().save(directory)
-    state3 = DedupState.load(directory, settings)
-    assert state3.doc_ids == ["r1a", "r1b", "r2a", "r2b"]
-    decisions3, _ = run([("r3", [OTHER, THIRD])], settings, state3)
+    state = DedupState.open(directory, settings)
+    assert state.inputs == {"sha-1", "sha-2", "sha-3"}
+    assert [r["documents"] for r in state.index["runs"]] == [2, 2]
+    decisions3, _ = run([("r3", [OTHER, THIRD])], settings, directory)
     assert removed(decisions3, "r3")[0][1]["duplicate_of"]["id"] == "r1b"
     assert removed(decisions3, "r3")[1][1]["duplicate_of"]["id"] == "r2a"
 
@@ -55,82 +50,73 @@ def test_incremental_equals_one_big_run_for_the_new_documents(tmp_path: Path) ->
     first = [("r1a", [A, LINE]), ("r1b", [OTHER, LINE])]
     second = [("r2a", [THIRD, B, LINE]), ("r2b", [mutate(B, [60], "x"), OTHER])]
     together, _ = run(first + second)
-    _, dedup = run(first)
-    dedup.state().save(tmp_path)
-    separate, _ = run(second, state=DedupState.load(tmp_path, DedupSettings()))
+    run(first, state=tmp_path)
+    separate, _ = run(second, state=tmp_path)
     assert separate == {k: v for k, v in together.items() if k.startswith("r2")}
 
 
 def test_state_with_other_settings_is_refused(tmp_path: Path) -> None:
     directory = _run1(tmp_path)
     with pytest.raises(StateError, match=r"other settings \(bands, rows, threshold\)") as err:
-        DedupState.load(directory, DedupSettings(threshold=0.7))
-    assert "\n" not in str(err.value) and FILENAME in str(err.value)
-    state = DedupState.load(directory, DedupSettings())
-    with pytest.raises(StateError):
-        Deduplicator(DedupSettings(ngram=4), state)
+        DedupState.open(directory, DedupSettings(threshold=0.7))
+    assert "\n" not in str(err.value) and str(directory / INDEX) in str(err.value)
 
 
-def test_missing_state_is_reported(tmp_path: Path) -> None:
-    assert not DedupState.exists(tmp_path)
-    with pytest.raises(StateError, match="no dedup state here"):
-        DedupState.load(tmp_path, DedupSettings())
+def test_a_single_file_state_of_an_earlier_version_is_refused(tmp_path: Path) -> None:
+    (tmp_path / OLD_FILE).write_bytes(b"PK\x03\x04 an old state")
+    with pytest.raises(StateError, match="rebuild it") as err:
+        DedupState.open(tmp_path, DedupSettings())
+    assert str(err.value).startswith(str(tmp_path / OLD_FILE)) and "\n" not in str(err.value)
 
 
-@pytest.mark.parametrize("damage", ["truncate", "flip", "empty", "foreign-zip", "text"])
+@pytest.mark.parametrize("damage", ["truncate", "empty", "foreign", "version", "missing-run"])
 def test_corrupt_state_is_refused(tmp_path: Path, damage: str) -> None:
     directory = _run1(tmp_path)
-    path = directory / FILENAME
-    data = path.read_bytes()
+    path = directory / INDEX
+    data = path.read_text()
+    index = json.loads(data)
     if damage == "truncate":
-        path.write_bytes(data[: len(data) // 2])
-    elif damage == "flip":
-        # flip a byte inside the shingles member so only its CRC can tell
-        with zipfile.ZipFile(path) as archive:
-            info = archive.getinfo("shingles.npy")
-        at = info.header_offset + 30 + len(info.filename) + len(info.extra) + info.file_size - 5
-        path.write_bytes(data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1 :])
+        path.write_text(data[: len(data) // 2])
     elif damage == "empty":
-        path.write_bytes(b"")
-    elif damage == "foreign-zip":
-        with zipfile.ZipFile(path, "w") as archive:
-            archive.writestr("header.json", '{"format": "something-else"}')
+        path.write_text("")
+    elif damage == "foreign":
+        path.write_text(json.dumps({"format": "something-else"}))
+    elif damage == "version":
+        path.write_text(json.dumps({**index, "version": 2}))
     else:
-        path.write_text("hello")
+        (directory / "runs" / index["runs"][0]["name"]).rename(directory / "moved")
     with pytest.raises(StateError) as err:
-        state = DedupState.load(directory, DedupSettings())
-        Deduplicator(DedupSettings(), state)  # streams the shingles, which checks their CRC
+        DedupState.open(directory, DedupSettings())
     message = str(err.value)
     assert message.startswith(str(path)) and "\n" not in message
 
 
-def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path: Path) -> None:
+def test_an_uncommitted_run_leaves_the_state_and_goes_next_time(tmp_path: Path) -> None:
     directory = _run1(tmp_path)
-    before = (directory / FILENAME).read_bytes()
-    _, dedup = run([("x", [THIRD])])
-    state = dedup.state()
-    state.arrays["para_doc"] = np.zeros(3, dtype=object)  # cannot be written without pickle
-    with pytest.raises(ValueError):
-        state.save(directory)
-    assert (directory / FILENAME).read_bytes() == before
-    assert [p.name for p in directory.iterdir()] == [FILENAME]
-
-
-def test_run_without_new_documents_keeps_the_state(tmp_path: Path) -> None:
-    directory = _run1(tmp_path)
+    before = (directory / INDEX).read_bytes()
     settings = DedupSettings()
-    state = DedupState.load(directory, settings)
-    dedup = Deduplicator(settings, state)
-    assert dedup.resolve().by_document() == {}
-    dedup.state().save(tmp_path / "again")
-    again = DedupState.load(tmp_path / "again", settings)
-    assert again.doc_ids == state.doc_ids and again.inputs == state.inputs
-    for name, values in state.arrays.items():
-        assert np.array_equal(again.arrays[name], values), name
+    orphan = DedupState.open(directory, settings).new_run()  # a run killed before it committed
+    (orphan / "chunks").mkdir()
+    assert (directory / INDEX).read_bytes() == before
+    decisions, _ = run([("r2", [THIRD, A])], settings, directory)
+    assert removed(decisions, "r2")[1][1]["duplicate_of"]["id"] == "r1a"
+    names = sorted(p.name for p in (directory / "runs").iterdir())
+    assert names == [r["name"] for r in DedupState.open(directory, settings).index["runs"]] and len(names) == 2
+    assert sorted(os.listdir(directory)) == [INDEX, "runs"]  # no temporary files
+
+
+def test_run_without_new_documents_keeps_what_the_state_knows(tmp_path: Path) -> None:
+    directory = _run1(tmp_path)
+    assert run([], state=directory)[0] == {}
+    decisions, _ = run([("r3", [THIRD, LINE, OTHER])], state=directory)
+    assert removed(decisions, "r3")[1] == ("dedup.recurring", {"documents": 3})
+    assert removed(decisions, "r3")[2][1]["duplicate_of"]["id"] == "r1b"
 
 
 def test_empty_first_run(tmp_path: Path) -> None:
-    dedup = Deduplicator(DedupSettings())
-    assert dedup.resolve().by_document() == {}
-    dedup.state().save(tmp_path)
-    assert DedupState.load(tmp_path, DedupSettings()).paragraphs == 0
+    found, _ = dedup_tasks([None], DedupSettings(), tmp_path)
+    assert found[0].by_document() == {}
+    state = DedupState.open(tmp_path, DedupSettings())
+    assert state.paragraphs == 0 and len(state.index["runs"]) == 1
+    decisions, _ = run([("a", [A]), ("b", [A])], state=tmp_path)
+    assert removed(decisions, "b")[0][0] == "dedup.exact"

@@ -22,11 +22,14 @@ import pytest
 ray = pytest.importorskip("ray", reason="the Ray engine needs the optional extra: pip install 'cleaner[ray]'")
 
 from conftest import SEEDS
+from dedup_support import batch, dedup_tasks, words
+from dedup_support import mutate as mutate_words
 
 from cleaner import pipeline
-from cleaner.dedup.components import min_labels, spread_components
-from cleaner.dedup.engine import band_pairs, in_process
+from cleaner.dedup import DedupSettings
+from cleaner.dedup.components import in_process
 from cleaner.dedup.jaccard import pair_jaccard
+from cleaner.dedup.resolve import band_pairs
 from cleaner.engines.ray import RayEngine
 from cleaner.filters.classifier import ClassifierSettings
 from cleaner.pipeline import InputFailure, Settings, make_tasks, run
@@ -151,9 +154,9 @@ def test_input_failure_is_raised_as_itself(tmp_path: Path, shipped_rules: RuleSe
 
 
 def test_engine_calls_on_the_running_instance() -> None:
-    """Band grouping, pair verification and components spread over the actors match the
-    in-process results; every task result reaches the driver; the instance the engine found
-    running is used (its 2 CPUs, not a new 1-CPU one) and kept."""
+    """Band grouping, pair verification and the whole sharded deduplication spread over the
+    actors match the in-process results; every task result reaches the driver; the instance the
+    engine found running is used (its 2 CPUs, not a new 1-CPU one) and kept."""
     rng = np.random.default_rng(1)
     holders = np.sort(rng.choice(10_000, size=3_000, replace=False)).astype(np.int64)
     columns = [(rng.integers(0, 400, size=len(holders)).astype(np.uint64),) for _ in range(7)]  # crowded buckets
@@ -161,12 +164,14 @@ def test_engine_calls_on_the_running_instance() -> None:
     sets = [np.unique(rng.integers(0, 60, size=int(rng.integers(1, 30)))).astype(np.uint32) for _ in range(50)]
     bounds = np.concatenate([[0], np.cumsum([len(x) for x in sets])])
     batches = [(np.concatenate(sets), bounds, rng.integers(0, 50, size=200), rng.integers(0, 50, size=200)) for _ in range(5)]
-    left, right = rng.integers(0, 5_000, size=4_000), rng.integers(0, 5_000, size=4_000)
+    base = " ".join(words(1, 150))
+    docs = [(f"d{i}", [mutate_words(base, [10 * i + 5], "x"), " ".join(words(100 + i, 30))]) for i in range(12)]
+    tasks = [batch(docs[start:start + 4], DedupSettings()) for start in range(0, len(docs), 4)]
     seen: list[int] = []
     with RayEngine(num_cpus=1) as engine:
         keys = list(engine.spread(band_pairs, iter(columns), shared))
         jaccard = list(engine.spread(pair_jaccard, iter(batches), ()))
-        components = spread_components(engine.spread, left, right, chunk=500)  # 8 chunks, 3 merge rounds
+        decisions, stats = dedup_tasks(tasks, bits=2, spread=engine.spread)
         engine.map_tasks(lambda: (lambda n: n * n), range(9), seen.append)
         engine.map_tasks(lambda: (lambda n: -n), range(3), seen.append)  # the same actors, a new runner
         engine.map_tasks(lambda: (lambda n: n), [], seen.append)  # nothing to do
@@ -177,8 +182,9 @@ def test_engine_calls_on_the_running_instance() -> None:
         np.testing.assert_array_equal(got, expected)
     for got, expected in zip(jaccard, in_process(pair_jaccard, batches, ()), strict=True):
         np.testing.assert_array_equal(got, expected)
-    for got, expected in zip(components, min_labels(left, right), strict=True):
-        np.testing.assert_array_equal(got, expected)
+    local_decisions, local_stats = dedup_tasks(tasks, bits=2)
+    assert [d.by_document() for d in decisions] == [d.by_document() for d in local_decisions]
+    assert stats == local_stats and stats.near_paragraphs >= 10
     assert sorted(seen) == sorted([n * n for n in range(9)] + [0, -1, -2])
     assert ray.is_initialized()  # not this engine's to stop
 

@@ -109,6 +109,10 @@ def remote_tree(url: str) -> dict[str, bytes]:
     return {name[len(path) + 1:]: fs.cat_file(name) for name in sorted(fs.find(path))}
 
 
+def local_tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
 def comparable(tree: dict[str, bytes]) -> dict[str, object]:
     """Output files as they must match between runs: the manifest without its timings."""
     result: dict[str, object] = dict(tree)
@@ -291,8 +295,8 @@ def test_state_at_a_url_gives_the_incremental_runs_of_a_local_state(tmp_path: Pa
         assert json.loads(remote["manifest.json"])["state"] == "memory://bucket/state"
     second_run = tree_bytes(tmp_path / "url-second")["documents.jsonl"].decode().splitlines()
     assert len(second_run) == 1 and "Hafen" in second_run[0]  # the seeds were remembered as seen
-    assert list(remote_tree("memory://bucket/state")) == ["dedup-state.npz"]  # no temporary upload left
-    assert remote_tree("memory://bucket/state")["dedup-state.npz"] == (tmp_path / "state" / "dedup-state.npz").read_bytes()
+    remote, local = remote_tree("memory://bucket/state"), local_tree(tmp_path / "state")
+    assert remote == local and "index.json" in remote  # the same runs; no temporary upload left
 
 
 def test_state_moves_on_only_when_the_url_output_is_published(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -301,15 +305,16 @@ def test_state_moves_on_only_when_the_url_output_is_published(tmp_path: Path, ca
     first, second = split_seeds(tmp_path)
     state = tmp_path / "state"
     assert run_cli("clean", first, "-o", "flakymem://bucket/out", "--state", state) == 0
-    before = (state / "dedup-state.npz").read_bytes()
+    before = (state / "index.json").read_bytes()
     FlakyMemoryFileSystem.writes_left = 2
     assert run_cli("clean", second, "-o", "flakymem://bucket/out", "--state", state, "--force") != 0
     assert "upload failed" in capsys.readouterr().err
-    assert (state / "dedup-state.npz").read_bytes() == before
-    assert sorted(p.name for p in state.iterdir()) == ["dedup-state.npz"]  # the private copy is gone
+    assert (state / "index.json").read_bytes() == before
+    assert sorted(p.name for p in state.iterdir()) == ["index.json", "runs"]  # the private copy is gone
     FlakyMemoryFileSystem.writes_left = 1_000_000
     assert run_cli("clean", second, "-o", "flakymem://bucket/out", "--state", state, "--force") == 0
-    assert (state / "dedup-state.npz").read_bytes() != before
+    assert (state / "index.json").read_bytes() != before
+    assert len(list((state / "runs").iterdir())) == 2  # the failed run's files went
     assert b"Hafen von Hamburg" in remote_tree("flakymem://bucket/out")["documents.jsonl"]
 
 

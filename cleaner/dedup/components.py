@@ -1,71 +1,52 @@
-"""Connected components of the verified duplicate pairs, labelled by their smallest member.
+"""How the sharded deduplication's steps are run: a `Spread` maps a step over its calls.
 
-A component's label is the smallest paragraph number in it, i.e. its earliest paragraph, so the
-labelling is a property of the graph alone: it does not depend on the order of the edges or on
-how they were split. That is what lets the Ray engine compute components of edge chunks on
-different workers and merge the partial labellings pairwise (each merge is again a components
-problem over the (node, label) pairs of both sides) while the result stays identical to one
-pass over all edges in this process.
+A step is a module-level function `function(*shared, *call)` that reads its inputs from the
+work location and writes its outputs there, returning only small counts (see `sharded.py`),
+so it may run anywhere: in this process (`in_process`), in a local process pool
+(`process_spread`, the local engine's `--workers`) or on Ray actors (`RayEngine.spread`).
+Results come back in the order of the calls, and no step's result depends on which worker ran
+it or when, so the decisions are the same for any of them and any number of workers.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
-import numpy as np
-
-# Edges per chunk when components are spread over workers (see `spread_components`).
-EDGES_PER_CHUNK = 1 << 20
+ResultT = TypeVar("ResultT")
 
 # Runs `function(*shared, *call)` for every call, anywhere (this process, a Ray cluster), and
-# yields the results in the order of the calls. See `cleaner.dedup.engine.in_process`.
+# yields the results in the order of the calls.
 Spread = Callable[[Callable[..., Any], Iterable[tuple[Any, ...]], tuple[Any, ...]], Iterator[Any]]
 
 
-def min_labels(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The nodes of the edges (left[i], right[i]), ascending, and each one's component label.
-
-    Hook-and-compress: every root with an edge to a smaller root is hooked under the smallest
-    such root, then every node is pointed straight at its root; repeated until no edge joins
-    two roots. Roots only ever move to smaller roots, so the forest has no cycles and the final
-    root of a component is its smallest node. Each round is a few numpy passes over the edges;
-    duplicate clusters are shallow, so a handful of rounds settle them.
-    """
-    nodes, inverse = np.unique(np.concatenate([left, right]), return_inverse=True)
-    u, v = inverse[: len(left)], inverse[len(left) :]
-    label = np.arange(len(nodes))
-    while True:
-        lu, lv = label[u], label[v]
-        crossing = lu != lv
-        if not crossing.any():
-            return nodes, nodes[label]
-        high, low = np.maximum(lu[crossing], lv[crossing]), np.minimum(lu[crossing], lv[crossing])
-        np.minimum.at(label, high, low)
-        while True:
-            jumped = label[label]
-            if np.array_equal(jumped, label):
-                break
-            label = jumped
+def in_process(function: Callable[..., ResultT], calls: Iterable[tuple[Any, ...]],
+               shared: tuple[Any, ...]) -> Iterator[ResultT]:
+    """Every call here, one after another."""
+    for arguments in calls:
+        yield function(*shared, *arguments)
 
 
-def merge_labels(first: tuple[np.ndarray, np.ndarray], second: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Two partial labellings (from disjoint edge chunks) as one: a node labelled in both joins
-    the two components it is in."""
-    return min_labels(np.concatenate([first[0], second[0]]), np.concatenate([first[1], second[1]]))
+def _call(job: tuple[Callable[..., Any], tuple[Any, ...], tuple[Any, ...]]) -> Any:
+    function, shared, arguments = job
+    return function(*shared, *arguments)
 
 
-def spread_components(spread: Spread, left: np.ndarray, right: np.ndarray,
-                      chunk: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """`min_labels` over many workers: components of each edge chunk (EDGES_PER_CHUNK edges
-    unless `chunk` says), then pairwise merges of the partial labellings, a round at a time,
-    until one is left."""
-    chunk = chunk or EDGES_PER_CHUNK
-    if not len(left):
-        return np.zeros(0, dtype=left.dtype), np.zeros(0, dtype=left.dtype)
-    calls = ((left[begin:begin + chunk], right[begin:begin + chunk]) for begin in range(0, len(left), chunk))
-    partial = list(spread(min_labels, calls, ()))
-    while len(partial) > 1:
-        merged = list(spread(merge_labels, ((partial[i], partial[i + 1]) for i in range(0, len(partial) - 1, 2)), ()))
-        partial = merged + partial[len(partial) - len(partial) % 2:]
-    return partial[0]
+@contextmanager
+def process_spread(workers: int) -> Iterator[Spread]:
+    """A `Spread` over `workers` local processes (1: this process), for the block's duration."""
+    if workers <= 1:
+        yield in_process
+        return
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    with context.Pool(workers) as pool:
+        def spread(function: Callable[..., ResultT], calls: Iterable[tuple[Any, ...]],
+                   shared: tuple[Any, ...]) -> Iterator[ResultT]:
+            # Calls go in chunks, a few per worker: a chunk is pickled at once, and pickle
+            # writes the shared arguments (O(tasks) numbers) once per chunk, not per call.
+            jobs = [(function, shared, arguments) for arguments in calls]
+            yield from pool.imap(_call, jobs, chunksize=max(1, len(jobs) // (4 * workers)))
+
+        yield spread

@@ -1,15 +1,12 @@
-"""Dedup decisions as columns: built with numpy in the driver, turned into claims where applied.
+"""Dedup decisions as columns: built with numpy per task, turned into claims where applied.
 
-A large corpus loses a million paragraphs to deduplication. Building a claim object with its
-detail dict for each of them in the driver would cost the driver (the one serial step of a
-run) tens of seconds and gigabytes; as rows of one numpy table they cost ~80 bytes each, a
-task's slice of them pickles in a few copies, and the write workers build the claims in
-parallel (`Decisions.by_document`).
+A large corpus loses a million paragraphs to deduplication. As rows of a numpy table a
+removal costs ~80 bytes, a task's decisions pickle in a few copies, and the write workers
+build the claim objects with their detail dicts in parallel (`Decisions.by_document`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,7 +32,7 @@ REJECTION = np.dtype([("doc", np.int64), ("target", np.int64), ("fraction", np.f
 
 @dataclass(frozen=True)
 class Decisions:
-    """What deduplication decided for a run of consecutive documents.
+    """What deduplication decided for a run of consecutive documents (one task's).
 
     `removals` is sorted by (doc, line) and `rejections` by doc; `targets` holds (id, path) of
     every document a row points at.
@@ -45,25 +42,6 @@ class Decisions:
     removals: np.ndarray
     rejections: np.ndarray
     targets: list[tuple[str, str]]
-
-    def split(self, counts: Sequence[int]) -> Iterator[Decisions]:
-        """The decisions of consecutive runs of documents, `counts[i]` documents each (one task's),
-        each with only the targets it uses. The row ranges are found for all runs at once: a
-        field of a structured array is a strided view, which every search would copy first."""
-        bounds = np.zeros(len(counts) + 1, dtype=np.int64)
-        np.cumsum(counts, out=bounds[1:])
-        removal_at = np.searchsorted(np.ascontiguousarray(self.removals["doc"]), bounds)
-        rejection_at = np.searchsorted(np.ascontiguousarray(self.rejections["doc"]), bounds)
-        for part in range(len(counts)):
-            start, stop = int(bounds[part]), int(bounds[part + 1])
-            removals = self.removals[removal_at[part]:removal_at[part + 1]].copy()
-            rejections = self.rejections[rejection_at[part]:rejection_at[part + 1]].copy()
-            used = np.unique(np.concatenate([removals["target"][removals["target"] >= 0], rejections["target"]]))
-            for rows in (removals, rejections):
-                rows["doc"] -= start
-                pointing = rows["target"] >= 0
-                rows["target"][pointing] = np.searchsorted(used, rows["target"][pointing])
-            yield Decisions(self.doc_ids[start:stop], removals, rejections, [self.targets[t] for t in used.tolist()])
 
     def by_document(self) -> dict[str, DocumentDecision]:
         """{doc_id: DocumentDecision} for the documents that lose something, in document order."""

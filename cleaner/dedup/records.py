@@ -66,6 +66,6 @@ class DedupStats:
     candidate_pairs: int = 0
     candidate_pairs_checked: int = 0
     candidate_pairs_linked: int = 0
-    spill_bytes: int = 0
+    spill_bytes: int = 0  # this run's shingles and band hashes, written to files
     clusters: int = 0  # clusters this run touched
     cluster_sizes: dict[str, int] = field(default_factory=dict)  # size -> how many clusters

@@ -1,252 +1,217 @@
-"""Incremental dedup state: what earlier runs indexed, saved in one file inside a directory.
+"""Incremental dedup state: a directory of appended runs, committed by one small index.
 
-Format (version 2; version 1 had no per-site counts): `<dir>/dedup-state.npz`, an uncompressed zip (readable with numpy.load)
-of `header.json` (format name, version, settings, counts, input sha256s), `docs.json`
-(document ids and paths, by ordinal) and plain .npy arrays, never pickles:
+Layout (format "cleaner-dedup-state", version 3):
 
-    para_doc, para_first, para_last  int32   document ordinal and 1-based line range
-    para_start, para_end             int64   character range in the source
-    para_exact                       uint64  exact hash of the normalised paragraph
-    para_rep                         int64   index of the paragraph it was resolved to (itself if kept)
-    para_long                        int64   index into the long-paragraph arrays, -1 if exact-only
-    long_bands                       uint64  [long, bands] LSH band hashes
-    long_offsets                     int64   [long + 1] offsets into shingles
-    shingles                         uint32  sorted shingle hashes of each long paragraph
-    recurring_hash, recurring_docs   uint64, int32  short paragraphs: distinct documents seen
-    site_recurring_hash, site_recurring_docs  uint64, int32  the same per site (hash of site and text)
+    index.json                 format, version, settings, hash-range bits, the committed runs
+                               (name, paragraphs, documents, chunks, input sha256s) and which
+                               of them hold tables
+    runs/<name>/chunks/<task>/ para.npy, shingles.npy, docs.pkl: one phase-1 task's paragraphs
+    runs/<name>/tables/<kind>/<range>.npy (+ .key.npy): sorted tables, see `prior.py`
 
-Writing goes to a temporary file in the same directory, fsynced, then os.replace()d over the
-old file, so a crash leaves either the old or the new state. Zip CRCs and shape checks catch
-corrupt or truncated files; any problem loading raises StateError with a one-line message.
+A run writes its chunks and tables into a fresh `runs/<name>/` while it deduplicates; it
+becomes part of the state only when `commit` replaces index.json (written to a temporary file,
+synced, renamed: the commit point). A kill -9 anywhere before leaves the old index, which does
+not list the new run: the next run removes such orphans. Nothing a committed index lists is
+ever changed or removed before a later index stops listing it.
+
+A run reads only the keys it looks up (never the history into the driver) and appends one
+run. Compaction: once more than COMPACT_AFTER runs hold tables, a run merges every table
+into its own, in workers, one call per kind and range, before it commits; the older runs'
+tables go after the commit (their chunks stay: paragraphs are never renumbered).
+
+Single-file states of earlier versions (dedup-state.npz) are refused with a one-line error:
+rebuild the state by running over the corpus again with a fresh --state directory.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
-import zipfile
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
+from cleaner.dedup.components import Spread
+from cleaner.dedup.job import Job
+from cleaner.dedup.prior import BAND_ROW, COUNT_ROW, EXACT_ROW, ID_ROW, NODE_ROW, Chunk, Prior
 from cleaner.dedup.settings import DedupSettings
+from cleaner.dedup.tables import read_table, save_table
 from cleaner.files import fsync_dir
 
 FORMAT = "cleaner-dedup-state"
-VERSION = 2
-FILENAME = "dedup-state.npz"
-_PARAGRAPH_ARRAYS = {
-    "para_doc": np.int32,
-    "para_first": np.int32,
-    "para_last": np.int32,
-    "para_start": np.int64,
-    "para_end": np.int64,
-    "para_exact": np.uint64,
-    "para_rep": np.int64,
-    "para_long": np.int64,
-}
-_READ_CHUNK = 1 << 24
+VERSION = 3
+INDEX = "index.json"
+OLD_FILE = "dedup-state.npz"  # versions 1 and 2: one file, loaded whole
+# Runs holding their own tables before a run merges them all into its own.
+COMPACT_AFTER = 8
+_TABLES = {"exact": EXACT_ROW, "site": COUNT_ROW, "text": COUNT_ROW, "bands": BAND_ROW, "nodes": NODE_ROW,
+           "ids": ID_ROW}
 
 
 class StateError(Exception):
     """A dedup state that cannot be used: missing, corrupt, foreign or built with other settings."""
 
 
-class ShingleSource(Protocol):
-    size: int
-
-    def chunks(self) -> Iterator[bytes]: ...
-
-    def close(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class _ZipShingles:
-    """The shingles array of a saved state, streamed from the zip member on demand."""
-
-    path: Path
-    size: int
-
-    def chunks(self) -> Iterator[bytes]:
-        try:
-            with zipfile.ZipFile(self.path) as archive, archive.open("shingles.npy") as member:
-                np.lib.format.read_magic(member)
-                np.lib.format.read_array_header_1_0(member)
-                remaining = self.size * 4
-                while remaining:
-                    data = member.read(min(remaining, _READ_CHUNK))
-                    if not data:
-                        raise StateError(f"{self.path}: corrupt dedup state (shingles truncated)")
-                    remaining -= len(data)
-                    yield data
-                member.read()  # reaching the end makes zipfile check the CRC
-        except (OSError, zipfile.BadZipFile, ValueError) as err:
-            raise StateError(f"{self.path}: corrupt dedup state ({err})") from err
-
-    def close(self) -> None:
-        """Nothing to close: every `chunks()` opens the archive for itself."""
-
-
-@dataclass
-class _EmptyShingles:
-    size: int = 0
-
-    def chunks(self) -> Iterator[bytes]:
-        return iter(())
-
-    def close(self) -> None:
-        """Nothing to close."""
-
-
 @dataclass
 class DedupState:
-    """Everything earlier runs indexed; see the module docstring for the arrays."""
+    """The committed runs of a state directory (an empty one for a new directory)."""
 
+    directory: Path
     settings: DedupSettings
-    inputs: set[str] = field(default_factory=set)  # sha256 of every input seen (for skipping unchanged inputs)
-    doc_ids: list[str] = field(default_factory=list)
-    doc_paths: list[str] = field(default_factory=list)
-    arrays: dict[str, np.ndarray] = field(default_factory=dict)
-    shingles: ShingleSource = field(default_factory=_EmptyShingles)
+    index: dict[str, Any]
 
-    def __post_init__(self) -> None:
-        assert self.settings.bands is not None
-        for name, dtype in _PARAGRAPH_ARRAYS.items():
-            self.arrays.setdefault(name, np.zeros(0, dtype=dtype))
-        self.arrays.setdefault("long_bands", np.zeros((0, self.settings.bands), dtype=np.uint64))
-        self.arrays.setdefault("long_offsets", np.zeros(1, dtype=np.int64))
-        self.arrays.setdefault("recurring_hash", np.zeros(0, dtype=np.uint64))
-        self.arrays.setdefault("recurring_docs", np.zeros(0, dtype=np.int32))
-        self.arrays.setdefault("site_recurring_hash", np.zeros(0, dtype=np.uint64))
-        self.arrays.setdefault("site_recurring_docs", np.zeros(0, dtype=np.int32))
+    @classmethod
+    def open(cls, directory: str | os.PathLike[str], settings: DedupSettings) -> DedupState:
+        """The state in `directory`, refused unless intact and built with these settings."""
+        directory = Path(directory)
+        path = directory / INDEX
+        if (directory / OLD_FILE).is_file() and not path.is_file():
+            raise StateError(f"{directory / OLD_FILE}: a dedup state of an earlier cleaner (one file, version 2); this "
+                             "cleaner keeps --state as appended runs: rebuild it by cleaning the corpus again with a "
+                             "fresh --state directory")
+        if not path.is_file():
+            return cls(directory, settings, {"format": FORMAT, "version": VERSION, "settings": settings.to_json(),
+                                             "bits": None, "runs": [], "tables": []})
+        try:
+            index = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise StateError(f"{path}: corrupt dedup state ({type(err).__name__}: {err})") from err
+        if not isinstance(index, dict) or index.get("format") != FORMAT:
+            raise StateError(f"{path}: not a cleaner dedup state")
+        if index.get("version") != VERSION:
+            raise StateError(f"{path}: dedup state version {index.get('version')!r}, this cleaner reads {VERSION}")
+        if index.get("settings") != settings.to_json():
+            stored = index.get("settings") or {}
+            changed = sorted(k for k, v in settings.to_json().items() if stored.get(k) != v)
+            raise StateError(f"{path}: dedup state was built with other settings ({', '.join(changed)}); "
+                             "use the same settings or a fresh state directory")
+        if not isinstance(index.get("bits"), int) or not isinstance(index.get("runs"), list):
+            raise StateError(f"{path}: corrupt dedup state (no hash ranges or runs)")
+        state = cls(directory, settings, index)
+        missing = [name for name in state.index["runs"] if not (directory / "runs" / name["name"]).is_dir()]
+        if missing:
+            raise StateError(f"{path}: corrupt dedup state (run {missing[0]['name']} is missing)")
+        return state
 
-    def close(self) -> None:
-        """Close the shingle source: a run's state streams its shingles from the deduplicator's
-        spill file (see Deduplicator.state), which is open until the state is saved."""
-        self.shingles.close()
+    @property
+    def bits(self) -> int | None:
+        """The hash-range bits of the state's tables (None until a run commits)."""
+        bits: int | None = self.index["bits"]
+        return bits
+
+    @property
+    def inputs(self) -> set[str]:
+        """sha256 of every input an earlier run read."""
+        return {sha for run in self.index["runs"] for sha in run["inputs"]}
 
     @property
     def paragraphs(self) -> int:
-        return len(self.arrays["para_doc"])
+        return sum(run["paragraphs"] for run in self.index["runs"])
 
-    @staticmethod
-    def exists(directory: str | os.PathLike[str]) -> bool:
-        return (Path(directory) / FILENAME).is_file()
+    def prior(self) -> Prior:
+        runs = self.index["runs"]
+        return Prior(
+            tables=tuple(str(self.directory / "runs" / name / "tables") for name in self.index["tables"]),
+            chunks=tuple(Chunk(gid, paragraphs, doc, documents, str(self.directory / "runs" / run["name"] / path))
+                         for run in runs for gid, paragraphs, doc, documents, path in run["chunks"]),
+            paragraphs=sum(run["paragraphs"] for run in runs),
+            documents=sum(run["documents"] for run in runs),
+        )
 
-    def save(self, directory: str | os.PathLike[str]) -> Path:
-        """Write the state atomically into the directory (created if missing)."""
-        target_dir = Path(directory)
-        target_dir.mkdir(parents=True, exist_ok=True)
-        target = target_dir / FILENAME
-        header = {
-            "format": FORMAT,
-            "version": VERSION,
-            "settings": self.settings.to_json(),
-            "inputs": sorted(self.inputs),
-            "documents": len(self.doc_ids),
-            "paragraphs": self.paragraphs,
-            "long": len(self.arrays["long_bands"]),
-            "shingles": self.shingles.size,
-        }
-        fd, tmp_name = tempfile.mkstemp(prefix=".dedup-state-", suffix=".tmp", dir=target_dir)
+    def new_run(self) -> Path:
+        """A fresh directory for this run's files; orphans of runs that never committed go first."""
+        self.collect()
+        names = [run["name"] for run in self.index["runs"]]
+        number = int(names[-1]) + 1 if names else 1
+        run = self.directory / "runs" / f"{number:08d}"
+        shutil.rmtree(run, ignore_errors=True)
+        run.mkdir(parents=True)
+        return run
+
+    def collect(self) -> None:
+        """Remove what no committed run lists: orphan runs, tables merged away, temporary files."""
+        runs = self.directory / "runs"
+        listed = {run["name"] for run in self.index["runs"]}
+        for entry in sorted(runs.iterdir()) if runs.is_dir() else []:
+            if entry.name not in listed:
+                shutil.rmtree(entry, ignore_errors=True)
+            elif entry.name not in self.index["tables"]:
+                shutil.rmtree(entry / "tables", ignore_errors=True)
+        for entry in self.directory.glob(".index-*.tmp"):
+            entry.unlink(missing_ok=True)
+
+    def compact(self, job: Job, spread: Spread) -> list[str]:
+        """The tables the next index lists: this run's alone, or once more than COMPACT_AFTER
+        runs would hold tables, everything merged into this run's (one call per kind and range)."""
+        name = Path(job.out).name
+        holders = [*self.index["tables"], name]
+        if len(holders) <= COMPACT_AFTER:
+            return holders
+        sources = tuple(str(self.directory / "runs" / holder / "tables") for holder in holders)
+        calls = ((kind, part) for kind in _TABLES for part in range(1 << job.bits))
+        list(spread(merge_tables, calls, (sources, f"{job.out}/tables", job.cap)))
+        return [name]
+
+    def commit(self, job: Job, tables: list[str], inputs: set[str]) -> None:
+        """Make this run part of the state: the new index replaces the old one atomically."""
+        run = {"name": Path(job.out).name, "paragraphs": job.paragraphs_end - job.n_prior,
+               "documents": job.documents_end - job.prior.documents,
+               "chunks": [[c.gid, c.paragraphs, c.doc, c.documents, str(Path(c.path).relative_to(job.out))]
+                          for c in job.chunks()],
+               "inputs": sorted(inputs - self.inputs)}
+        index = {**self.index, "bits": job.bits, "runs": [*self.index["runs"], run], "tables": tables}
+        _sync_tree(Path(job.out))  # the run's files reach the disk before the index that lists them
+        fd, temporary = tempfile.mkstemp(prefix=".index-", suffix=".tmp", dir=self.directory)
         try:
-            with os.fdopen(fd, "wb") as raw:
-                with zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
-                    archive.writestr(_member("header.json"), json.dumps(header, sort_keys=True))
-                    archive.writestr(_member("docs.json"), json.dumps({"ids": self.doc_ids, "paths": self.doc_paths}))
-                    for name in sorted(self.arrays):
-                        with archive.open(_member(f"{name}.npy"), "w", force_zip64=True) as member:
-                            np.lib.format.write_array(member, np.ascontiguousarray(self.arrays[name]), allow_pickle=False)
-                    with archive.open(_member("shingles.npy"), "w", force_zip64=True) as member:
-                        np.lib.format.write_array_header_1_0(
-                            member, {"descr": "<u4", "fortran_order": False, "shape": (self.shingles.size,)}
-                        )
-                        for chunk in self.shingles.chunks():
-                            member.write(chunk)
-                raw.flush()
-                os.fsync(raw.fileno())
-            os.replace(tmp_name, target)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(json.dumps(index, sort_keys=True))
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, self.directory / INDEX)
         except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
+            Path(temporary).unlink(missing_ok=True)
             raise
-        fsync_dir(target_dir)
-        return target
-
-    @classmethod
-    def load(cls, directory: str | os.PathLike[str], settings: DedupSettings) -> DedupState:
-        """Read a saved state; refuse it unless it is intact and was built with these settings."""
-        path = Path(directory) / FILENAME
-        if not path.is_file():
-            raise StateError(f"{path}: no dedup state here")
-        try:
-            with zipfile.ZipFile(path) as archive:
-                header = _read_header(path, archive)
-                stored = DedupSettings.from_json(header["settings"])
-                if stored != settings:
-                    changed = sorted(k for k, v in settings.to_json().items() if header["settings"].get(k) != v)
-                    raise StateError(
-                        f"{path}: dedup state was built with other settings ({', '.join(changed)}); "
-                        "use the same settings or a fresh state directory"
-                    )
-                docs = json.loads(archive.read("docs.json"))
-                arrays = {}
-                for name in archive.namelist():
-                    if name.endswith(".npy") and name != "shingles.npy":
-                        with archive.open(name) as member:
-                            arrays[name[:-4]] = np.lib.format.read_array(member, allow_pickle=False)
-            state = cls(
-                settings=settings,
-                inputs=set(header["inputs"]),
-                doc_ids=list(docs["ids"]),
-                doc_paths=list(docs["paths"]),
-                arrays=arrays,
-                shingles=_ZipShingles(path, int(header["shingles"])),
-            )
-        except StateError:
-            raise
-        except (OSError, zipfile.BadZipFile, ValueError, KeyError, TypeError, EOFError) as err:
-            raise StateError(f"{path}: corrupt dedup state ({type(err).__name__}: {err})") from err
-        _check_shapes(path, header, state)
-        return state
+        fsync_dir(self.directory)
+        self.index = index
+        self.collect()
 
 
-def _read_header(path: Path, archive: zipfile.ZipFile) -> dict[str, Any]:
-    try:
-        header = json.loads(archive.read("header.json"))
-    except KeyError as err:
-        raise StateError(f"{path}: not a cleaner dedup state (no header.json)") from err
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise StateError(f"{path}: not a cleaner dedup state (format {header.get('format')!r})")
-    if header.get("version") != VERSION:
-        raise StateError(f"{path}: dedup state version {header.get('version')!r}, this cleaner reads {VERSION}")
-    return header
+def _sync_tree(root: Path) -> None:
+    for folder, _, files in os.walk(root):
+        for name in files:
+            fd = os.open(Path(folder, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        fsync_dir(Path(folder))
 
 
-def _check_shapes(path: Path, header: dict[str, Any], state: DedupState) -> None:
-    arrays = state.arrays
-    n, n_long = int(header["paragraphs"]), int(header["long"])
-    problems = [name for name, dtype in _PARAGRAPH_ARRAYS.items() if arrays[name].shape != (n,) or arrays[name].dtype != dtype]
-    if arrays["long_bands"].shape != (n_long, state.settings.bands):
-        problems.append("long_bands")
-    offsets = arrays["long_offsets"]
-    if offsets.shape != (n_long + 1,) or (n_long and int(offsets[-1]) != state.shingles.size):
-        problems.append("long_offsets")
-    if len(state.doc_ids) != int(header["documents"]) or len(state.doc_paths) != len(state.doc_ids):
-        problems.append("docs.json")
-    if n and (arrays["para_doc"].max() >= len(state.doc_ids) or arrays["para_rep"].max() >= n or arrays["para_long"].max() >= n_long):
-        problems.append("paragraph references")
-    if arrays["recurring_hash"].shape != arrays["recurring_docs"].shape:
-        problems.append("recurring")
-    if arrays["site_recurring_hash"].shape != arrays["site_recurring_docs"].shape:
-        problems.append("site_recurring")
-    if problems:
-        raise StateError(f"{path}: corrupt dedup state (inconsistent {', '.join(problems)})")
-
-
-def _member(name: str) -> zipfile.ZipInfo:
-    """A state file member with a fixed date: the same state gives the same bytes on any day."""
-    return zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+def merge_tables(sources: tuple[str, ...], target: str, cap: int, kind: str, part: int) -> None:
+    """One kind and range of every table-holding run, merged into one sorted table."""
+    dtype = _TABLES[kind]
+    rows = np.concatenate([read_table(Path(source, kind, f"{part:05d}"), dtype) for source in sources])
+    if kind in ("site", "text"):
+        keys, inverse = np.unique(rows["key"], return_inverse=True)
+        merged = np.zeros(len(keys), dtype=dtype)
+        merged["key"], merged["documents"] = keys, np.bincount(inverse, weights=rows["documents"], minlength=len(keys))
+    elif kind == "nodes":
+        keys, inverse = np.unique(rows["key"], return_inverse=True)
+        merged = np.zeros(len(keys), dtype=dtype)
+        merged["key"], merged["label"], merged["size"] = keys, keys, 1
+        np.minimum.at(merged["label"], inverse, rows["label"])
+        np.maximum.at(merged["size"], inverse, rows["size"])
+    elif kind == "bands":
+        merged = rows[np.lexsort((rows["gid"], rows["band"], rows["key"]))]
+        bucket = np.r_[True, (merged["key"][1:] != merged["key"][:-1]) | (merged["band"][1:] != merged["band"][:-1])]
+        starts = np.flatnonzero(bucket) if len(merged) else np.zeros(0, dtype=np.int64)
+        ends = np.r_[starts[1:], len(merged)]
+        merged = merged[np.repeat(ends, ends - starts) - np.arange(len(merged)) <= cap]
+    else:  # exact, ids: every key in one run only
+        merged = rows[np.argsort(rows["key"], kind="stable")]
+    if len(merged):
+        save_table(Path(target, kind, f"{part:05d}"), merged)

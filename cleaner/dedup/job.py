@@ -1,0 +1,199 @@
+"""What every step of the sharded deduplication shares: the job's small arguments, the
+shape of a task's paragraphs, and reading any paragraph by its number (gid) from its chunk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from cleaner.dedup.columns import run_indexes
+from cleaner.dedup.decisions import Decisions
+from cleaner.dedup.prior import Chunk, Prior
+from cleaner.dedup.records import DedupBatch
+from cleaner.dedup.resolve import BUCKET_PAIRS_CAP
+from cleaner.dedup.settings import DedupSettings
+from cleaner.dedup.shuffle import load
+from cleaner.dedup.tables import save_table
+
+# Every grouping step cuts its keys into 2**bits hash ranges, one call each: about
+# RANGE_BYTES of phase-1 dedup batches per range, at most 2**MAX_BITS ranges. A state is cut
+# into at least 2**STATE_BITS (it grows), and keeps the number it was created with.
+RANGE_BYTES = 32 << 20
+MAX_BITS = 12
+STATE_BITS = 6
+CC_FEWER_BITS = 3  # the components steps cut their nodes into 2**(bits - CC_FEWER_BITS) ranges
+# Candidate pairs whose exact Jaccard is computed in one call (see verify, decide).
+PAIR_BATCH = 4096
+PARA_ROW = np.dtype([("doc", "<i8"), ("first", "<i8"), ("last", "<i8"), ("start", "<i8"), ("end", "<i8"),
+                     ("exact", "<u8"), ("at", "<i8"), ("count", "<i8")])
+
+
+@dataclass(frozen=True)
+class Job:
+    """The small arguments every step shares: where things are, the settings, the numbering."""
+
+    # Phase 1's batch of a task, and where its decisions go (by phase-1 task number): the
+    # pipeline's spill files. Module-level functions (or partials of them), so a job pickles.
+    read_batch: Callable[[int], DedupBatch | None]
+    write_decisions: Callable[[int, Decisions], None]
+    scratch: str  # this run's intermediate files
+    out: str  # this run's chunks and tables: the state's new run, or inside scratch
+    tasks: tuple[int, ...]  # phase-1 task numbers, in input order
+    settings: DedupSettings
+    prior: Prior = field(default_factory=Prior)
+    keep_tables: bool = False  # write the tables a later run reads (with a state)
+    bits: int = 0
+    cap: int = BUCKET_PAIRS_CAP
+    para_base: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # first gid of each task
+    doc_base: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    paragraphs_end: int = 0  # first gid after this run's
+    documents_end: int = 0
+
+    @property
+    def cc_bits(self) -> int:
+        """Ranges of the connected-components steps: the graph has an edge for each duplicate,
+        far fewer than paragraphs, and each round sends every range's edges to every range."""
+        return max(0, self.bits - CC_FEWER_BITS)
+
+    @property
+    def n_prior(self) -> int:
+        return self.prior.paragraphs
+
+    def chunk(self, task: int) -> str:
+        return f"{self.out}/chunks/{task:08d}"
+
+    def batch(self, task: int) -> DedupBatch | None:
+        return self.read_batch(self.tasks[task])
+
+    def owner(self, gids: np.ndarray) -> np.ndarray:
+        """The task (of this run) each of this run's paragraphs belongs to."""
+        return np.searchsorted(self.para_base, gids, side="right") - 1
+
+    def table(self, kind: str, part: int, rows: np.ndarray) -> None:
+        if self.keep_tables and len(rows):
+            save_table(Path(self.out, "tables", kind, f"{part:05d}"), rows)
+
+    def chunks(self) -> tuple[Chunk, ...]:
+        """This run's chunks, as the state lists them."""
+        return tuple(Chunk(int(self.para_base[k]), int(self._size(self.para_base, k, self.paragraphs_end)),
+                           int(self.doc_base[k]), int(self._size(self.doc_base, k, self.documents_end)), self.chunk(k))
+                     for k in range(len(self.tasks)))
+
+    @staticmethod
+    def _size(bases: np.ndarray, k: int, end: int) -> int:
+        return (int(bases[k + 1]) if k + 1 < len(bases) else end) - int(bases[k])
+
+
+def range_bits(batch_bytes: int, least: int = 0) -> int:
+    """How many bits of hash cut the keys of batches of this many bytes into ranges."""
+    bits = 0
+    while bits < MAX_BITS and batch_bytes > RANGE_BYTES << bits:
+        bits += 1
+    return max(bits, least)
+
+
+def id_hashes(doc_ids: list[str]) -> np.ndarray:
+    return np.array([int.from_bytes(hashlib.blake2b(d.encode(), digest_size=8).digest(), "little") for d in doc_ids],
+                    dtype=np.uint64)
+
+
+class Paragraphs:
+    """Every paragraph's chunk row, shingles and document, read by gid from the chunk that
+    holds it (an earlier run's or a task's of this run).
+
+    Rows and shingles are read through a memory map that lives for one read: the pages a read
+    touches count in the process's resident memory only while mapped, so a step that reads
+    from every chunk of a large state stays as small as one batch of pairs.
+    """
+
+    def __init__(self, job: Job) -> None:
+        chunks = job.prior.chunks + job.chunks()
+        self._gid = np.array([c.gid for c in chunks], dtype=np.int64)
+        self._doc = np.array([c.doc for c in chunks], dtype=np.int64)
+        self._paths = [c.path for c in chunks]
+
+    def rows(self, gids: np.ndarray) -> np.ndarray:
+        """PARA_ROW of each paragraph, its "doc" a document number and "at" where its
+        shingles start in its chunk."""
+        owner = np.searchsorted(self._gid, gids, side="right") - 1
+        out = np.zeros(len(gids), dtype=PARA_ROW)
+        for chunk in np.unique(owner).tolist():
+            picked = owner == chunk
+            mapped = np.load(Path(self._paths[chunk], "para.npy"), mmap_mode="r")
+            out[picked] = mapped[gids[picked] - self._gid[chunk]]
+            del mapped
+            out["doc"][picked] += self._doc[chunk]
+        return out
+
+    def sets(self, gids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The shingle sets of these long paragraphs, back to back, and where each one starts."""
+        owner = np.searchsorted(self._gid, gids, side="right") - 1
+        rows = self.rows(gids)
+        bounds = np.zeros(len(gids) + 1, dtype=np.int64)
+        np.cumsum(rows["count"], out=bounds[1:])
+        values = np.zeros(int(bounds[-1]), dtype=np.uint32)
+        for chunk in np.unique(owner).tolist():
+            picked = np.flatnonzero(owner == chunk)
+            counts = rows["count"][picked]
+            mapped = np.load(Path(self._paths[chunk], "shingles.npy"), mmap_mode="r")
+            values[run_indexes(bounds[picked], counts)] = mapped[run_indexes(rows["at"][picked], counts)]
+            del mapped
+        return values, bounds
+
+    def documents(self, ordinals: np.ndarray) -> list[tuple[str, str]]:
+        """(id, path) of each document."""
+        owner = np.searchsorted(self._doc, ordinals, side="right") - 1
+        out: list[tuple[str, str]] = [("", "")] * len(ordinals)
+        for chunk in np.unique(owner).tolist():
+            ids, paths = load(self._paths[chunk], "docs.pkl")
+            for at in np.flatnonzero(owner == chunk).tolist():
+                local = int(ordinals[at] - self._doc[chunk])
+                out[at] = (ids[local], paths[local])
+        return out
+
+
+def pair_batches(pairs: np.ndarray, paragraphs: Paragraphs) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """`pair_jaccard` arguments for PAIR_BATCH pairs at a time; each set read once per batch."""
+    for begin in range(0, len(pairs), PAIR_BATCH):
+        batch = pairs[begin:begin + PAIR_BATCH]
+        unique, where = np.unique(batch, return_inverse=True)
+        where = where.reshape(batch.shape)
+        values, bounds = paragraphs.sets(unique)
+        yield values, bounds, where[:, 0], where[:, 1]
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What a task's paragraphs are, derived from its batch alone."""
+
+    owner: np.ndarray  # document of each paragraph, within the task
+    chars: np.ndarray
+    short: np.ndarray  # a heading, list item or table row: only recurrence and step 3 judge it
+    active: np.ndarray  # clustered: long and with text
+    long: np.ndarray  # has a shingle set (>= min_shingles shingles)
+
+    @classmethod
+    def of(cls, batch: DedupBatch, settings: DedupSettings) -> Shape:
+        fp = batch.fingerprint
+        chars = batch.refs[:, 4] - batch.refs[:, 3]
+        short = (fp.words > 0) & (fp.words <= settings.recurring_max_words) & (chars <= settings.short_max_chars)
+        owner = np.repeat(np.arange(len(fp.counts)), fp.counts)
+        return cls(owner, chars, short, (fp.words > 0) & ~short, fp.sizes > 0)
+
+
+def rows_of(dtype: np.dtype, **columns: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(next(iter(columns.values()))), dtype=dtype)
+    for name, values in columns.items():
+        out[name] = values
+    return out
+
+
+def scatter(size: int, rows: dict[str, np.ndarray], name: str, fill: int | bool) -> np.ndarray:
+    out = np.full(size, fill, dtype=rows[name].dtype)
+    out[rows["local"]] = rows[name]
+    return out
