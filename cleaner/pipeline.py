@@ -39,7 +39,7 @@ from cleaner.dedup.state import INDEX as STATE_INDEX
 from cleaner.dedup.tokens import Tokenizer
 from cleaner.document import Cleaned
 from cleaner.engines.local import map_tasks
-from cleaner.files import GENERATOR
+from cleaner.files import GENERATOR, OutputError
 from cleaner.filters.classifier import default_model_path
 from cleaner.filters.stage import StageStats
 from cleaner.guards import Guards, check_guards
@@ -66,6 +66,7 @@ from cleaner.spill import (
     TaskResult,
     TaskSummary,
     read_dedup,
+    spill_path,
     write_decisions,
     write_result,
 )
@@ -455,30 +456,38 @@ def _load_state(state_dir: Path | None, settings: Settings) -> DedupState | None
     return DedupState.open(state_dir, settings.dedup)
 
 
-def _deduplicate(tasks: list[Task], spill_dir: Path, settings: Settings, state: DedupState | None,
+def _deduplicate(tasks: list[Task], work: str, settings: Settings, state: DedupState | None,
                  spread: Spread | None = None) -> tuple[DedupStats, Callable[[set[str]], None] | None] | None:
     """Deduplicate every task's kept documents (sharded steps over files, run through `spread`
     or local processes) and leave each task's decisions beside its spill files for the writers
     (every task gets a file, empty without dedup), so the driver holds no decisions while the
     output is written. Returns the stats and, with a state, what commits this run to it (once
-    OUT is in place)."""
+    OUT is in place).
+
+    The dedup steps memory-map their files, so they need a directory every worker mounts (the
+    local work directory, or a shared filesystem on a cluster), not an object store's URL.
+    """
     if settings.dedup is None:
         for task in tasks:
-            write_decisions(spill_dir, task.index, None)
+            write_decisions(work, task.index, None)
         return None
-    scratch = spill_dir / "dedup"
+    local = storage.local(work)
+    if local is None:
+        raise OutputError(f"--work-dir {work}: deduplication keeps its files on a filesystem every worker mounts; "
+                          "give --work-dir as a path (a shared mount on a cluster), or run with --no-dedup")
+    scratch = Path(local, "dedup")
     shutil.rmtree(scratch, ignore_errors=True)  # an interrupted run's
     if state is not None and state.bits is not None:
         bits = state.bits
     else:
-        batches = sum(_stat(spill_path(spill_dir, task.index, "dedup"))[0] for task in tasks)
+        batches = sum(_stat(Path(spill_path(local, task.index, "dedup")))[0] for task in tasks)
         bits = range_bits(batches, STATE_BITS if state is not None else 0)
     out = str(state.new_run()) if state is not None else None
     with ExitStack() as scope:
         if spread is None:
             spread = scope.enter_context(process_spread(settings.workers))
-        found, job = deduplicate([task.index for task in tasks], partial(read_dedup, spill_dir),
-                                 partial(write_decisions, spill_dir), str(scratch), settings.dedup, spread, bits,
+        found, job = deduplicate([task.index for task in tasks], partial(read_dedup, work),
+                                 partial(write_decisions, work), str(scratch), settings.dedup, spread, bits,
                                  state.prior() if state is not None else None, out)
         commit = partial(state.commit, job, state.compact(job, spread)) if state is not None else None
     shutil.rmtree(scratch, ignore_errors=True)
