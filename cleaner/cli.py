@@ -13,6 +13,7 @@ from typing import Any, TextIO
 
 from cleaner import __version__
 from cleaner.dedup import DedupSettings, StateError
+from cleaner.dedup.settings import WITHIN_DOCUMENT
 from cleaner.engines.local import WorkerLost
 from cleaner.explain import explain_cleaned, explain_record, find_record
 from cleaner.filters.classifier import ModelError
@@ -49,8 +50,8 @@ _WARNINGS_SHOWN = 20  # skipped inputs named on stderr; stats.json lists every o
 
 # What --preset switches on; explicit flags still win.
 PRESETS = {
-    "default": {"quality": "default", "generic": False, "foreign_paragraphs": "keep"},
-    "training": {"quality": "training", "generic": True, "foreign_paragraphs": "remove"},
+    "default": {"quality": "default", "generic": False, "foreign_paragraphs": "keep", "within_document": "keep"},
+    "training": {"quality": "training", "generic": True, "foreign_paragraphs": "remove", "within_document": "remove"},
 }
 
 _CATEGORY_COLOURS = {"duplicate": "35", "recurring": "35", "ad": "31", "promo": "31", "job_listing": "31"}
@@ -125,6 +126,9 @@ def _parser() -> argparse.ArgumentParser:
                        default=DedupSettings.duplicate_document_fraction,
                        help="drop a document when this share of its text duplicates one earlier document "
                             "(default: 0.8)")
+    dedup.add_argument("--within-document", choices=WITHIN_DOCUMENT,
+                       help="a long paragraph repeated inside its own document: keep every copy (the default "
+                            "preset), or remove the later ones (the training preset)")
     clean.add_argument("--workers", type=_positive, default=os.cpu_count() or 1,
                        help="processes for the per-document phase (default: number of cores)")
     clean.add_argument("--on-error", choices=ON_ERROR, default="skip",
@@ -238,7 +242,8 @@ def _dedup_settings(args: argparse.Namespace) -> DedupSettings | None:
         return None  # explain cleans one file: nothing to deduplicate against
     return DedupSettings(threshold=args.dedup_threshold, ngram=args.dedup_ngram,
                          recurring_min_docs=args.recurring_min_docs, recurring_max_words=args.recurring_max_words,
-                         duplicate_document_fraction=args.duplicate_document_fraction)
+                         duplicate_document_fraction=args.duplicate_document_fraction,
+                         within_document=args.within_document or PRESETS[args.preset]["within_document"])
 
 
 def _positive(value: str) -> int:

@@ -74,7 +74,7 @@ def dedup_tasks(tasks: list[DedupBatch | None], settings: DedupSettings | None =
     with tempfile.TemporaryDirectory() as work:
         spill = Path(work)
         for task, found in enumerate(tasks):
-            spill_path(spill, task, "dedup").write_bytes(pickle.dumps(found))
+            Path(spill_path(spill, task, "dedup")).write_bytes(pickle.dumps(found))
         opened = DedupState.open(state, settings) if state is not None else None
         if opened is not None and opened.bits is not None:
             bits = opened.bits

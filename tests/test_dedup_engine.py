@@ -60,9 +60,14 @@ def test_cluster_transitivity_points_at_earliest() -> None:
 
 
 def test_repeat_inside_one_document() -> None:
-    """A long paragraph repeated is a duplicate; a short line repeated (a table cell, a list
-    item) is not judged by paragraph dedup."""
-    decisions, _ = run([("d", [A, OTHER, "Kurzer Satz hier.", THIRD, A, "kurzer satz HIER"])])
+    """A long paragraph repeated inside its own document stays (article text printed twice),
+    unless within_document is "remove" (the training preset), where the later copy goes; a short
+    line repeated (a table cell, a list item) is never judged by paragraph dedup. A copy in
+    another document goes either way."""
+    docs = [("d", [A, OTHER, "Kurzer Satz hier.", THIRD, A, "kurzer satz HIER"]), ("e", [THIRD])]
+    decisions, _ = run(docs)
+    assert removed(decisions, "d") == {} and sorted(removed(decisions, "e")) == [0]
+    decisions, _ = run(docs, DedupSettings(within_document="remove"))
     got = removed(decisions, "d")
     assert sorted(got) == [4]
     assert got[4][1]["duplicate_of"]["lines"] == [1, 1]

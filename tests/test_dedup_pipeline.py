@@ -72,8 +72,11 @@ def test_keep_first_with_pointers_recurring_and_whole_documents(corpus: Path, tm
 
 
 def test_repeat_inside_one_document(tmp_path: Path) -> None:
+    """Kept by default (it is article text), removed with --within-document remove."""
     write(tmp_path / "c", "x.txt", "Titel der Meldung hier", P3, P4, P3)
-    assert run_cli("clean", tmp_path / "c", "-o", tmp_path / "out", "--workers", "1") == 0
+    assert run_cli("clean", tmp_path / "c", "-o", tmp_path / "kept", "--workers", "1") == 0
+    assert records(tmp_path / "kept")["x.txt"]["text"].count(P3) == 2
+    assert run_cli("clean", tmp_path / "c", "-o", tmp_path / "out", "--workers", "1", "--within-document", "remove") == 0
     doc = records(tmp_path / "out")["x.txt"]
     assert doc["text"].count(P3) == 1
     assert doc["metadata"]["duplicates"][0]["lines"] == [4, 4]
@@ -166,3 +169,13 @@ def test_run_closes_the_dedup_spill_files(corpus: Path, tmp_path: Path, with_sta
     assert not [w for w in caught if issubclass(w.category, ResourceWarning)], [str(w.message) for w in caught]
     if with_state:
         assert (tmp_path / "state").is_dir()
+
+
+@pytest.mark.parametrize(("argv", "expected"), [([], "keep"), (["--preset", "training"], "remove"),
+                                                (["--preset", "training", "--within-document", "keep"], "keep"),
+                                                (["--within-document", "remove"], "remove")])
+def test_within_document_follows_the_preset_unless_given(tmp_path: Path, argv: list[str], expected: str) -> None:
+    write(tmp_path / "c", "x.txt", "Titel der Meldung hier", P3, P4)
+    assert run_cli("clean", tmp_path / "c", "-o", tmp_path / "out", "--workers", "1", *argv) == 0
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["settings"]["dedup"]["within_document"] == expected

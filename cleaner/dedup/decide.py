@@ -69,12 +69,15 @@ def decide(job: Job, task: int) -> DedupStats:
     dup_at = active[root[active] != gid[active]]
     paragraphs = Paragraphs(job)
     target = paragraphs.rows(root[dup_at])
+    doc = job.doc_base[task] + shape.owner
+    if s.within_document == "keep":  # only copies of another document's paragraph go (see settings)
+        elsewhere = target["doc"] != doc[dup_at]
+        dup_at, target = dup_at[elsewhere], target[elsewhere]
     kind = np.where(fp.exact[dup_at] == target["exact"], EXACT, NEAR).astype(np.int8)
     jaccard, estimate = np.ones(len(dup_at)), np.ones(len(dup_at))
     near = kind == NEAR
     jaccard[near], estimate[near] = _similarity(np.stack([gid[dup_at][near], root[dup_at][near]], axis=1), paragraphs,
                                                 s.num_perm, s.seed)
-    doc = job.doc_base[task] + shape.owner
 
     n_recurring, n_navigation = len(recurring_at), len(navigation_at)
     at = np.concatenate([recurring_at, navigation_at, dup_at])

@@ -27,7 +27,8 @@ The decisions, in the order they are applied (each step below says where it is c
 5. In each cluster the earliest paragraph in input order (earlier runs first, then document
    ordinal, then position in the document) is kept; every other member is removed with a
    pointer to it and the estimated and exact Jaccard similarity to it: rule "dedup.exact" when
-   the normalised texts are equal, "dedup.near" otherwise.
+   the normalised texts are equal, "dedup.near" otherwise. A member whose kept paragraph is in
+   its own document stays unless settings.within_document is "remove" (the training preset).
 6. A document whose paragraphs (recurring ones excepted) are, by characters, at least
    duplicate_document_fraction duplicates of ONE earlier document is rejected whole:
    Rejection("duplicate_document", {"duplicate_of": {"id", "path"}, "fraction"}).
