@@ -99,7 +99,7 @@ def _spill(job: tuple[Path, int, list[str]]) -> tuple[list[str], list[int]]:
     """Worker: phase 1 for one batch, spilled where phase 2 reads it, as the pipeline does."""
     spill, task, lines = job
     batch, counts = _phase1(lines)
-    spill_path(spill, task, "dedup").write_bytes(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
+    Path(spill_path(spill, task, "dedup")).write_bytes(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
     return batch.doc_ids, counts
 
 
@@ -121,7 +121,7 @@ def run_ours(corpus: Path, workers: int, out: Path) -> dict:
                     total += count
         added = time.perf_counter()
         after_add = _rss_bytes() - base
-        batches = sum(spill_path(spill, task, "dedup").stat().st_size for task in range(tasks))
+        batches = sum(Path(spill_path(spill, task, "dedup")).stat().st_size for task in range(tasks))
         with process_spread(workers) as spread:
             stats, _ = deduplicate(list(range(tasks)), partial(read_dedup, spill), partial(write_decisions, spill),
                                    str(spill / "dedup"), SETTINGS, spread, range_bits(batches))

@@ -95,8 +95,9 @@ def make_batch(task: int, paragraphs: int, seed: int) -> DedupBatch:
 def _generate(job: tuple[Path, int, int, int]) -> int:
     spill, task, paragraphs, seed = job
     batch = make_batch(task, paragraphs, seed)
-    spill_path(spill, task, "dedup").write_bytes(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
-    return spill_path(spill, task, "dedup").stat().st_size
+    target = Path(spill_path(spill, task, "dedup"))
+    target.write_bytes(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
+    return target.stat().st_size
 
 
 def _peak_kb() -> int:
@@ -110,7 +111,7 @@ def _peak_kb() -> int:
 def measure(spill: Path, tasks: list[int], state_dir: Path | None, workers: int) -> dict[str, float]:
     """Phase 2 over the spilled tasks, in this (fresh) process: the driver."""
     started = time.perf_counter()
-    batches = sum(spill_path(spill, task, "dedup").stat().st_size for task in tasks)
+    batches = sum(Path(spill_path(spill, task, "dedup")).stat().st_size for task in tasks)
     state = DedupState.open(state_dir, SETTINGS) if state_dir is not None else None
     bits = state.bits if state is not None and state.bits is not None else range_bits(batches, STATE_BITS if state else 0)
     with process_spread(workers) as spread:

@@ -129,17 +129,31 @@ def test_split_inputs_are_identical_on_ray(tmp_path: Path, shipped_rules: RuleSe
     assert json.loads((tmp_path / "ray" / "manifest.json").read_text())["timings"]["tasks"] > 8
 
 
-def test_incremental_runs_are_identical(tmp_path: Path, shipped_rules: RuleSet) -> None:
-    """With --state, the candidate pairs reach back into earlier runs' paragraphs."""
+def test_incremental_runs_are_identical(tmp_path: Path, shipped_rules: RuleSet,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """With --state, the candidate pairs reach back into earlier runs' paragraphs. The sharded
+    dedup's steps run on the actors (a local process pool would fail the Ray runs), over
+    several tasks, and both engines commit the same state."""
     first, second = tmp_path / "first", tmp_path / "second"
     build_corpus(first, 40, seed=5)
     build_corpus(second, 40, seed=6)
+    monkeypatch.setattr(pipeline, "TASK_MAX_BYTES", 8_000)
+    assert len(pipeline.plan_tasks(discover([str(second)], "*.txt"), Settings())) >= 3
     for engine in ("local", "ray"):
+        if engine == "ray":
+            monkeypatch.setattr(pipeline, "process_spread", no_process_pool)
         clean([first], tmp_path / f"{engine}-1", shipped_rules, engine, tmp_path / f"{engine}-state")
         clean([second], tmp_path / f"{engine}-2", shipped_rules, engine, tmp_path / f"{engine}-state")
     assert_same_output(tmp_path / "local-1", tmp_path / "ray-1")
     assert_same_output(tmp_path / "local-2", tmp_path / "ray-2")
     assert "dedup.near" in (tmp_path / "ray-2" / "documents.jsonl").read_text()
+    index = (tmp_path / "ray-state" / "index.json").read_bytes()
+    assert len(json.loads(index)["runs"]) == 2
+    assert index == (tmp_path / "local-state" / "index.json").read_bytes()
+
+
+def no_process_pool(workers: int) -> None:
+    raise AssertionError("the Ray engine deduplicated in a local process pool, not on its actors")
 
 
 def test_input_failure_is_raised_as_itself(tmp_path: Path, shipped_rules: RuleSet) -> None:
