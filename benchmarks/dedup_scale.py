@@ -7,7 +7,8 @@ templates, and short lines of which half come from a pool of menu lines. Then ru
 a fresh process with `--workers` local processes and prints, per corpus size:
 
 - the driver's peak RSS (VmHWM) and the largest worker's (ru_maxrss of the reaped children);
-- the time of a first run into a fresh --state, and of a run adding 1% new paragraphs to it.
+- the time of a first run into a fresh --state, and of a run adding 1% new paragraphs to it,
+  with each step's wall time (partition, group_exact, verify, the components' rounds, ...).
 
     python benchmarks/dedup_scale.py                          # 1M and 3M paragraphs
     python benchmarks/dedup_scale.py --paragraphs 1000000 10000000
@@ -28,9 +29,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from multiprocessing import Pool
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -38,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cleaner.dedup import DedupBatch, DedupSettings, DedupState, FingerprintBatch, deduplicate  # noqa: E402
-from cleaner.dedup.components import process_spread  # noqa: E402
+from cleaner.dedup.components import Spread, process_spread  # noqa: E402
 from cleaner.dedup.job import STATE_BITS, range_bits  # noqa: E402
 from cleaner.dedup.tokens import fmix64  # noqa: E402
 from cleaner.spill import read_dedup, spill_path, write_decisions  # noqa: E402
@@ -108,30 +111,51 @@ def _peak_kb() -> int:
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
-def measure(spill: Path, tasks: list[int], state_dir: Path | None, workers: int) -> dict[str, float]:
+def timed(spread: Spread, seconds: dict[str, float]) -> Spread:
+    """`spread`, adding each step's wall time (all its calls) to `seconds[step name]`."""
+    def run(function: Callable[..., Any], calls: Iterable[tuple[Any, ...]], shared: tuple[Any, ...]) -> Iterator[Any]:
+        started = time.perf_counter()
+        yield from spread(function, calls, shared)
+        seconds[function.__name__] = seconds.get(function.__name__, 0.0) + time.perf_counter() - started
+    return run
+
+
+def _files(root: Path) -> tuple[int, int]:
+    """(bytes, files) under `root`."""
+    sizes = [path.stat().st_size for path in root.rglob("*") if path.is_file()]
+    return sum(sizes), len(sizes)
+
+
+def measure(spill: Path, tasks: list[int], state_dir: Path | None, workers: int) -> dict[str, Any]:
     """Phase 2 over the spilled tasks, in this (fresh) process: the driver."""
     started = time.perf_counter()
     batches = sum(Path(spill_path(spill, task, "dedup")).stat().st_size for task in tasks)
     state = DedupState.open(state_dir, SETTINGS) if state_dir is not None else None
     bits = state.bits if state is not None and state.bits is not None else range_bits(batches, STATE_BITS if state else 0)
-    with process_spread(workers) as spread:
+    steps: dict[str, float] = {}
+    with process_spread(workers) as pool:
+        spread = timed(pool, steps)
         stats, job = deduplicate(tasks, partial(read_dedup, spill), partial(write_decisions, spill), str(spill / "dedup"),
                                  SETTINGS, spread, bits, state.prior() if state else None,
                                  str(state.new_run()) if state else None)
         if state is not None:
-            state.commit(job, state.compact(job, spread), set())
+            tables = state.compact(job, spread)
+            committing = time.perf_counter()
+            state.commit(job, tables, set())
+            steps["commit (fsync)"] = time.perf_counter() - committing
+    scratch = _files(spill / "dedup")
     shutil.rmtree(spill / "dedup", ignore_errors=True)
-    return {"seconds": time.perf_counter() - started, "driver_peak_mb": _peak_kb() / 1024,
+    return {"seconds": time.perf_counter() - started, "driver_peak_mb": _peak_kb() / 1024, "scratch": scratch,
             "worker_peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, "bits": bits,
             "removed": stats.exact_paragraphs + stats.near_paragraphs, "recurring": stats.recurring_lines,
-            "clusters": stats.clusters}
+            "clusters": stats.clusters, "steps": steps}
 
 
-def _measured(spill: Path, tasks: list[int], state_dir: Path | None, workers: int) -> dict[str, float]:
+def _measured(spill: Path, tasks: list[int], state_dir: Path | None, workers: int) -> dict[str, Any]:
     """`measure` in a fresh process, so its peak is phase 2's alone."""
     command = [sys.executable, __file__, "--measure", str(spill), "--tasks", ",".join(map(str, tasks)),
                "--workers", str(workers)] + (["--state", str(state_dir)] if state_dir is not None else [])
-    result: dict[str, float] = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+    result: dict[str, Any] = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
     return result
 
 
@@ -156,7 +180,12 @@ def run_size(paragraphs: int, workers: int, tmp: str) -> None:
               f"{first['recurring']:,} recurring lines, {first['clusters']:,} clusters; state {state_bytes / 2**20:,.0f} MB")
         print(f"    adding {extra * TASK_PARAGRAPHS:,} paragraphs (1%): {again['seconds']:7.1f} s "
               f"({100 * again['seconds'] / first['seconds']:.1f}% of the first run), driver peak "
-              f"{again['driver_peak_mb']:6.0f} MB, largest worker {again['worker_peak_mb']:6.0f} MB", flush=True)
+              f"{again['driver_peak_mb']:6.0f} MB, largest worker {again['worker_peak_mb']:6.0f} MB")
+        for name, found in (("first run", first), ("adding 1%", again)):
+            print(f"    {name}, wall seconds per step ({workers} workers): "
+                  + ", ".join(f"{step} {seconds:.1f}" for step, seconds in found["steps"].items()))
+            print(f"    {name}, shuffle files: {found['scratch'][0] / 2**20:,.0f} MB in {found['scratch'][1]:,} files",
+                  flush=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
