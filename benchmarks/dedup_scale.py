@@ -7,7 +7,8 @@ templates, and short lines of which half come from a pool of menu lines. Then ru
 a fresh process with `--workers` local processes and prints, per corpus size:
 
 - the driver's peak RSS (VmHWM) and the largest worker's (ru_maxrss of the reaped children);
-- the time of a first run into a fresh --state, and of a run adding 1% new paragraphs to it,
+- the time of a first run into a fresh --state, and of a run adding one task (1% of 100 tasks,
+  at least 50,000 paragraphs) to it,
   with each step's wall time (partition, group_exact, verify, the components' rounds, ...).
 
     python benchmarks/dedup_scale.py                          # 1M and 3M paragraphs
@@ -178,10 +179,10 @@ def run_size(paragraphs: int, workers: int, tmp: str) -> None:
         print(f"    first run into a fresh state: {first['seconds']:7.1f} s, driver peak {first['driver_peak_mb']:6.0f} MB, "
               f"largest worker {first['worker_peak_mb']:6.0f} MB; {first['removed']:,} duplicates, "
               f"{first['recurring']:,} recurring lines, {first['clusters']:,} clusters; state {state_bytes / 2**20:,.0f} MB")
-        print(f"    adding {extra * TASK_PARAGRAPHS:,} paragraphs (1%): {again['seconds']:7.1f} s "
+        print(f"    adding {extra * TASK_PARAGRAPHS:,} paragraphs ({100 * extra / tasks:.1f}%): {again['seconds']:7.1f} s "
               f"({100 * again['seconds'] / first['seconds']:.1f}% of the first run), driver peak "
               f"{again['driver_peak_mb']:6.0f} MB, largest worker {again['worker_peak_mb']:6.0f} MB")
-        for name, found in (("first run", first), ("adding 1%", again)):
+        for name, found in (("first run", first), ("incremental run", again)):
             print(f"    {name}, wall seconds per step ({workers} workers): "
                   + ", ".join(f"{step} {seconds:.1f}" for step, seconds in found["steps"].items()))
             print(f"    {name}, shuffle files: {found['scratch'][0] / 2**20:,.0f} MB in {found['scratch'][1]:,} files",
