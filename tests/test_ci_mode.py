@@ -123,7 +123,7 @@ def test_interrupted_run_resumes_without_redoing_finished_tasks(tmp_path: Path) 
                                text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     work = tmp_path / ".out.work"
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(list(work.glob("*.docs.pkl"))) < 2:
+    while time.monotonic() < deadline and len(list(work.glob("*.summary.pkl"))) < 2:
         time.sleep(0.05)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
@@ -132,7 +132,7 @@ def test_interrupted_run_resumes_without_redoing_finished_tasks(tmp_path: Path) 
     assert not out.exists()  # nothing half-written
     interrupted = json.loads(summary.read_text())
     assert interrupted["status"] == "interrupted" and interrupted["exit_code"] == 130
-    finished = len(list(work.glob("*.docs.pkl")))
+    finished = len(list(work.glob("*.summary.pkl")))  # written last: what --resume counts as finished
     assert 2 <= finished < 40
     assert subprocess.run([*command, "--resume"], cwd=REPO, env=env, check=False).returncode == 0
     manifest = json.loads((out / "manifest.json").read_text())
