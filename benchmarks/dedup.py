@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import asdict
 from functools import partial
 from multiprocessing import Pool
 from pathlib import Path
@@ -144,7 +145,7 @@ def run_ours(corpus: Path, workers: int, out: Path) -> dict:
         "resolve_seconds": resolved - added,
         "index_bytes_after_add": after_add,
         "peak_bytes": peak,
-        "stats": stats,
+        "stats": asdict(stats),
     }
 
 
