@@ -31,7 +31,7 @@ import ahocorasick
 import numpy as np
 
 from cleaner.document import Claim, Cleaned
-from cleaner.filters.generic import GenericConfig, Vocabulary, load_generic_config
+from cleaner.filters.generic import GenericConfig, Vocabulary, load_generic_config, may_link
 from cleaner.filters.stage import StageStats
 from cleaner.filters.words import SENTENCE_END, stop_words
 from cleaner.rules.loader import default_rules_dir
@@ -325,7 +325,7 @@ def _separators(texts: list[str]) -> np.ndarray:
 
 def _links(lowered: str) -> int:
     """URL, e-mail, @handle and #hashtag tokens (the regex only runs where one can be)."""
-    if "@" not in lowered and "#" not in lowered and "http" not in lowered and "www." not in lowered:
+    if not may_link(lowered):
         return 0
     return len(_LINK.findall(lowered))
 
