@@ -18,7 +18,7 @@ from typing import Generic, TypeVar
 import regex
 
 from cleaner.document import Cleaned
-from cleaner.rules.literals import LiteralGate, necessary_literals
+from cleaner.rules.literals import LiteralGate, Literals, necessary_literals
 from cleaner.rules.model import Rule, normalise_phrase
 
 # What each shortcut below costs and saves was measured by removing it and timing phase 1 on
@@ -271,16 +271,31 @@ class LiteralHits:
 
     A document meets two to four indexes (line and start rules, language-neutral and language
     packs), all asking this of the same lines: one gate over the whole rule set answers it once
-    per text, and each index keeps the rules it holds.
+    per text, and each index keeps the rules it holds. The rule set grows as packs join
+    (`extend`); the indexes built before share the grown gate, which admits a superset of what
+    they asked before, of which each keeps its own rules: a text is gated once, not once per
+    index built in between (saves 3-5% of the pipeline on pages of many sites).
     """
 
     def __init__(self, rules: Iterable[Rule]) -> None:
-        patterned = [(rule.id, literals) for rule in rules if rule.test is not None and rule.test.pattern is not None
-                     and (literals := necessary_literals(rule.test.pattern)) is not None]
-        self._ids = [rule_id for rule_id, _ in patterned]  # in the gate's order
-        self._filtered = frozenset(self._ids)
-        self._gate = LiteralGate([literals for _, literals in patterned])
+        self._literals: dict[str, Literals] = {}  # rule id -> its pattern's literals, in the gate's order
+        self._filtered: frozenset[str] = frozenset()
+        self._ids: list[str] = []
+        self._gate = LiteralGate([])
         self._memo: dict[str, frozenset[str]] = {}
+        self.extend(rules)
+
+    def extend(self, rules: Iterable[Rule]) -> None:
+        """Gate these rules' patterns too (those gated already stay); forgets the answers so far."""
+        for rule in rules:
+            if (rule.id not in self._literals and rule.test is not None and rule.test.pattern is not None
+                    and (literals := necessary_literals(rule.test.pattern)) is not None):
+                self._literals[rule.id] = literals
+        if len(self._literals) != len(self._ids):
+            self._ids = list(self._literals)
+            self._filtered = frozenset(self._ids)
+            self._gate = LiteralGate(list(self._literals.values()))
+            self._memo = {}
 
     def __contains__(self, rule_id: str) -> bool:
         """Is this rule's pattern filtered by its literals (rather than tried on every line)?"""

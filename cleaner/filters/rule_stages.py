@@ -83,9 +83,9 @@ class LanguageRules:
         language = rule_filter.applicable(cleaned, None if cleaned.lang == "und" else cleaned.lang,
                                           only_language_rules=True)
         reading.context = rule_filter.in_precedence([*reading.neutral, *language])
-        kept = cleaned.claims.count(None)
+        kept = cleaned.unclaimed()
         rule_filter.apply(cleaned, language, ("line",), reading.views)
-        return cleaned.claims.count(None) != kept
+        return cleaned.unclaimed() != kept
 
 
 class ContextRules:
