@@ -12,8 +12,8 @@ import hashlib
 import re
 from dataclasses import dataclass, field, fields
 from functools import partial
-from itertools import accumulate, repeat
-from operator import attrgetter, is_
+from itertools import accumulate
+from operator import attrgetter
 from typing import Any, NamedTuple, TypeVar
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -195,12 +195,6 @@ class Cleaned:
             self.claims[index] = claim
             return True
         return False
-
-    def unclaimed(self) -> int:
-        """How many lines no stage has claimed (blank ones included). Not `claims.count(None)`,
-        which calls Claim's Python-level __eq__ once per claimed line: the stages count after
-        every run, and that was 3% of the pipeline on whole-page text."""
-        return sum(map(is_, self.claims, repeat(None)))
 
     def extract(self, key: str, value: str) -> None:
         values = self.extracted.setdefault(key, [])

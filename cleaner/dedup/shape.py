@@ -18,7 +18,6 @@ import re
 from collections.abc import Sequence
 
 from cleaner.filters.generic import Features, GenericConfig, Vocabulary, features, load_generic_config
-from cleaner.filters.words import LATIN_TERMINAL
 
 # A menu, tag list or share bar: at least MENU_RUN consecutive lines of at most MENU_ITEM_WORDS
 # words, each a menu item: words of letters only (with inner hyphens and apostrophes, "&"
@@ -55,16 +54,11 @@ class LineShapes:
         """(boilerplate-shaped on its own, a menu item): neither for a sentence."""
         known = self._seen.get((lang, text))
         if known is None:
-            known = self._seen[lang, text] = self._judge(text, lang)
+            f = features(text, frozenset(), self.config.vocabularies.get(lang) or _EMPTY)
+            item = 0 < f.words <= MENU_ITEM_WORDS and _menu_item(text)
+            known = (not f.terminal and self._worded(f, text), not f.terminal and item)
+            self._seen[lang, text] = known
         return known
-
-    def _judge(self, text: str, lang: str) -> tuple[bool, bool]:
-        if text.strip().endswith(LATIN_TERMINAL):
-            # A sentence: its other features cannot change the answer, and computing them (the
-            # vocabulary search above all) cost a third of this test on whole-page text.
-            return False, False
-        f = features(text, frozenset(), self.config.vocabularies.get(lang) or _EMPTY)
-        return self._worded(f, text), 0 < f.words <= MENU_ITEM_WORDS and _menu_item(text)
 
     def _worded(self, f: Features, text: str) -> bool:
         """Boilerplate vocabulary, link tokens, or "Home | News | Sport" separators (without

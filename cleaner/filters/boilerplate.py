@@ -68,12 +68,13 @@ class RuleFilter:
         if not views:
             return False
         plan = self._plan(rules)  # looked up once for every pass of the round
+        claims = cleaned.claims
         watched = ("block", "tail", "repeat") if plan.headers_may_stay else ("tail", "repeat")
         if "block" not in watched:
             self._apply_plan(cleaned, plan, ("block",), views)
-        unclaimed = cleaned.unclaimed()
+        unclaimed = claims.count(None)
         self._apply_plan(cleaned, plan, watched, views)
-        return cleaned.unclaimed() != unclaimed
+        return claims.count(None) != unclaimed
 
     def position_round(self, cleaned: Cleaned, rules: list[Rule], views: list[LineView]) -> list[LineView] | None:
         """Re-run the position-guarded rules with positions counted among the lines still kept:
@@ -87,7 +88,7 @@ class RuleFilter:
         if settling is None or not views:
             return None
         claims = cleaned.claims
-        unclaimed = cleaned.unclaimed()
+        unclaimed = claims.count(None)
         tops, last = _ranks(views, cleaned)
         # Only a kept line whose position moved into a guarded window can now match.
         moved = [position for position, (view, top) in enumerate(zip(views, tops)) if claims[view.index] is None and (
@@ -100,7 +101,7 @@ class RuleFilter:
         if settling.context_rules:
             views = [_moved(view, top, last) for view, top in zip(views, tops)]
             self.apply(cleaned, settling.context_rules, PASSES, views)
-        return views if cleaned.unclaimed() != unclaimed else None
+        return views if claims.count(None) != unclaimed else None
 
     def in_precedence(self, rules: list[Rule]) -> list[Rule]:
         return sorted(rules, key=lambda rule: self._precedence[rule.id])
@@ -179,7 +180,7 @@ class RuleFilter:
                 for pattern in rule.patterns():
                     pattern.get()
         active = [rule for rule in self.ruleset.rules if rule.file in self._active]
-        self._literal_hits.extend(active)  # shared with the plans built before (see LiteralHits)
+        self._literal_hits = LiteralHits(active)
         self._starts = StartIndex(active, self._literal_hits)
 
 

@@ -18,7 +18,7 @@ from typing import Generic, TypeVar
 import regex
 
 from cleaner.document import Cleaned
-from cleaner.rules.literals import LiteralGate, Literals, necessary_literals
+from cleaner.rules.literals import LiteralGate, necessary_literals
 from cleaner.rules.model import Rule, normalise_phrase
 
 # What each shortcut below costs and saves was measured by removing it and timing phase 1 on
@@ -217,24 +217,9 @@ class StartIndex:
         # Headers and markers are short: prose, the bulk of the lines, is longer than any accepts.
         limits = [r.test.max_words for r in self.rules if r.test is not None]
         self._max_words = max(limits) if limits and None not in limits else None
-        # The heads of the last list of views asked about: they depend on the views alone (texts
-        # and positions, never the claims), and the context rounds of a document ask about the
-        # same list several times (two passes a round, a round per classifier round). Costs one
-        # reference; saves about 5% of the pipeline on whole-page text.
-        self._last: tuple[list[LineView], dict[str, Heads]] | None = None
 
     def heads(self, views: list[LineView], cleaned: Cleaned) -> dict[str, Heads]:
-        """For each rule id: the positions in `views` where that rule starts, with the match
-        (callers only read it)."""
-        if self._last is not None and self._last[0] is views:
-            return self._last[1]
-        timeouts = sum(cleaned.rule_timeouts.values())
-        found = self._heads(views, cleaned)
-        if sum(cleaned.rule_timeouts.values()) == timeouts:  # as Verdicts: a timeout is tried again
-            self._last = (views, found)
-        return found
-
-    def _heads(self, views: list[LineView], cleaned: Cleaned) -> dict[str, Heads]:
+        """For each rule id: the positions in `views` where that rule starts, with the match."""
         found: dict[str, Heads] = {}
         for position, view in enumerate(views):
             if self._max_words is not None and view.words > self._max_words:
@@ -271,31 +256,16 @@ class LiteralHits:
 
     A document meets two to four indexes (line and start rules, language-neutral and language
     packs), all asking this of the same lines: one gate over the whole rule set answers it once
-    per text, and each index keeps the rules it holds. The rule set grows as packs join
-    (`extend`); the indexes built before share the grown gate, which admits a superset of what
-    they asked before, of which each keeps its own rules: a text is gated once, not once per
-    index built in between (saves 3-5% of the pipeline on pages of many sites).
+    per text, and each index keeps the rules it holds.
     """
 
     def __init__(self, rules: Iterable[Rule]) -> None:
-        self._literals: dict[str, Literals] = {}  # rule id -> its pattern's literals, in the gate's order
-        self._filtered: frozenset[str] = frozenset()
-        self._ids: list[str] = []
-        self._gate = LiteralGate([])
+        patterned = [(rule.id, literals) for rule in rules if rule.test is not None and rule.test.pattern is not None
+                     and (literals := necessary_literals(rule.test.pattern)) is not None]
+        self._ids = [rule_id for rule_id, _ in patterned]  # in the gate's order
+        self._filtered = frozenset(self._ids)
+        self._gate = LiteralGate([literals for _, literals in patterned])
         self._memo: dict[str, frozenset[str]] = {}
-        self.extend(rules)
-
-    def extend(self, rules: Iterable[Rule]) -> None:
-        """Gate these rules' patterns too (those gated already stay); forgets the answers so far."""
-        for rule in rules:
-            if (rule.id not in self._literals and rule.test is not None and rule.test.pattern is not None
-                    and (literals := necessary_literals(rule.test.pattern)) is not None):
-                self._literals[rule.id] = literals
-        if len(self._literals) != len(self._ids):
-            self._ids = list(self._literals)
-            self._filtered = frozenset(self._ids)
-            self._gate = LiteralGate(list(self._literals.values()))
-            self._memo = {}
 
     def __contains__(self, rule_id: str) -> bool:
         """Is this rule's pattern filtered by its literals (rather than tried on every line)?"""

@@ -83,9 +83,9 @@ class LanguageRules:
         language = rule_filter.applicable(cleaned, None if cleaned.lang == "und" else cleaned.lang,
                                           only_language_rules=True)
         reading.context = rule_filter.in_precedence([*reading.neutral, *language])
-        kept = cleaned.unclaimed()
+        kept = cleaned.claims.count(None)
         rule_filter.apply(cleaned, language, ("line",), reading.views)
-        return cleaned.unclaimed() != kept
+        return cleaned.claims.count(None) != kept
 
 
 class ContextRules:

@@ -62,11 +62,11 @@ class Stage(Protocol):
 
 def run_stage(stage: Stage, cleaned: Cleaned) -> bool:
     """Apply one stage and count what it did in its stats."""
-    kept = cleaned.unclaimed()
+    kept = cleaned.claims.count(None)
     accepted = cleaned.rejection is None
     changed = stage.apply(cleaned)
     stage.stats.runs += 1
-    stage.stats.lines += kept - cleaned.unclaimed()
+    stage.stats.lines += kept - cleaned.claims.count(None)
     stage.stats.rejected += accepted and cleaned.rejection is not None
     return changed
 
