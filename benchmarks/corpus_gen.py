@@ -169,6 +169,14 @@ def write_jsonl(corpus: Corpus, path: Path) -> None:
             out.write(json.dumps({"id": f"doc{i:07d}", "paragraphs": doc}, ensure_ascii=False) + "\n")
 
 
+def write_files(corpus: Corpus, root: Path) -> int:
+    """One .txt file per document under `root` (created), as a dump of pages; returns the bytes."""
+    root.mkdir()
+    for i, document in enumerate(corpus.documents):
+        (root / f"doc_{i:06d}.txt").write_text("\n".join(document) + "\n", encoding="utf-8")
+    return corpus.bytes
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", default=os.environ.get("BENCH_QUICK") == "1")

@@ -24,21 +24,14 @@ try:
 except ImportError:  # `make bench` runs every script; Ray is an optional extra
     print("ray is not installed (pip install 'cleaner[ray]'): Ray engine benchmark skipped")
     sys.exit(0)
-from corpus_gen import generate
+from corpus_gen import generate, write_files
 
 from cleaner.filters.examples import load_checked_rules
 from cleaner.pipeline import Settings, run
 
+REPO = Path(__file__).resolve().parent.parent
 COMPARED = ("documents.jsonl", "rejected.jsonl", "stats.json")
 CPUS = 2
-
-
-def write_corpus(paragraphs: int, root: Path) -> int:
-    corpus = generate(paragraphs)
-    root.mkdir()
-    for i, document in enumerate(corpus.documents):
-        (root / f"doc_{i:06d}.txt").write_text("\n".join(document) + "\n", encoding="utf-8")
-    return corpus.bytes
 
 
 def timed_run(corpus: Path, out: Path, engine: str) -> float:
@@ -62,9 +55,12 @@ def main() -> None:
     args = parser.parse_args()
     paragraphs = args.paragraphs or (8_000 if args.quick else 120_000)
     os.environ.setdefault("SOURCE_DATE_EPOCH", "1700000000")
+    # Ray's workers import cleaner afresh: from this checkout, as the driver does, not from an
+    # installed copy that may be another version.
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Path(tmp) / "corpus"
-        size = write_corpus(paragraphs, corpus)
+        size = write_files(generate(paragraphs), corpus)
         files = len(list(corpus.iterdir()))
         print(f"corpus: {files} files, {paragraphs} paragraphs, {size / 1e6:.1f} MB; {CPUS} CPUs each")
         local = timed_run(corpus, Path(tmp) / "local", "local")

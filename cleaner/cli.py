@@ -13,6 +13,7 @@ from typing import Any, TextIO
 
 from cleaner import __version__
 from cleaner.dedup import DedupSettings, StateError
+from cleaner.engines.local import WorkerLost
 from cleaner.explain import explain_cleaned, explain_record, find_record
 from cleaner.filters.classifier import ModelError
 from cleaner.filters.examples import check_examples, load_checked_rules
@@ -31,7 +32,7 @@ from cleaner.readers.discover import InputError, discover
 from cleaner.readers.errors import ReadError
 from cleaner.readers.formats import DEFAULT_GLOB
 from cleaner.readers.records import RecordFields
-from cleaner.remote import published
+from cleaner.remote import direct_staging, published
 from cleaner.rules.loader import RulePackError, RuleSet, default_rules_dir, load_rules
 from cleaner.staged_state import staged_state
 from cleaner.stages import DocumentCleaner, StageSettings
@@ -65,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.handler(args) or EXIT_OK)
     except (UsageError, RulePackError, InputError, OutputError, FileExistsError, QualityConfigError,
-            GenericConfigError, ModelError, StateError, ReadError) as exc:
+            GenericConfigError, ModelError, StateError, ReadError, WorkerLost) as exc:
         return _failed(args, EXIT_USAGE, "error", str(exc), f"cleaner: error: {exc}")
     except InputFailure as exc:
         return _failed(args, EXIT_INPUT, "input_failed", str(exc),
@@ -138,6 +139,9 @@ def _parser() -> argparse.ArgumentParser:
     clean.add_argument("--ray-address", metavar="ADDR",
                        help="with --engine ray: join this Ray cluster ('auto' on a cluster node, HOST:PORT or "
                             "ray://HOST:10001) instead of starting a local Ray instance with --workers CPUs")
+    clean.add_argument("--work-dir", metavar="DIR_OR_URL",
+                       help="where workers keep the run's intermediate files (default: .OUT.work beside OUT); "
+                            "on a cluster whose machines do not share a disk, a URL they all reach (s3://bucket/tmp)")
     clean.add_argument("--resume", action="store_true",
                        help="reuse the finished work of an interrupted run with the same inputs and settings")
     ci = clean.add_argument_group("unattended runs (CI)")
@@ -273,15 +277,19 @@ def _clean(args: argparse.Namespace) -> int:
     if args.engine == "ray" and importlib.util.find_spec("ray") is None:
         raise UsageError("--engine ray needs Ray: pip install 'cleaner[ray]'")
     settings = _settings(args)
+    records_to = direct_staging(args.output, args.work_dir)  # a cluster: workers write OUT's records to the store
+    if records_to is not None and args.report:
+        raise UsageError("--report reads OUT's records on this machine; with a URL OUT and a URL --work-dir, "
+                         "run `cleaner report OUT` after the run instead")
     guards = Guards(args.max_removed_fraction, args.min_output_docs, strict=args.strict)
     try:
         with ExitStack() as scope:
             # The state moves on only after OUT is in place, published included (see staged_state).
             state = scope.enter_context(staged_state(args.state, args.output)) if args.state else None
-            out = scope.enter_context(published(args.output, args.inputs, force=args.force))
+            out = scope.enter_context(published(args.output, args.inputs, force=args.force, staging=records_to))
             stats = run(args.inputs, out, ruleset, settings, force=args.force, state_dir=state,
                         resume=args.resume, progress=sys.stderr.isatty() and not args.quiet, guards=guards,
-                        state_name=args.state)
+                        state_name=args.state, work_dir=args.work_dir, records_to=records_to)
             if args.report:  # inside: a URL output is published with its report
                 from cleaner.report import write_report
 

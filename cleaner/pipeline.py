@@ -2,15 +2,18 @@
 
 A run has two phases. Phase 1 (`TaskWorker`) reads one input task and cleans its documents;
 tasks are independent, so an engine may run them in any order and in any process, and each
-spills its results to disk. Phase 2 (`run`) reads the spilled results back in input order and
-writes them, so the output never depends on how phase 1 was scheduled.
+spills its results to the work location and returns only counts. Phase 2 (`run`) deduplicates
+over the spilled fingerprints, then workers write each task's records and cut them into the
+output shards in input order, so the output never depends on how either phase was scheduled,
+and the driver holds counts per task, never documents or records.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import asdict, astuple, dataclass, field, replace
 from functools import partial
@@ -19,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cleaner import __version__
+from cleaner import __version__, storage
 from cleaner.dedup import (
     Deduplicator,
     DedupSettings,
@@ -59,25 +62,18 @@ from cleaner.spill import (
     DocResult,
     InputReport,
     TaskResult,
+    TaskSummary,
     read_dedup,
-    spill_path,
     write_decisions,
     write_result,
 )
 from cleaner.stages import DocumentCleaner, StageSettings
 from cleaner.stats import RunStats
 from cleaner.workdir import WorkDir, work_key
+from cleaner.writers.assemble import ShardAssembler, plan_shards
 from cleaner.writers.output_dir import StagedOutput, check_output
-from cleaner.writers.shards import SHARDED_FORMATS, ShardedWriter
-from cleaner.writers.task_records import (
-    PARTS,
-    RecordSettings,
-    TaskRecordWriter,
-    WrittenTask,
-    part_path,
-    records_from_spill,
-    write_texts,
-)
+from cleaner.writers.shards import SHARDED_FORMATS
+from cleaner.writers.task_records import PARTS, RecordSettings, TaskRecordWriter, WrittenTask
 
 if TYPE_CHECKING:  # Ray is an optional extra, imported only when a run asks for it
     from cleaner.engines.ray import RayEngine
@@ -201,11 +197,24 @@ def plan_tasks(files: list[InputFile], settings: Settings, engine: RayEngine | N
         surveys[surveyed[0]] = surveyed[1]
 
     if engine is not None:
-        engine.map_tasks(partial(SurveyWorker, settings.read, TASK_MAX_BYTES),
-                         [(position, replace(item, path=item.path.absolute())) for position, item in jobs], store)
-    elif jobs:
-        map_tasks(partial(SurveyWorker, settings.read, TASK_MAX_BYTES), jobs, min(settings.workers, len(jobs)), store)
+        jobs = [(position, replace(item, path=item.path.absolute())) for position, item in jobs]
+    _map(engine, partial(SurveyWorker, settings.read, TASK_MAX_BYTES), jobs, settings.workers, store)
     return make_tasks(files, surveys, max_bytes=TASK_MAX_BYTES)
+
+
+def _map(engine: RayEngine | None, factory: Callable[[], Callable[[Any], Any]], jobs: Iterable[Any], workers: int,
+         on_done: Callable[[Any], object]) -> None:
+    """Every job through a runner built by `factory`, on the Ray actors or in up to `workers`
+    local processes; `on_done` gets each result in the driver, in the order they finish. Jobs
+    are taken from `jobs` as workers are free for them."""
+    if engine is not None:
+        engine.map_tasks(factory, jobs, on_done)
+        return
+    if isinstance(jobs, list):
+        if not jobs:
+            return
+        workers = min(workers, len(jobs))
+    map_tasks(factory, jobs, max(1, workers), on_done)
 
 
 def _absolute(task: Task) -> Task:
@@ -221,20 +230,9 @@ def _size(path: Path) -> int:
         return 0  # reported when the task reads it
 
 
-@dataclass(frozen=True, slots=True)
-class TaskSummary:
-    index: int
-    documents: int
-    bytes_read: int
-    stages: dict[str, StageStats]
-
-
 @dataclass
 class TaskCleaner:
-    """Phase 1 for one task, in memory: read and clean its inputs, fingerprint the kept documents.
-
-    The Ray engine returns this result to the driver, whose disk may be on another machine.
-    """
+    """Phase 1 for one task, in memory: read and clean its inputs, fingerprint the kept documents."""
 
     ruleset: RuleSet
     settings: Settings
@@ -287,24 +285,25 @@ class TaskCleaner:
 
 @dataclass
 class TaskWorker:
-    """Runs phase 1 for tasks inside one process and spills each task's results."""
+    """Runs phase 1 for tasks inside one worker (a local process or a Ray actor) and spills each
+    task's results to the work location itself."""
 
     ruleset: RuleSet
     settings: Settings
-    spill_dir: Path
+    work: str  # the work location: a local directory or an fsspec URL (see cleaner.storage)
     known_inputs: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         self._tasks = TaskCleaner(self.ruleset, self.settings, self.known_inputs)
 
     def __call__(self, task: Task) -> TaskSummary:
-        return spill(self.spill_dir, self._tasks(task))
+        return spill(self.work, self._tasks(task))
 
 
-def spill(spill_dir: Path, result: TaskResult) -> TaskSummary:
+def spill(work: str, result: TaskResult) -> TaskSummary:
     """Write a task's result where phase 2 reads it; only the small summary travels on."""
-    summary = TaskSummary(result.index, len(result.documents), result.bytes_read, result.stages)
-    write_result(spill_dir, result)
+    summary = TaskSummary.of(result)
+    write_result(work, result, summary)
     return summary
 
 
@@ -344,7 +343,8 @@ def added_timestamp() -> str:
 
 def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, force: bool = False,
         state_dir: Path | None = None, resume: bool = False, progress: bool = False,
-        guards: Guards | None = None, state_name: str | None = None) -> RunStats:
+        guards: Guards | None = None, state_name: str | None = None, work_dir: str | None = None,
+        records_to: str | None = None) -> RunStats:
     """Clean every input into OUT; OUT (and the --state directory) change only if the run succeeds.
 
     With `state_dir`, inputs an earlier run saw are skipped, new paragraphs are deduplicated
@@ -353,13 +353,17 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
     tasks an interrupted run finished (same inputs, rules and settings) are not redone. `guards`
     refuse to replace OUT when the run would remove far more than expected. `state_name` is how
     the manifest names the state when `state_dir` is a stand-in for it (see `staged_state`).
+    `work_dir` is where workers keep the run's intermediate files, when not beside OUT (a URL
+    every machine of a cluster reaches; see `workdir`). `records_to` is where workers write the
+    output shards and texts when OUT is published from a store's staging prefix (see
+    `remote.published`) rather than from OUT's local staging directory.
     """
     started = time.perf_counter()
     files = discover(inputs, settings.glob)
     check_output(out, sorted({f.root for f in files}), force)
     state = _load_state(state_dir, settings)
     stats = RunStats()
-    work = WorkDir(out)
+    work = WorkDir(out, work_dir)
     new_state: DedupState | None = None
     try:
         with StagedOutput(out) as staging:  # holds OUT's lock, so no other run uses the work directory
@@ -383,15 +387,11 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
                         documents += summary.documents
                         for name, counts in summary.stages.items():
                             stage_counts.setdefault(name, StageStats()).add(counts)
-                        bar.set_postfix(docs=documents, refresh=False)
+                        bar.set_postfix(kept=documents, refresh=False)
                         bar.update(summary.bytes_read)
 
-                    if engine is not None:
-                        engine.map_tasks(partial(TaskCleaner, ruleset, settings, known), [_absolute(t) for t in todo],
-                                         lambda result: advance(spill(work.path, result)))
-                    else:
-                        map_tasks(partial(TaskWorker, ruleset, settings, work.path, known), todo, settings.workers,
-                                  advance)
+                    _map(engine, partial(TaskWorker, ruleset, settings, work.path, known),
+                         [_absolute(t) for t in todo] if engine is not None else todo, settings.workers, advance)
                 phase1 = time.perf_counter()
                 spread = engine.spread if engine is not None else None
                 deduplicator = _deduplicate(tasks, work.path, settings, state, staging, spread)
@@ -406,7 +406,8 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
                     # The index is done with: free it before the write phase forks workers.
                     del deduplicator
                 with progress_bar(len(tasks), "writing", progress, unit="task") as bar:
-                    inputs_seen = _write_outputs(staging, tasks, work.path, ruleset, settings, stats, bar.update, spread)
+                    inputs_seen = _write_outputs(staging, tasks, work.path, ruleset, settings, stats, bar.update, engine,
+                                                 records_to)
             check_guards(stats, guards)
             _write_json(staging / "manifest.json", {
                 "generator": GENERATOR,
@@ -502,70 +503,55 @@ def _duplicate_stats(found: DedupStats) -> dict[str, Any]:
     }
 
 
-def _write_outputs(staging: Path, tasks: list[Task], spill_dir: Path, ruleset: RuleSet, settings: Settings,
-                   stats: RunStats, on_task: Callable[[int], object], spread: Spread | None = None) -> list[dict[str, Any]]:
-    """Phase 2: every spilled document, in input order, with its dedup decision, into the output files.
+def _write_outputs(staging: Path, tasks: list[Task], work: str, ruleset: RuleSet, settings: Settings,
+                   stats: RunStats, on_task: Callable[[int], object], engine: RayEngine | None = None,
+                   records_to: str | None = None) -> list[dict[str, Any]]:
+    """Phase 2's writing: every spilled document, with its dedup decision, into the staged output.
 
-    Worker processes build each task's records (see `TaskRecordWriter`), or with `spread` (the
-    Ray engine's) the cluster does (see `records_from_spill`); the driver appends them to the
-    shards strictly in task order as they arrive. Returns the manifest's list of inputs, with
-    the hash and size of the bytes actually read.
+    Workers build each task's records (see `TaskRecordWriter`), write them to part files in the
+    work location and the clean texts under OUT/text, and return the task's counts; the driver
+    merges those in task order. Then workers cut the parts into the output shards (see
+    `writers.assemble`). Shards and texts go to `records_to` when given, else to `staging`;
+    stats.json always goes to `staging`. Returns the manifest's list of inputs, with the hash
+    and size of the bytes actually read.
     """
+    target = records_to or str(staging.absolute())  # Ray workers do not share the driver's working directory
     inputs_seen: list[dict[str, Any]] = []
     record_settings = RecordSettings(
         added=added_timestamp(),
         pipeline={"cleaner": __version__, "rules_digest": ruleset.digest, "settings": settings.to_json()},
-        text_root=staging / "text" if "txt" in settings.formats else None,
+        text_root=storage.join(target, "text") if "txt" in settings.formats else None,
     )
-    writers = {part: _record_writers(staging, part, settings) for part in PARTS}
-
-    def append(task: Task, written: WrittenTask, parts: dict[str, bytes]) -> None:
-        _append_task(task, written, parts, writers, stats, inputs_seen)
-        on_task(1)
-
-    try:
-        if spread is not None:
-            spilled = ((spill_path(spill_dir, task.index, "docs").read_bytes(),
-                        spill_path(spill_dir, task.index, "decisions").read_bytes()) for task in tasks)
-            for task, built in zip(tasks, spread(records_from_spill, spilled, (record_settings,)), strict=True):
-                write_texts(record_settings.text_root, built.texts)
-                append(task, built.written, built.parts)
-        else:
-            _write_locally(tasks, spill_dir, record_settings, settings.workers, append)
-    finally:
-        for writer in (writer for kind in writers.values() for writer in kind):
-            writer.close()
-    _write_json(staging / "stats.json", stats.to_json())
-    return inputs_seen
-
-
-def _write_locally(tasks: list[Task], spill_dir: Path, record_settings: RecordSettings, workers: int,
-                   append: Callable[[Task, WrittenTask, dict[str, bytes]], None]) -> None:
-    """Build the records in local worker processes, which leave them in part files; hand each
-    task's to `append` in task order, as soon as it and every task before it are done."""
+    records = {part: array("q") for part in PARTS}  # records per task, in task order: 8 bytes a task
     waiting: dict[int, WrittenTask] = {}
     position = 0
 
-    def append_in_order(written: WrittenTask) -> None:
+    def merge_in_order(written: WrittenTask) -> None:
         nonlocal position
         waiting[written.index] = written
         while position < len(tasks) and tasks[position].index in waiting:
             task = tasks[position]
-            parts = {}
+            done = waiting.pop(task.index)
+            _merge_task(task, done, stats, inputs_seen)
             for part in PARTS:
-                path = part_path(spill_dir, task.index, part)
-                parts[part] = path.read_bytes()
-                path.unlink()
-            append(task, waiting.pop(task.index), parts)
+                records[part].append(done.records[part])
             position += 1
+            on_task(1)
 
-    map_tasks(partial(TaskRecordWriter, spill_dir, record_settings), [task.index for task in tasks],
-              max(1, workers), append_in_order)
+    _map(engine, partial(TaskRecordWriter, work, record_settings), [task.index for task in tasks], settings.workers,
+         merge_in_order)
+    formats = tuple(kind for kind in settings.formats if kind in SHARDED_FORMATS)
+    if formats:
+        jobs = (job for part in PARTS
+                for job in plan_shards(part, zip((task.index for task in tasks), records[part]), settings.shard_size))
+        _map(engine, partial(ShardAssembler, work, target, formats, settings.compress, settings.shard_size),
+             jobs, settings.workers, lambda _: None)
+    _write_json(staging / "stats.json", stats.to_json())
+    return inputs_seen
 
 
-def _append_task(task: Task, written: WrittenTask, parts: dict[str, bytes], writers: dict[str, list[ShardedWriter]],
-                 stats: RunStats, inputs_seen: list[dict[str, Any]]) -> None:
-    """One written task into the run's output: its records, its counts, its inputs."""
+def _merge_task(task: Task, written: WrittenTask, stats: RunStats, inputs_seen: list[dict[str, Any]]) -> None:
+    """One written task's counts and inputs into the run's."""
     for report in written.inputs:
         for message in report.errors:
             stats.error(report.path, message)
@@ -577,15 +563,6 @@ def _append_task(task: Task, written: WrittenTask, parts: dict[str, bytes], writ
         stats.unchanged_inputs += report.unchanged
         inputs_seen.append(report.to_json())
     stats.merge(written.stats)
-    for part, kinds in writers.items():
-        for writer in kinds:
-            writer.write_lines(parts[part])
-
-
-def _record_writers(staging: Path, stem: str, settings: Settings) -> list[ShardedWriter]:
-    return [ShardedWriter(staging, stem=stem, format=kind, compression=settings.compress if kind == "jsonl" else None,
-                          shard_size=settings.shard_size)
-            for kind in settings.formats if kind in SHARDED_FORMATS]
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

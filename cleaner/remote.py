@@ -27,6 +27,12 @@ atomic there; what does hold:
    run then refuses OUT (not written by cleaner) until the user restores one or uses --force.
 4. Two runs on the same URL from one machine are refused by a lock; from different machines
    they are not (object stores offer no lock), and the later publish wins.
+
+On a cluster whose workers do not share the driver's disk (OUT and `--work-dir` both URLs: see
+`direct_staging`), the workers write the output shards and texts straight to the staging prefix
+of step 1 while the run goes on, the driver uploads only its own small files (stats.json, then
+manifest.json) to it, and step 2 follows as above: no record passes through the driver, and a
+run that fails removes the staging prefix.
 """
 
 from __future__ import annotations
@@ -140,8 +146,20 @@ def _modified_ns(info: dict[str, Any]) -> int:
     return 0
 
 
+def direct_staging(out: str, work_dir: str | None) -> str | None:
+    """The staging prefix workers write OUT's records to, when OUT and the work location are
+    both in stores (a cluster: workers cannot reach the driver's disk); None otherwise, and the
+    driver's stand-in directory is uploaded whole, as on one machine."""
+    out, work = local_path(out), local_path(work_dir) if work_dir is not None else None
+    if not is_url(out) or work is None or not is_url(work):
+        return None
+    fs, path = filesystem(out)
+    parent, _, name = path.rpartition("/")
+    return fs.unstrip_protocol(f"{parent}/.{name}.staging-{uuid.uuid4().hex[:12]}")
+
+
 @contextmanager
-def published(out: str | Path, inputs: list[str], *, force: bool = False) -> Iterator[Path]:
+def published(out: str | Path, inputs: list[str], *, force: bool = False, staging: str | None = None) -> Iterator[Path]:
     """The directory a run writes OUT to; for a URL OUT, a local stand-in published on success.
 
     A local OUT (or ``file://`` URL) is yielded as its Path and nothing else happens: the run's
@@ -149,6 +167,8 @@ def published(out: str | Path, inputs: list[str], *, force: bool = False) -> Ite
     not someone else's directory unless `force`), the run writes to a stand-in directory under
     the system temporary directory (one per URL, so --resume finds its work directory again),
     and the stand-in is uploaded when the block exits without an exception, then removed.
+    With `staging` (from `direct_staging`), the run's workers have written records there already;
+    the stand-in's files join them, and a block that fails removes that prefix.
     """
     try:
         out = local_path(os.fspath(out))
@@ -165,8 +185,13 @@ def published(out: str | Path, inputs: list[str], *, force: bool = False) -> Ite
     try:
         stand_in = home / "out"
         shutil.rmtree(stand_in, ignore_errors=True)  # a stand-in left by a run that died while publishing
-        yield stand_in
-        publish(stand_in, fs, path, out)
+        try:
+            yield stand_in
+        except BaseException:
+            if staging is not None:
+                _remove(fs, filesystem(staging)[1])
+            raise
+        publish(stand_in, fs, path, out, filesystem(staging)[1] if staging is not None else None)
         shutil.rmtree(stand_in, ignore_errors=True)
     finally:
         unlock_file(home / "publish", lock)
@@ -208,12 +233,15 @@ def glob_base(url: str) -> str:
     return url
 
 
-def publish(local: Path, fs: fsspec.AbstractFileSystem, path: str, out: str) -> None:
+def publish(local: Path, fs: fsspec.AbstractFileSystem, path: str, out: str, staging: str | None = None) -> None:
     """Upload the finished output `local` to `path` on `fs` in the order the module docstring
-    describes, so that OUT's manifest.json only ever belongs to a complete output."""
+    describes, so that OUT's manifest.json only ever belongs to a complete output. `staging`,
+    when given, already holds the records the workers wrote: `local`'s files join them."""
     parent, _, name = path.rpartition("/")
     ident = uuid.uuid4().hex[:12]
-    staging, retired = f"{parent}/.{name}.staging-{ident}", f"{parent}/.{name}.retired-{ident}"
+    retired = f"{parent}/.{name}.retired-{ident}"
+    written = staging is not None
+    staging = staging or f"{parent}/.{name}.staging-{ident}"
     files = sorted(p.relative_to(local).as_posix() for p in local.rglob("*") if p.is_file())
     try:
         for relative in _manifest_last(files):
@@ -221,6 +249,8 @@ def publish(local: Path, fs: fsspec.AbstractFileSystem, path: str, out: str) -> 
     except Exception as exc:
         _remove(fs, staging)
         raise OutputError(f"{out}: upload failed, previous output left in place: {_cause(exc)}") from exc
+    if written:  # every file of the output, the workers' and the driver's
+        files = sorted(p[len(staging) + 1:] for p in fs.find(staging))
     try:
         if fs.exists(path):
             old = sorted(p[len(path) + 1:] for p in fs.find(path))

@@ -1,22 +1,25 @@
-"""Phase-1 results on disk: one file per input task, written atomically, read back in order.
+"""Phase-1 results in the work location: files per input task, written atomically by the worker
+that cleaned the task, read back by whichever worker needs them next.
 
-Spilling keeps memory flat (phase 2 holds one task's documents at a time, never the corpus)
-and makes finished work survive an interrupted run, which `--resume` picks up again. The files
-are our own, short-lived and never shared, so pickle is the simple, fast choice.
+Spilling keeps memory flat (no process holds more than one task's documents, never the corpus)
+and makes finished work survive an interrupted run, which `--resume` picks up again. The work
+location is a local directory or, on a cluster whose workers do not share a disk, an fsspec URL
+(see `cleaner.storage`). The files are our own, short-lived and never shared, so pickle is the
+simple, fast choice.
 """
 
 from __future__ import annotations
 
-import os
 import pickle
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from cleaner import storage
 from cleaner.dedup.decisions import Decisions
 from cleaner.dedup.records import DedupBatch
 from cleaner.document import Claim, Cleaned, Document, Rejection, pickled_by_fields, segment
 from cleaner.filters.stage import StageStats
+from cleaner.storage import Location
 
 
 @pickled_by_fields
@@ -83,50 +86,74 @@ class TaskResult:
     stages: dict[str, StageStats] = field(default_factory=dict)  # what each stage did in this task
 
 
-def spill_path(directory: Path, index: int, part: str) -> Path:
-    return directory / f"{index:08d}.{part}.pkl"
+@dataclass(frozen=True, slots=True)
+class TaskSummary:
+    """What the driver keeps of a cleaned task: counts only, O(1) per task.
+
+    `documents` and `paragraphs` are the task's entries in its dedup batch (kept documents and
+    their dedup paragraphs), so the driver can number every task's paragraphs and documents
+    globally in input order without reading the batches.
+    """
+
+    index: int
+    documents: int
+    paragraphs: int
+    bytes_read: int
+    stages: dict[str, StageStats]
+
+    @classmethod
+    def of(cls, result: TaskResult) -> TaskSummary:
+        kept = sum(doc.rejection is None for doc in result.documents)
+        paragraphs = len(result.dedup.refs) if result.dedup is not None else 0
+        return cls(result.index, kept, paragraphs, result.bytes_read, result.stages)
 
 
-def write_result(directory: Path, result: TaskResult) -> None:
-    """Spill a task's documents and its dedup entries apart: phase 2 reads the small dedup part
-    of every task first, and the documents only when it writes them."""
+def spill_path(directory: Location, index: int, part: str) -> str:
+    return storage.join(directory, f"{index:08d}.{part}.pkl")
+
+
+def write_result(directory: Location, result: TaskResult, summary: TaskSummary) -> None:
+    """Spill a task's documents and its dedup entries apart (deduplication reads only the small
+    dedup part), then its summary: the summary, written last, marks the task finished."""
     dedup, result.dedup = result.dedup, None
     _dump(spill_path(directory, result.index, "dedup"), dedup)
     _dump(spill_path(directory, result.index, "docs"), result)
+    _dump(spill_path(directory, result.index, "summary"), summary)
 
 
-def _dump(target: Path, value: Any, durable: bool = True) -> None:
-    temporary = target.with_suffix(".tmp")
-    with temporary.open("wb") as handle:
+def _dump(target: str, value: Any, durable: bool = True) -> None:
+    # durable: a finished task must survive a crash, for --resume
+    with storage.open_atomically(target, durable=durable) as handle:
         pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        if durable:  # a finished task must survive a crash, for --resume
-            handle.flush()
-            os.fsync(handle.fileno())
-    os.replace(temporary, target)
 
 
-def _load(path: Path) -> Any:
-    with path.open("rb") as handle:
+def _load(path: str) -> Any:
+    with storage.open_read(path) as handle:
         return pickle.load(handle)
 
 
-def read_result(directory: Path, index: int) -> TaskResult:
+def read_summary(directory: Location, index: int) -> TaskSummary:
+    summary: TaskSummary = _load(spill_path(directory, index, "summary"))
+    return summary
+
+
+def read_result(directory: Location, index: int) -> TaskResult:
     result: TaskResult = _load(spill_path(directory, index, "docs"))
     return result
 
 
-def read_dedup(directory: Path, index: int) -> DedupBatch | None:
+def read_dedup(directory: Location, index: int) -> DedupBatch | None:
     batch: DedupBatch | None = _load(spill_path(directory, index, "dedup"))
     return batch
 
 
-def write_decisions(directory: Path, index: int, decisions: Decisions | None) -> None:
+def write_decisions(directory: Location, index: int, decisions: Decisions | None) -> None:
     """The dedup decisions for one task's documents (None without dedup), where that task's
     writer reads them. Not synced: a resumed run resolves duplicates again anyway."""
     _dump(spill_path(directory, index, "decisions"), decisions, durable=False)
 
 
-def read_decisions(directory: Path, index: int) -> Decisions | None:
+def read_decisions(directory: Location, index: int) -> Decisions | None:
     decisions: Decisions | None = _load(spill_path(directory, index, "decisions"))
     return decisions
 

@@ -127,7 +127,9 @@ def reached(parent: Path, name: str, phase: str, previous_stats: bytes) -> bool:
     if phase.startswith("spilled"):  # phase 1: this many tasks (of 64 files) cleaned and spilled
         done = len(list((parent / f".{name}.work").glob("*.docs.pkl")))
         return bool(staging) and done >= int(phase.split()[1])
-    if phase == "writing":  # phase 2: output files being written
+    if phase == "records":  # phase 2: workers writing each task's records to part files
+        return bool(staging) and any((parent / f".{name}.work").glob("*.documents.jsonl"))
+    if phase == "writing":  # phase 2: workers cutting the parts into output shards
         return any((s / "documents.jsonl").exists() for s in staging)
     return any((s / "manifest.json").exists() for s in staging)  # complete: fsync and swap next
 
@@ -168,7 +170,7 @@ def test_kill_9_leaves_old_or_new_output_and_state(tmp_path: Path, monkeypatch: 
         previous_stats = (reference_old / "stats.json").read_bytes()
 
         rng = random.Random(6)
-        phases = ["spilled 0", "spilled 1", "writing", "complete", "swapped"]
+        phases = ["spilled 0", "spilled 1", "records", "writing", "complete", "swapped"]
         phases += rng.sample(phases, max(0, KILLS - len(phases)))
         outcomes = []
         for phase in phases:

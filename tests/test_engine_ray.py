@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import pickle
 import random
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -190,3 +193,57 @@ def test_cli_engine_ray_matches_local(tmp_path: Path, capsys: pytest.CaptureFixt
     capsys.readouterr()
     assert run_cli("clean", SEEDS, "-o", tmp_path / "x", "--ray-address", "auto") == 2
     assert "--ray-address needs --engine ray" in capsys.readouterr().err
+
+
+def test_only_counts_reach_the_driver(tmp_path: Path, shipped_rules: RuleSet, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Actors spill, write records, texts and shards themselves (here through a file:// work
+    location, as on a cluster with --work-dir URL): what they send back is counts, a small
+    fraction of the output, and no documents or records."""
+    corpus = tmp_path / "corpus"
+    build_corpus(corpus, 100)
+    monkeypatch.setattr(pipeline, "TASK_MAX_BYTES", 20_000)
+    received: list[bytes] = []
+    real_map = RayEngine.map_tasks
+
+    def recording(self: RayEngine, factory: Any, tasks: Any, on_done: Any) -> None:
+        real_map(self, factory, tasks, lambda result: (received.append(pickle.dumps(result)), on_done(result)))
+
+    monkeypatch.setattr(RayEngine, "map_tasks", recording)
+    settings = Settings(engine="ray", workers=2, formats=("jsonl", "parquet", "txt"), compress="zst", shard_size=40,
+                        stages=StageSettings(classifier=ClassifierSettings(enabled=False)))
+    run([str(corpus)], tmp_path / "ray", shipped_rules, settings, work_dir=f"file://{tmp_path}/shared")
+    monkeypatch.setattr(RayEngine, "map_tasks", real_map)
+    run([str(corpus)], tmp_path / "local", shipped_rules, replace(settings, engine="local"))
+    written = {p.relative_to(tmp_path / "ray").as_posix(): p.read_bytes() for p in (tmp_path / "ray").rglob("*")
+               if p.is_file() and p.name != "manifest.json"}
+    assert written == {p.relative_to(tmp_path / "local").as_posix(): p.read_bytes()
+                       for p in (tmp_path / "local").rglob("*") if p.is_file() and p.name != "manifest.json"}
+    assert "documents-00002.jsonl.zst" in written and "documents-00002.parquet" in written
+    assert len(received) > 3 * 5  # phase 1, records and shards, several tasks each
+    assert sum(map(len, received)) < sum(map(len, written.values())) / 10
+    assert not any(b"Alle Rechte" in result or b"TaskResult" in result for result in received)
+    assert list((tmp_path / "shared").iterdir()) == []
+
+
+def test_a_lost_actor_fails_the_run_and_leaves_out(tmp_path: Path, shipped_rules: RuleSet,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import signal
+
+    from cleaner.engines.local import WorkerLost
+    from cleaner.writers.task_records import TaskRecordWriter
+
+    corpus = tmp_path / "corpus"
+    build_corpus(corpus, 30)
+    clean([corpus / "gen_000.txt"], tmp_path / "out", shipped_rules, "ray")
+    before = sorted((p.name, p.read_bytes()) for p in (tmp_path / "out").rglob("*") if p.is_file())
+
+    class DiesMidWrite(TaskRecordWriter):  # defined here, so Ray ships it to the actors by value
+        def __call__(self, index: int) -> Any:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    monkeypatch.setattr(pipeline, "TaskRecordWriter", DiesMidWrite)
+    with pytest.raises(WorkerLost, match="^a worker process died"):
+        clean([corpus], tmp_path / "out", shipped_rules, "ray")
+    assert sorted((p.name, p.read_bytes()) for p in (tmp_path / "out").rglob("*") if p.is_file()) == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == [".out.work"]

@@ -20,6 +20,7 @@ import pytest
 from conftest import SEEDS, run_cli
 from fsspec.implementations.memory import MemoryFileSystem
 
+from cleaner import remote
 from cleaner.pipeline import InputFailure, Settings, run
 from cleaner.readers import ReadOptions, read_input, split_lines
 from cleaner.readers.discover import InputError, discover
@@ -321,3 +322,31 @@ def test_remote_state_is_untouched_by_a_failed_run(tmp_path: Path, capsys: pytes
                    "--on-error", "fail") != 0
     assert "kaputt.txt" in capsys.readouterr().err
     assert remote_tree("memory://bucket/state") == before
+
+
+def test_workers_write_a_url_output_straight_to_its_staging_prefix(
+        local_run: tuple[Path, dict[str, object]], shipped_rules: RuleSet, monkeypatch: pytest.MonkeyPatch) -> None:
+    """OUT and --work-dir both URLs (a cluster: workers do not share the driver's disk): workers
+    spill to the work URL and write shards and texts to OUT's staging prefix; the driver uploads
+    only stats.json and manifest.json. The output is the same, and a failed run leaves the
+    previous one and no staging prefix."""
+    corpus, expected = local_run
+    uploaded: list[list[str]] = []
+    real_publish = remote.publish
+
+    def recording(local: Path, *args: object) -> None:
+        uploaded.append(sorted(p.relative_to(local).as_posix() for p in local.rglob("*") if p.is_file()))
+        real_publish(local, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(remote, "publish", recording)
+    args = ["clean", str(corpus), "-o", "memory://bucket/clean", "--glob", GLOB, "--format", "jsonl,txt",
+            "--work-dir", "memory://bucket/tmp", "--workers", "1", "-q"]
+    assert run_cli(*args) == 0
+    assert uploaded == [["manifest.json", "stats.json"]]
+    assert comparable(remote_tree("memory://bucket/clean")) == expected
+    assert sorted(MemoryFileSystem().ls("/bucket", detail=False)) == ["/bucket/clean", "/bucket/tmp"]
+    assert MemoryFileSystem().find("/bucket/tmp") == []  # this run's work prefix is gone, the staging prefix too
+    assert run_cli(*args, "--on-error", "fail") == 1
+    assert comparable(remote_tree("memory://bucket/clean")) == expected
+    assert not [name for name in MemoryFileSystem().ls("/bucket", detail=False) if ".clean.staging-" in name]
+    assert run_cli(*args, "--report") == 2

@@ -23,6 +23,7 @@ LAYERS: dict[str, int] = {
     "cleaner.run_clock": 0,
     "cleaner.progress": 0,
     "cleaner.remote": 0,
+    "cleaner.storage": 0,
     # 1: reading inputs into Documents
     "cleaner.readers": 1,
     # 2: loading, validating and compiling rule packs

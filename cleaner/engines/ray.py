@@ -1,28 +1,29 @@
-"""The Ray engine: phase 1 and deduplication's heavy steps on a Ray cluster, or on a Ray
-instance started here.
+"""The Ray engine: every phase's tasks on a Ray cluster, or on a Ray instance started here.
 
-Ray workers may run on other machines, so they cannot write the driver's spill files: each
-task's result travels back through Ray's object store and the driver spills it, exactly the
-files the local engine's workers write. Deduplication hands the cluster its LSH band grouping
-(one call per band), the exact Jaccard of candidate pairs (batches of pairs with their shingle
-sets) and the connected components (per edge chunk, then pairwise merges); the write phase
-hands it each task's spilled documents and dedup decisions, and gets the task's serialised
-records and clean texts back (see `pipeline._write_outputs`): all through `spread`. Only a
-bounded number of calls are in flight at once, so the driver never holds more than that many
-results. Everything that fixes the output order (reading spill files in input order, numbering
-paragraphs, choosing each cluster's earliest paragraph, appending records to the shards) stays
-in the driver, and every spread step's result is a function of its inputs alone, which is why a
-Ray run's output is byte-identical to a local run's.
+Ray workers may run on other machines, so everything they exchange goes through the work
+location (a directory they share with the driver, or an fsspec URL: `--work-dir`): each phase-1
+actor spills its task's documents and dedup fingerprints there and returns a small summary;
+each write-phase actor reads a task's spill and decisions from there, writes the task's records
+as part files there and its clean texts into the staged output, and returns the task's counts;
+then actors cut the parts into the output shards. Deduplication's heavy steps go through
+`spread`. Only a bounded number of calls are in flight at once. Everything that fixes the
+output order (numbering paragraphs, choosing each cluster's earliest paragraph, the order of
+records in the shards) is decided from task numbers and counts, never from which actor finished
+first, and every call's result is a function of its inputs alone, which is why a Ray run's
+output is byte-identical to a local run's.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator
+from itertools import chain
 from typing import Any, Self, TypeVar
 
 import ray
-from ray.exceptions import RayTaskError
+from ray.exceptions import RayActorError, RayTaskError
+
+from cleaner.engines.local import LOST, WorkerLost
 
 TaskT = TypeVar("TaskT")
 ResultT = TypeVar("ResultT")
@@ -71,14 +72,16 @@ class RayEngine:
         """Run every task through runners built by `factory` (once per actor); hand each result
         to `on_done` in the driver, as results arrive.
 
-        The factory is put into the object store once and shared by all actors.
+        The factory is put into the object store once and shared by all actors; tasks are taken
+        from `tasks` only as actors are free for them.
         """
-        todo = list(tasks)
-        if not todo:
+        todo = iter(tasks)
+        first = next(todo, None)
+        if first is None:
             return
         shared = ray.put(factory)
         ray.get([actor.prepare.remote(shared) for actor in self._actors()])
-        for _, result in self._dispatch(("run", (task,)) for task in todo):
+        for _, result in self._dispatch(("run", (task,)) for task in chain([first], todo)):
             on_done(result)
 
     def spread(self, function: Callable[..., ResultT], calls: Iterable[tuple[Any, ...]],
@@ -151,11 +154,13 @@ class _Worker:
 
 def _get(ref: ray.ObjectRef) -> Any:
     """The task's result; a task's own exception is raised as itself (e.g. InputFailure with
-    its one-line message), not wrapped in Ray's remote traceback."""
+    its one-line message), not wrapped in Ray's remote traceback, and a lost actor as WorkerLost."""
     try:
         return ray.get(ref)
     except RayTaskError as exc:
         if isinstance(exc.cause, Exception):
             raise exc.cause from None
         raise
+    except RayActorError:
+        raise WorkerLost(LOST) from None
 

@@ -44,6 +44,7 @@ class ShardedWriter:
         format: str = "jsonl",
         compression: str | None = None,
         shard_size: int | None = None,
+        first_shard: int = 0,
     ) -> None:
         if format not in SHARDED_FORMATS:
             raise ValueError(f"unknown output format {format!r} (choose from {', '.join(SHARDED_FORMATS)})")
@@ -58,6 +59,7 @@ class ShardedWriter:
         self.format = format
         self.compression = compression
         self.shard_size = shard_size
+        self.first_shard = first_shard  # the number of the first shard written (see writers.assemble)
         self.paths: list[Path] = []
         self.count = 0
         self._in_shard = 0
@@ -110,7 +112,7 @@ class ShardedWriter:
     def _next_shard(self) -> None:
         if self._shard is not None:
             self._shard.close()
-        path = self.directory / self.shard_name(len(self.paths))
+        path = self.directory / self.shard_name(self.first_shard + len(self.paths))
         self.paths.append(path)
         self._in_shard = 0
         if self.format == "parquet":

@@ -1,34 +1,36 @@
-"""The write phase of one task: its documents' records, built next to the task's spill files.
+"""The write phase of one task: its documents' records, built by a worker from the task's spill
+files and written by that worker.
 
 After deduplication, what is left per document (applying its dedup decision, computing spans,
 building and serialising the record, counting it) is independent per task, so it runs in the
-worker processes. Each task's records go to part files of JSON lines beside the spill files;
-the driver appends the parts to the output shards in input order, which keeps the output the
-same for any number of workers. The Ray engine builds them on its actors instead (see
-`records_from_spill`) and the driver writes them.
+workers (local processes or Ray actors). Each task's records go to part files of JSON lines in
+the work location, and its clean texts straight into the staged OUT/text; the driver only gets
+the task's counts back. Workers then cut the parts into the output shards (see
+`writers.assemble`), so no record passes through the driver.
 """
 
 from __future__ import annotations
 
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cleaner import storage
 from cleaner.dedup.decisions import Decisions
 from cleaner.document import Document
 from cleaner.readers.formats import CODECS
 from cleaner.spill import InputReport, TaskResult, read_decisions, read_result
 from cleaner.stats import RunStats
+from cleaner.storage import Location
 from cleaner.writers.record import build_record
 from cleaner.writers.shards import json_line
 
 PARTS = ("documents", "rejected")
 
 
-def part_path(directory: Path, index: int, part: str) -> Path:
-    """Where a task's records of one kind (`documents` or `rejected`) wait for the driver."""
-    return directory / f"{index:08d}.{part}.jsonl"
+def part_path(work: Location, index: int, part: str) -> str:
+    """Where a task's records of one kind (`documents` or `rejected`) wait to be cut into shards."""
+    return storage.join(work, f"{index:08d}.{part}.jsonl")
 
 
 @dataclass(frozen=True)
@@ -37,23 +39,23 @@ class RecordSettings:
 
     added: str
     pipeline: dict[str, Any]
-    text_root: Path | None  # OUT/text (staged) when plain-text output is asked for
+    text_root: str | None  # OUT/text (staged: an absolute path or a URL) when plain-text output is asked for
 
 
 @dataclass
 class WrittenTask:
-    """What the driver needs from a written task besides its part files."""
+    """What the driver gets back from a written task: its inputs, counts and records per part."""
 
     index: int
     inputs: list[InputReport]
     stats: RunStats
+    records: dict[str, int]  # part -> records in the task's part file
 
 
 @dataclass
 class TaskRecords:
     """One task's records, built: the serialised lines of each part, the clean texts for
-    OUT/text (when asked for) and what the driver counts. Built wherever the task runs; written
-    where the output is."""
+    OUT/text (when asked for) and what the driver counts."""
 
     written: WrittenTask
     parts: dict[str, bytes]
@@ -80,37 +82,31 @@ def build_records(result: TaskResult, decisions: Decisions | None, settings: Rec
         parts["rejected" if cleaned.rejection is not None else "documents"].append(json_line(record))
         if settings.text_root is not None and cleaned.rejection is None:
             texts.append((text_path(doc.document), record["text"]))
-    return TaskRecords(WrittenTask(result.index, result.inputs, stats),
+    return TaskRecords(WrittenTask(result.index, result.inputs, stats, {part: len(parts[part]) for part in PARTS}),
                        {part: b"".join(lines) for part, lines in parts.items()}, texts)
-
-
-def records_from_spill(settings: RecordSettings, result: bytes, decisions: bytes) -> TaskRecords:
-    """`build_records` from a task's spill files as read by the driver: the Ray engine sends
-    the bytes, so the driver never unpickles what an actor unpickles again."""
-    return build_records(pickle.loads(result), pickle.loads(decisions), settings)
 
 
 @dataclass
 class TaskRecordWriter:
-    """Builds the records of one task at a time, in a local worker process, and writes them
-    beside the spill files (part files) and under OUT/text."""
+    """Builds the records of one task at a time, in a worker, and writes them to part files in
+    the work location and under OUT/text."""
 
-    spill_dir: Path
+    work: str
     settings: RecordSettings
 
     def __call__(self, index: int) -> WrittenTask:
-        built = build_records(read_result(self.spill_dir, index), read_decisions(self.spill_dir, index), self.settings)
+        built = build_records(read_result(self.work, index), read_decisions(self.work, index), self.settings)
         for part, block in built.parts.items():
-            part_path(self.spill_dir, index, part).write_bytes(block)
-        write_texts(self.settings.text_root, built.texts)
+            storage.write_atomically(part_path(self.work, index, part), block)
+        root = self.settings.text_root
+        if root is not None:
+            directory = storage.local(root)
+            for relative, text in built.texts:
+                if directory is not None:
+                    write_text(Path(directory), relative, text)
+                else:
+                    _upload_text(root, relative, text)
         return built.written
-
-
-def write_texts(root: Path | None, texts: list[tuple[str, str]]) -> None:
-    """Write a task's clean texts under `root` (OUT/text, staged), when plain text is asked for."""
-    if root is not None:
-        for relative, text in texts:
-            write_text(root, relative, text)
 
 
 def text_path(document: Document) -> str:
@@ -125,6 +121,15 @@ def text_path(document: Document) -> str:
         return f"{source.path}/{source.record:08d}.txt"
     plain = source.format == "txt" and not source.path.lower().endswith(tuple(CODECS))
     return source.path if plain else f"{source.path}.txt"
+
+
+def _upload_text(root: str, relative: str, text: str) -> None:
+    """`write_text` for a staged OUT in a store, which has no exclusive creation: a clash is
+    found when the second text arrives after the first (always within one task)."""
+    target = storage.join(root, relative)
+    if storage.exists(target):
+        raise FileExistsError(f"{target}: two inputs map to the same text/ path; clean them into separate outputs")
+    storage.write_atomically(target, text.encode("utf-8"))
 
 
 def write_text(root: Path, relative: str, text: str) -> None:
