@@ -11,7 +11,6 @@ and the driver holds counts per task, never documents or records.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from array import array
 from collections.abc import Callable, Iterable
@@ -39,7 +38,7 @@ from cleaner.dedup.state import INDEX as STATE_INDEX
 from cleaner.dedup.tokens import Tokenizer
 from cleaner.document import Cleaned
 from cleaner.engines.local import map_tasks
-from cleaner.files import GENERATOR, OutputError
+from cleaner.files import GENERATOR
 from cleaner.filters.classifier import default_model_path
 from cleaner.filters.stage import StageStats
 from cleaner.guards import Guards, check_guards
@@ -464,33 +463,29 @@ def _deduplicate(tasks: list[Task], work: str, settings: Settings, state: DedupS
     output is written. Returns the stats and, with a state, what commits this run to it (once
     OUT is in place).
 
-    The dedup steps memory-map their files, so they need a directory every worker mounts (the
-    local work directory, or a shared filesystem on a cluster), not an object store's URL.
+    The steps' files go to `<work>/dedup`, a local directory or a URL like the rest of the work
+    location (see `dedup/arrays.py`); a state's new run is written into its (local) directory.
     """
     if settings.dedup is None:
         for task in tasks:
             write_decisions(work, task.index, None)
         return None
-    local = storage.local(work)
-    if local is None:
-        raise OutputError(f"--work-dir {work}: deduplication keeps its files on a filesystem every worker mounts; "
-                          "give --work-dir as a path (a shared mount on a cluster), or run with --no-dedup")
-    scratch = Path(local, "dedup")
-    shutil.rmtree(scratch, ignore_errors=True)  # an interrupted run's
+    scratch = storage.join(work, "dedup")
+    storage.remove_tree(scratch)  # an interrupted run's
     if state is not None and state.bits is not None:
         bits = state.bits
     else:
-        batches = sum(_stat(Path(spill_path(local, task.index, "dedup")))[0] for task in tasks)
+        batches = sum(storage.size(spill_path(work, task.index, "dedup")) for task in tasks)
         bits = range_bits(batches, STATE_BITS if state is not None else 0)
     out = str(state.new_run()) if state is not None else None
     with ExitStack() as scope:
         if spread is None:
             spread = scope.enter_context(process_spread(settings.workers))
         found, job = deduplicate([task.index for task in tasks], partial(read_dedup, work),
-                                 partial(write_decisions, work), str(scratch), settings.dedup, spread, bits,
+                                 partial(write_decisions, work), scratch, settings.dedup, spread, bits,
                                  state.prior() if state is not None else None, out)
         commit = partial(state.commit, job, state.compact(job, spread)) if state is not None else None
-    shutil.rmtree(scratch, ignore_errors=True)
+    storage.remove_tree(scratch)
     return found, commit
 
 

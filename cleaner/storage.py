@@ -128,6 +128,18 @@ def exists(path: Location) -> bool:
     return bool(fs.exists(inner))
 
 
+def size(path: Location) -> int:
+    """The size of a file in bytes; 0 when it does not exist."""
+    here = local(path)
+    try:
+        if here is not None:
+            return os.path.getsize(here)
+        fs, inner = filesystem(os.fspath(path))
+        return int(fs.size(inner))
+    except FileNotFoundError:
+        return 0
+
+
 def list_names(location: Location) -> list[str]:
     """Names of the files directly under `location`, sorted; empty when it does not exist."""
     here = local(location)

@@ -8,11 +8,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+import regex
 from conftest import SEEDS, clean_text, run_cli
 
 from cleaner.filters.examples import load_checked_rules
 from cleaner.rules.example_cache import CACHE_FILE, cache_key, examples_passed, remember_passed
 from cleaner.rules.loader import RulePackError, load_rules
+from cleaner.rules.model import LazyPattern
 from cleaner.stages import DocumentCleaner
 
 GOOD_RULE = '''
@@ -159,3 +161,21 @@ def test_a_bad_pattern_in_an_edited_shipped_pack_stops_the_next_run(tmp_path: Pa
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1 and error[0].startswith(f"cleaner: error: {pack}:60: rule 'de.promo.best-of-list': bad regex")
     assert (out / "documents.jsonl").read_bytes() == before
+
+
+def test_a_remembered_rule_set_compiles_without_the_backtracking_probe(cache_home: Path) -> None:
+    """The probe ran when the rule set passed its example check; a run that remembers the pass
+    skips it, a fresh check probes every pattern (including packs no example reaches)."""
+    ruleset = load_checked_rules(cached=True)  # checked now: every pattern compiled and probed
+    assert ruleset.compiled_packs() == {rule.file for rule in ruleset.rules if rule.patterns()}
+    assert not any(p.checked for rule in ruleset.rules for p in rule.patterns())
+    remembered = load_checked_rules(cached=True)
+    assert remembered.compiled_packs() == set()
+    assert all(p.checked for rule in remembered.rules for p in rule.patterns())
+    copy = pickle.loads(pickle.dumps(remembered))  # a worker compiles without the probe too
+    assert all(p.checked for rule in copy.rules for p in rule.patterns())
+    slow = LazyPattern("(a|aa)+b", regex.VERSION0 | regex.IGNORECASE, "x.toml:1: rule 'x'", "pattern")
+    with pytest.raises(RulePackError, match="backtracks catastrophically"):
+        slow.get()
+    slow.checked = True  # as a pattern of a remembered rule set: compiled without the probe
+    assert slow.get().fullmatch("aab")

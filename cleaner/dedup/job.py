@@ -7,10 +7,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
+from cleaner import storage
+from cleaner.dedup.arrays import MappedArray, RangedArray, open_array
 from cleaner.dedup.columns import run_indexes
 from cleaner.dedup.decisions import Decisions
 from cleaner.dedup.prior import Chunk, Prior
@@ -76,7 +77,7 @@ class Job:
 
     def table(self, kind: str, part: int, rows: np.ndarray) -> None:
         if self.keep_tables and len(rows):
-            save_table(Path(self.out, "tables", kind, f"{part:05d}"), rows)
+            save_table(storage.join(self.out, "tables", kind, f"{part:05d}"), rows)
 
     def chunks(self) -> tuple[Chunk, ...]:
         """This run's chunks, as the state lists them."""
@@ -106,9 +107,10 @@ class Paragraphs:
     """Every paragraph's chunk row, shingles and document, read by gid from the chunk that
     holds it (an earlier run's or a task's of this run).
 
-    Rows and shingles are read through a memory map that lives for one read: the pages a read
-    touches count in the process's resident memory only while mapped, so a step that reads
-    from every chunk of a large state stays as small as one batch of pairs.
+    Rows and shingles are read by position (`arrays.py`): locally through a memory map that
+    lives for one read (the pages a read touches count in the process's resident memory only
+    while mapped), in a store by ranged reads, so a step that reads from every chunk of a
+    large state stays as small as one batch of pairs.
     """
 
     def __init__(self, job: Job) -> None:
@@ -116,6 +118,13 @@ class Paragraphs:
         self._gid = np.array([c.gid for c in chunks], dtype=np.int64)
         self._doc = np.array([c.doc for c in chunks], dtype=np.int64)
         self._paths = [c.path for c in chunks]
+        self._arrays: dict[tuple[int, str], MappedArray | RangedArray] = {}
+
+    def _array(self, chunk: int, name: str) -> MappedArray | RangedArray:
+        """A chunk's file, opened once per step (a store's file header is read once)."""
+        if (chunk, name) not in self._arrays:
+            self._arrays[chunk, name] = open_array(storage.join(self._paths[chunk], name))
+        return self._arrays[chunk, name]
 
     def rows(self, gids: np.ndarray) -> np.ndarray:
         """PARA_ROW of each paragraph, its "doc" a document number and "at" where its
@@ -124,9 +133,7 @@ class Paragraphs:
         out = np.zeros(len(gids), dtype=PARA_ROW)
         for chunk in np.unique(owner).tolist():
             picked = owner == chunk
-            mapped = np.load(Path(self._paths[chunk], "para.npy"), mmap_mode="r")
-            out[picked] = mapped[gids[picked] - self._gid[chunk]]
-            del mapped
+            out[picked] = self._array(chunk, "para.npy").take(gids[picked] - self._gid[chunk])
             out["doc"][picked] += self._doc[chunk]
         return out
 
@@ -140,9 +147,8 @@ class Paragraphs:
         for chunk in np.unique(owner).tolist():
             picked = np.flatnonzero(owner == chunk)
             counts = rows["count"][picked]
-            mapped = np.load(Path(self._paths[chunk], "shingles.npy"), mmap_mode="r")
-            values[run_indexes(bounds[picked], counts)] = mapped[run_indexes(rows["at"][picked], counts)]
-            del mapped
+            shingles = self._array(chunk, "shingles.npy").take(run_indexes(rows["at"][picked], counts))
+            values[run_indexes(bounds[picked], counts)] = shingles
         return values, bounds
 
     def documents(self, ordinals: np.ndarray) -> list[tuple[str, str]]:

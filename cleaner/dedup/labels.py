@@ -22,14 +22,12 @@ run that is not its label, so each one is a cluster this run touched.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from cleaner.dedup.components import Spread
 from cleaner.dedup.job import Job, rows_of
 from cleaner.dedup.prior import NODE_ROW
-from cleaner.dedup.shuffle import dump, load, node_range, read_part, write_parts
+from cleaner.dedup.shuffle import dump, exists, load, names, node_range, read_part, write_parts
 
 _EDGE = {"src": np.int64, "dst": np.int64}
 _NODE = {"node": np.int64}
@@ -93,12 +91,11 @@ def star(job: Job, round_: int, part: int) -> int:
 
 def finish(job: Job, part: int) -> None:
     """Each node's weight to its label's range; this run's paragraphs' labels to their tasks."""
-    if not Path(job.scratch, f"cc/{part:05d}/labels.pkl").is_file():
+    if not exists(job.scratch, f"cc/{part:05d}/labels.pkl"):
         return
     nodes, label = load(job.scratch, f"cc/{part:05d}/labels.pkl")
     weight = (nodes >= job.n_prior).astype(np.int64)
-    weights_dir = Path(job.scratch, f"weights/{part:05d}")
-    for name in sorted(p.name for p in weights_dir.iterdir()) if weights_dir.is_dir() else []:
+    for name in names(job.scratch, f"weights/{part:05d}"):
         found = load(job.scratch, f"weights/{part:05d}/{name}")
         weight[np.searchsorted(nodes, found["node"])] = found["weight"]
     write_parts(job.scratch, "sizes", part, node_range(label, job.cc_bits), {"label": label, "weight": weight})
@@ -114,8 +111,8 @@ def sizes(job: Job, part: int) -> dict[int, int]:
     found, _ = read_part(job.scratch, "sizes", part, {"label": np.int64, "weight": np.int64})
     labels, inverse = np.unique(found["label"], return_inverse=True)
     size = np.bincount(inverse, weights=found["weight"], minlength=len(labels)).astype(np.int64)
-    moved = Path(job.scratch, f"cc/{part:05d}/moved.pkl")
-    nodes, label = load(job.scratch, f"cc/{part:05d}/moved.pkl") if moved.is_file() else (np.zeros(0, np.int64),) * 2
+    moved = f"cc/{part:05d}/moved.pkl"
+    nodes, label = load(job.scratch, moved) if exists(job.scratch, moved) else (np.zeros(0, np.int64),) * 2
     rows = np.concatenate([rows_of(NODE_ROW, key=nodes, label=label, size=np.zeros(len(nodes), dtype=np.int64)),
                            rows_of(NODE_ROW, key=labels, label=labels, size=size)])
     job.table("nodes", part, rows[np.argsort(rows["key"], kind="stable")])

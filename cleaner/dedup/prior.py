@@ -11,10 +11,10 @@ band hashes, the labels of these paragraphs) reads only the rows for the keys as
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
+from cleaner import storage
 from cleaner.dedup.tables import find
 
 # Rows of the tables, one file per kind and key range: see `sharded.py` for what each holds.
@@ -47,7 +47,7 @@ class Prior:
     documents: int = 0
 
     def _find(self, kind: str, part: int, queries: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
-        found = [find(Path(run, kind, f"{part:05d}"), queries, dtype) for run in self.tables]
+        found = [find(storage.join(run, kind, f"{part:05d}"), queries, dtype) for run in self.tables]
         if not found:
             return np.zeros(0, dtype=dtype), np.zeros(0, dtype=np.int64)
         return np.concatenate([rows for rows, _ in found]), np.concatenate([at for _, at in found])
@@ -73,7 +73,7 @@ class Prior:
         paragraph can be paired with (see `band_pairs`)."""
         found = []
         for run in self.tables:
-            rows, _ = find(Path(run, "bands", f"{part:05d}"), keys, BAND_ROW)  # sorted by key, band, gid
+            rows, _ = find(storage.join(run, "bands", f"{part:05d}"), keys, BAND_ROW)  # sorted by key, band, gid
             if len(rows):
                 bucket = np.r_[True, (rows["key"][1:] != rows["key"][:-1]) | (rows["band"][1:] != rows["band"][:-1])]
                 starts = np.flatnonzero(bucket)

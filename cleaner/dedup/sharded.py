@@ -61,11 +61,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import fields, replace
-from pathlib import Path
 
 import numpy as np
 
+from cleaner import storage
 from cleaner.dedup import resolve
+from cleaner.dedup.arrays import save_array
 from cleaner.dedup.components import Spread
 from cleaner.dedup.decide import count_texts, decide
 from cleaner.dedup.decisions import Decisions
@@ -110,8 +111,8 @@ def partition(job: Job, task: int) -> tuple[int, int, int]:
     chunk = job.chunk(task)
     if batch is None:
         dump(chunk, "docs.pkl", ([], []))
-        _save(Path(chunk, "para.npy"), np.zeros(0, dtype=PARA_ROW))
-        _save(Path(chunk, "shingles.npy"), np.zeros(0, dtype=np.uint32))
+        save_array(storage.join(chunk, "para.npy"), np.zeros(0, dtype=PARA_ROW))
+        save_array(storage.join(chunk, "shingles.npy"), np.zeros(0, dtype=np.uint32))
         return 0, 0, 0
     owner = _check(batch, job.settings)
     fp, shape = batch.fingerprint, Shape.of(batch, job.settings)
@@ -123,8 +124,8 @@ def partition(job: Job, task: int) -> tuple[int, int, int]:
     para["count"] = np.where(shape.long, fp.sizes, 0)
     para["at"] = np.cumsum(para["count"]) - para["count"]
     dump(chunk, "docs.pkl", (list(batch.doc_ids), list(batch.paths)))
-    _save(Path(chunk, "para.npy"), para)
-    _save(Path(chunk, "shingles.npy"), np.asarray(fp.shingles, dtype=np.uint32))
+    save_array(storage.join(chunk, "para.npy"), para)
+    save_array(storage.join(chunk, "shingles.npy"), np.asarray(fp.shingles, dtype=np.uint32))
     keep = np.flatnonzero(shape.long | shape.active)
     write_parts(job.scratch, "exact", task, key_range(fp.exact[keep], job.bits),
                 {"key": fp.exact[keep], "local": keep, "doc": owner[keep], "active": shape.active[keep],
@@ -132,11 +133,6 @@ def partition(job: Job, task: int) -> tuple[int, int, int]:
     ids = id_hashes(batch.doc_ids)
     write_parts(job.scratch, "ids", task, key_range(ids, job.bits), {"key": ids, "doc": np.arange(len(ids))})
     return len(batch.doc_ids), len(owner), fp.shingles.nbytes + fp.bands.nbytes
-
-
-def _save(path: Path, array: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.save(path, array, allow_pickle=False)
 
 
 def check_ids(job: Job, part: int) -> None:

@@ -11,8 +11,9 @@ Keys are spread over `2 ** bits` ranges by their top bits (`key_range`): keys ar
 ranges are even. Paragraph ids (gids, ascending in input order) are spread by a mixed hash
 of the id (`node_range`), so a range of consecutive paragraphs does not land on one worker.
 
-The location is a local directory for now: `_path` is the one place that turns names into
-paths, to be swapped for fsspec when the work location may be a URL.
+The location is a local directory or an fsspec URL (`cleaner.storage`): in a directory a
+file is written in place (steps run one after another, so none is read half-written), in a
+store it is uploaded whole.
 """
 
 from __future__ import annotations
@@ -23,14 +24,10 @@ from typing import Any
 
 import numpy as np
 
+from cleaner import storage
 from cleaner.dedup.tokens import fmix64
 
 Rows = dict[str, np.ndarray]
-
-
-def _path(location: str, *names: str) -> Path:
-    return Path(location, *names)
-
 
 def key_range(keys: np.ndarray, bits: int) -> np.ndarray:
     """The range of each 64-bit hash key: its top `bits` bits."""
@@ -47,9 +44,15 @@ def node_range(gids: np.ndarray, bits: int) -> np.ndarray:
 
 def dump(location: str, name: str, value: Any) -> None:
     """Write one file. Steps run one after another, so no reader sees it half-written; a run
-    that was interrupted starts again from an empty scratch location. The directory is made
-    only when missing: a step writes thousands of files into a few directories."""
-    target = _path(location, name)
+    that was interrupted starts again from an empty scratch location. In a local directory the
+    file is written in place and its directory made only when missing (a step writes thousands
+    of files into a few directories); in a store it is uploaded whole."""
+    path = storage.join(location, name)
+    here = storage.local(path)
+    if here is None:
+        storage.write_atomically(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        return
+    target = Path(here)
     try:
         handle = target.open("wb")
     except FileNotFoundError:
@@ -60,12 +63,17 @@ def dump(location: str, name: str, value: Any) -> None:
 
 
 def exists(location: str, name: str) -> bool:
-    return _path(location, name).is_file()
+    return storage.exists(storage.join(location, name))
 
 
 def load(location: str, name: str) -> Any:
-    with _path(location, name).open("rb") as handle:
+    with storage.open_read(storage.join(location, name)) as handle:
         return pickle.load(handle)
+
+
+def names(location: str, directory: str) -> list[str]:
+    """The files a step wrote into one of its directories, sorted (none if it wrote none)."""
+    return storage.list_names(storage.join(location, directory))
 
 
 def write_parts(location: str, step: str, source: int, destinations: np.ndarray, rows: Rows) -> None:
@@ -83,11 +91,10 @@ def write_parts(location: str, step: str, source: int, destinations: np.ndarray,
 def read_part(location: str, step: str, destination: int, columns: dict[str, Any]) -> tuple[Rows, np.ndarray]:
     """Every source's rows for one destination, in source order, and the source of each row.
     `columns` gives each column's dtype, for a destination no source wrote to."""
-    directory = _path(location, step, f"{destination:05d}")
-    names = sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
-    pieces = [load(location, f"{step}/{destination:05d}/{name}") for name in names]
+    found = names(location, f"{step}/{destination:05d}")
+    pieces = [load(location, f"{step}/{destination:05d}/{name}") for name in found]
     sizes = [len(next(iter(piece.values()))) for piece in pieces]
-    sources = np.repeat(np.array([int(name.split(".")[0]) for name in names], dtype=np.int64), sizes)
+    sources = np.repeat(np.array([int(name.split(".")[0]) for name in found], dtype=np.int64), sizes)
     rows = {k: np.concatenate([piece[k] for piece in pieces]) if pieces else np.zeros(0, dtype=dtype)
             for k, dtype in columns.items()}
     return rows, sources

@@ -194,7 +194,7 @@ def _sync_tree(root: Path) -> None:
 def merge_tables(sources: tuple[str, ...], target: str, cap: int, kind: str, part: int) -> None:
     """One kind and range of every table-holding run, merged into one sorted table."""
     dtype = _TABLES[kind]
-    rows = np.concatenate([read_table(Path(source, kind, f"{part:05d}"), dtype) for source in sources])
+    rows = np.concatenate([read_table(os.path.join(source, kind, f"{part:05d}"), dtype) for source in sources])
     if kind in ("site", "text"):
         keys, inverse = np.unique(rows["key"], return_inverse=True)
         merged = np.zeros(len(keys), dtype=dtype)
@@ -214,4 +214,4 @@ def merge_tables(sources: tuple[str, ...], target: str, cap: int, kind: str, par
     else:  # exact, ids: every key in one run only
         merged = rows[np.argsort(rows["key"], kind="stable")]
     if len(merged):
-        save_table(Path(target, kind, f"{part:05d}"), merged)
+        save_table(os.path.join(target, kind, f"{part:05d}"), merged)

@@ -79,7 +79,9 @@ def load_checked_rules(directories: list[Path] | None = None, *, cached: bool = 
     """
     ruleset = load_rules(directories)
     if cached and examples_passed(ruleset):
+        ruleset.mark_checked()
         return ruleset
+    ruleset.compile()  # every pattern checked, those of packs no example reaches too
     failures = check_examples(ruleset)
     if failures:
         raise RulePackError(failures[0].message() + (f" (+{len(failures) - 1} more failing examples; "

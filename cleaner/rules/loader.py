@@ -86,6 +86,13 @@ class RuleSet:
             for pattern in rule.patterns():
                 pattern.get()
 
+    def mark_checked(self) -> None:
+        """Record that every pattern passed `compile_pattern`'s checks in an example check of this
+        very rule set (see cleaner.rules.example_cache): compiling them again skips the probe."""
+        for rule in self.rules:
+            for pattern in rule.patterns():
+                pattern.checked = True
+
     def by_id(self, rule_id: str) -> Rule:
         for rule in self.rules:
             if rule.id == rule_id:

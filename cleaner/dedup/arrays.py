@@ -1,0 +1,111 @@
+""".npy files under the work location, written whole and read by rows.
+
+The dedup steps read a few rows of large files (a chunk's paragraphs, a table's rows for the
+keys asked about). In a local directory a memory map does that for the pages touched; a store
+has no memory maps, so there the rows are fetched by ranged reads of the file's data, found
+after its header (`np.lib.format`), nearby rows in one request. `open_array` picks the one that
+fits the location; both give the same rows.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+
+import numpy as np
+
+from cleaner import storage
+from cleaner.remote import filesystem
+
+# Rows closer than this in a file are fetched with the bytes between them, in one request: a
+# store answers a request in milliseconds, and reads a MiB in about as long.
+GAP_BYTES = 1 << 20
+_HEAD_BYTES = 4096  # enough for the header of any array of our dtypes
+
+
+def save_array(path: str, array: np.ndarray) -> None:
+    """Write `array` to `path` whole: a reader sees the file complete or not at all."""
+    storage.make_dirs(path.rsplit("/", 1)[0])
+    with storage.open_atomically(path) as handle:
+        np.lib.format.write_array(handle, np.ascontiguousarray(array), allow_pickle=False)
+
+
+class MappedArray:
+    """A local .npy file, read through a memory map that lives for one read: the pages a read
+    touches count in the process's resident memory only while mapped."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+
+    def whole(self) -> np.ndarray:
+        """Every row: a memory map, so a binary search over it touches only a few pages."""
+        return np.load(self._path, mmap_mode="r")
+
+    def take(self, at: np.ndarray) -> np.ndarray:
+        """The rows at these positions, in this order."""
+        mapped = np.load(self._path, mmap_mode="r")
+        rows = np.array(mapped[at])
+        del mapped
+        return rows
+
+
+class RangedArray:
+    """A 1-d .npy file in a store, read by byte ranges (its header is read once)."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._fs, self._inner = filesystem(url)
+        self._header: tuple[np.dtype, int, int] | None = None
+
+    def _layout(self) -> tuple[np.dtype, int, int]:
+        """(dtype, rows, offset of the first row)."""
+        if self._header is None:
+            head = self._fs.cat_file(self._inner, start=0, end=_HEAD_BYTES)
+            version = (head[6], head[7]) if len(head) >= 8 else None
+            if version not in ((1, 0), (2, 0)):
+                raise ValueError(f"{self._url}: not a .npy file of version 1.0 or 2.0")
+            size_format = "<H" if version == (1, 0) else "<I"
+            end = 8 + struct.calcsize(size_format) + struct.unpack_from(size_format, head, 8)[0]
+            if end > len(head):
+                head = self._fs.cat_file(self._inner, start=0, end=end)
+            stream = io.BytesIO(head)
+            np.lib.format.read_magic(stream)
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, fortran, dtype = read(stream)
+            if len(shape) != 1 or fortran or dtype.hasobject:
+                raise ValueError(f"{self._url}: not a 1-d array of plain values")
+            self._header = (dtype, shape[0], end)
+        return self._header
+
+    def whole(self) -> np.ndarray:
+        dtype, rows, offset = self._layout()
+        data = self._fs.cat_file(self._inner, start=offset, end=offset + rows * dtype.itemsize) if rows else b""
+        if len(data) != rows * dtype.itemsize:
+            raise ValueError(f"{self._url}: shorter than its header says")
+        return np.frombuffer(bytearray(data), dtype=dtype)
+
+    def take(self, at: np.ndarray) -> np.ndarray:
+        dtype, _, offset = self._layout()
+        at = np.asarray(at, dtype=np.int64)
+        if not len(at):
+            return np.zeros(0, dtype=dtype)
+        wanted, inverse = np.unique(at, return_inverse=True)
+        # Spans of rows fetched in one request each: a new span where the gap is too wide.
+        cut = np.flatnonzero(np.diff(wanted) > max(1, GAP_BYTES // dtype.itemsize)) + 1
+        first, last = wanted[np.r_[0, cut]], wanted[np.r_[cut - 1, len(wanted) - 1]] + 1
+        blobs = self._fs.cat_ranges([self._inner] * len(first), (offset + first * dtype.itemsize).tolist(),
+                                    (offset + last * dtype.itemsize).tolist(), on_error="raise")
+        data = b"".join(blobs)
+        if len(data) != int((last - first).sum()) * dtype.itemsize:
+            raise ValueError(f"{self._url}: shorter than its header says")
+        fetched = np.frombuffer(data, dtype=dtype)
+        span = np.searchsorted(first, wanted, side="right") - 1
+        starts = np.r_[0, np.cumsum(last - first)[:-1]]
+        return fetched[starts[span] + wanted - first[span]][inverse.reshape(-1)]
+
+
+def open_array(path: str) -> MappedArray | RangedArray:
+    """The .npy file at `path` (a local path or a URL), for reading rows."""
+    here = storage.local(path)
+    return MappedArray(here) if here is not None else RangedArray(os.fspath(path))

@@ -1,0 +1,123 @@
+"""The sharded dedup's files at a URL (``--work-dir memory://...``): ranged reads give the rows
+a memory map gives, and a whole run deduplicates across tasks exactly as with a local work
+directory. memory:// lives in one process, so runs there use one worker (its steps then run
+in this process); the local runs check 1 against 2 workers."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import SEEDS, run_cli
+from fsspec.implementations.memory import MemoryFileSystem
+
+from cleaner import pipeline
+from cleaner.dedup import arrays
+from cleaner.dedup.arrays import MappedArray, RangedArray, open_array, save_array
+from cleaner.dedup.job import PARA_ROW
+from cleaner.dedup.prior import BAND_ROW
+from cleaner.dedup.tables import find, read_table, save_table
+
+
+@pytest.fixture(autouse=True)
+def empty_memory_store() -> Iterator[None]:
+    MemoryFileSystem.store.clear()
+    yield
+    MemoryFileSystem.store.clear()
+
+
+def test_ranged_reads_give_the_rows_of_a_memory_map(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(3)
+    para = np.zeros(5000, dtype=PARA_ROW)
+    for name in PARA_ROW.names:
+        para[name] = rng.integers(0, 1 << 40, len(para))
+    shingles = rng.integers(0, 1 << 32, 20000, dtype=np.uint64).astype(np.uint32)
+    for name, array in (("para.npy", para), ("shingles.npy", shingles), ("empty.npy", shingles[:0])):
+        save_array(str(tmp_path / name), array)
+        save_array(f"memory://bucket/chunk/{name}", array)
+        local, remote = open_array(str(tmp_path / name)), open_array(f"memory://bucket/chunk/{name}")
+        assert isinstance(local, MappedArray) and isinstance(remote, RangedArray)
+        assert np.array_equal(remote.whole(), array) and np.array_equal(local.whole(), array)
+        for gap in (0, 64, arrays.GAP_BYTES):  # one request per row, a few, one
+            monkeypatch.setattr(arrays, "GAP_BYTES", gap)
+            at = rng.integers(0, len(array), 300) if len(array) else np.zeros(0, dtype=np.int64)
+            at = np.r_[at, at[:10], np.arange(min(len(array), 40))]  # repeated, and a contiguous run
+            assert np.array_equal(remote.take(at), array[at]) and np.array_equal(local.take(at), array[at])
+    MemoryFileSystem.store["/bucket/chunk/para.npy"].truncate(1000)
+    with pytest.raises(ValueError, match="^memory://bucket/chunk/para.npy: shorter than its header says$"):
+        open_array("memory://bucket/chunk/para.npy").take(np.array([4999]))
+
+
+def test_a_table_at_a_url_answers_as_a_local_one(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    rows = np.zeros(3000, dtype=BAND_ROW)
+    rows["key"] = np.sort(rng.integers(0, 500, len(rows)).astype(np.uint64))
+    rows["band"], rows["gid"] = rng.integers(0, 9, len(rows)), np.arange(len(rows))
+    save_table(str(tmp_path / "bands" / "00003"), rows)
+    save_table("memory://bucket/bands/00003", rows)
+    queries = np.unique(rng.integers(0, 700, 200).astype(np.uint64))
+    local, remote = find(str(tmp_path / "bands" / "00003"), queries, BAND_ROW), find("memory://bucket/bands/00003",
+                                                                                     queries, BAND_ROW)
+    assert len(local[0]) > 100 and all(np.array_equal(a, b) for a, b in zip(local, remote))
+    assert np.array_equal(read_table("memory://bucket/bands/00003", BAND_ROW), rows)
+    assert len(find("memory://bucket/bands/00004", queries, BAND_ROW)[0]) == 0
+    assert len(read_table("memory://bucket/bands/00004", BAND_ROW)) == 0
+
+
+def corpus(root: Path) -> Path:
+    """Pages in many small files (several tasks): long paragraphs copied exactly and nearly
+    across files, a footer on every page, and one page dumped twice."""
+    rng = random.Random(11)
+    pool = [line for path in sorted(SEEDS.glob("*.txt")) for line in path.read_text(encoding="utf-8").splitlines()
+            if len(line.split()) >= 25]
+    root.mkdir(parents=True)
+    for i in range(24):
+        near = pool[(7 * i + 1) % len(pool)].replace(" und ", " sowie ", 1).replace(" and ", " as well as ", 1)
+        paragraphs = [f"Seite {i}: Nachrichten aus der Region", rng.choice(pool), pool[(5 * i + 3) % len(pool)],
+                      near, "Alle Rechte bei Verlag Musterstadt"]
+        (root / f"page{i:03d}.txt").write_text("\n".join(paragraphs) + "\n", encoding="utf-8")
+    (root / "page099.txt").write_bytes((root / "page002.txt").read_bytes())
+    return root
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.name != "manifest.json"}
+
+
+@pytest.mark.parametrize("with_state", [False, True])
+def test_dedup_with_a_url_work_dir_gives_the_local_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          with_state: bool) -> None:
+    """Byte-identical documents, stats and state (exact, near, recurring and whole-document
+    duplicates found across tasks) for a memory:// work location and a local one, 1 and 2
+    workers; the scratch goes with the run. With a state, a second run adds more pages."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    monkeypatch.setattr(pipeline, "TASK_MAX_BYTES", 4_000)
+    pages = corpus(tmp_path / "in")
+    later = tmp_path / "later"
+    later.mkdir()
+    for name in ("page020.txt", "page021.txt", "page022.txt", "page023.txt"):
+        (pages / name).rename(later / name)
+    results = {}
+    for tag, argv in (("url", ["--workers", "1", "--work-dir", "memory://bucket/tmp"]),
+                      ("local1", ["--workers", "1"]), ("local2", ["--workers", "2"])):
+        state = ["--state", str(tmp_path / f"state-{tag}")] if with_state else []
+        assert run_cli("clean", pages, "-o", tmp_path / tag, "--format", "jsonl,txt", "-q", *state, *argv) == 0
+        results[tag] = tree(tmp_path / tag)
+        if with_state:
+            assert run_cli("clean", pages, later, "-o", tmp_path / f"{tag}-2", "--format", "jsonl,txt", "-q",
+                           *state, *argv) == 0
+            results[tag] |= {f"2/{name}": data for name, data in tree(tmp_path / f"{tag}-2").items()}
+            results[tag] |= {f"state/{name}": data for name, data in tree(tmp_path / f"state-{tag}").items()}
+        assert not (tmp_path / f".{tag}.work").exists()
+    assert results["url"] == results["local1"] == results["local2"]
+    manifest = json.loads((tmp_path / "url" / "manifest.json").read_text())
+    assert manifest["timings"]["tasks"] >= 5
+    found = json.loads(results["url"]["stats.json"])["duplicates"]
+    assert found["by_kind"]["exact"]["paragraphs"] > 0 and found["by_kind"]["near"]["paragraphs"] > 0
+    assert found["recurring_lines"] > 0 and found["duplicate_documents"] == 1
+    assert not MemoryFileSystem().find("/bucket/tmp")  # the work prefix, the dedup scratch in it too
