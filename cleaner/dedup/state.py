@@ -28,19 +28,19 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from cleaner import storage
 from cleaner.dedup.components import Spread
 from cleaner.dedup.job import Job
 from cleaner.dedup.prior import BAND_ROW, COUNT_ROW, EXACT_ROW, ID_ROW, NODE_ROW, Chunk, Prior
 from cleaner.dedup.settings import DedupSettings
 from cleaner.dedup.tables import read_table, save_table
-from cleaner.files import fsync_dir
+from cleaner.files import fsync_dir, fsync_tree
 
 FORMAT = "cleaner-dedup-state"
 VERSION = 3
@@ -141,7 +141,7 @@ class DedupState:
                 shutil.rmtree(entry, ignore_errors=True)
             elif entry.name not in self.index["tables"]:
                 shutil.rmtree(entry / "tables", ignore_errors=True)
-        for entry in self.directory.glob(".index-*.tmp"):
+        for entry in self.directory.glob(f"{INDEX}.tmp-*"):  # storage.write_atomically's
             entry.unlink(missing_ok=True)
 
     def compact(self, job: Job, spread: Spread) -> list[str]:
@@ -164,31 +164,11 @@ class DedupState:
                           for c in job.chunks()],
                "inputs": sorted(inputs - self.inputs)}
         index = {**self.index, "bits": job.bits, "runs": [*self.index["runs"], run], "tables": tables}
-        _sync_tree(Path(job.out))  # the run's files reach the disk before the index that lists them
-        fd, temporary = tempfile.mkstemp(prefix=".index-", suffix=".tmp", dir=self.directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(json.dumps(index, sort_keys=True))
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, self.directory / INDEX)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        fsync_tree(Path(job.out))  # the run's files reach the disk before the index that lists them
+        storage.write_atomically(str(self.directory / INDEX), json.dumps(index, sort_keys=True).encode(), durable=True)
         fsync_dir(self.directory)
         self.index = index
         self.collect()
-
-
-def _sync_tree(root: Path) -> None:
-    for folder, _, files in os.walk(root):
-        for name in files:
-            fd = os.open(Path(folder, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        fsync_dir(Path(folder))
 
 
 def merge_tables(sources: tuple[str, ...], target: str, cap: int, kind: str, part: int) -> None:

@@ -24,7 +24,7 @@ import uuid
 from pathlib import Path
 from types import TracebackType
 
-from cleaner.files import GENERATOR, OutputError, fsync_dir, lock_file, unlock_file
+from cleaner.files import GENERATOR, OutputError, fsync_dir, fsync_tree, lock_file, unlock_file
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
@@ -87,7 +87,7 @@ class StagedOutput:
         if not succeeded:
             shutil.rmtree(self.staging, ignore_errors=True)
             return
-        _fsync_tree(self.staging)
+        fsync_tree(self.staging)
         if self.out.exists():
             if _exchange(self.staging, self.out):
                 shutil.rmtree(self.staging, ignore_errors=True)
@@ -132,14 +132,3 @@ def _exchange(a: Path, b: Path) -> bool:
         return False
     result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
     return result == 0
-
-
-def _fsync_tree(root: Path) -> None:
-    for directory, _, names in os.walk(root):
-        for name in names:
-            fd = os.open(os.path.join(directory, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        fsync_dir(Path(directory))
