@@ -3,7 +3,7 @@
 Everything a task's decisions need is either its own (its batch, its lines' document counts,
 its paragraphs' cluster labels, all routed to it by the steps before) or read by gid from the
 chunk that holds the paragraph or document a removal points at: the driver holds no table.
-The rows come out exactly as `Decisions.split` cut them from one table for the whole run.
+The rows are those one table for the whole run would hold for this task, in document and line order.
 """
 
 from __future__ import annotations
