@@ -41,7 +41,7 @@ from corpus_gen import generate, jaccard, shingles, write_jsonl  # noqa: E402
 
 from cleaner.dedup import DedupBatch, DedupSettings, deduplicate, fingerprint_batch  # noqa: E402
 from cleaner.dedup.components import process_spread  # noqa: E402
-from cleaner.dedup.job import range_bits  # noqa: E402
+from cleaner.dedup.job import group_tasks, range_bits  # noqa: E402
 from cleaner.dedup.tokens import Tokenizer  # noqa: E402
 from cleaner.spill import read_decisions, read_dedup, spill_path, write_decisions  # noqa: E402
 
@@ -122,10 +122,10 @@ def run_ours(corpus: Path, workers: int, out: Path) -> dict:
                     total += count
         added = time.perf_counter()
         after_add = _rss_bytes() - base
-        batches = sum(Path(spill_path(spill, task, "dedup")).stat().st_size for task in range(tasks))
+        sizes = [Path(spill_path(spill, task, "dedup")).stat().st_size for task in range(tasks)]
         with process_spread(workers) as spread:
-            stats, _ = deduplicate(list(range(tasks)), partial(read_dedup, spill), partial(write_decisions, spill),
-                                   str(spill / "dedup"), SETTINGS, spread, range_bits(batches))
+            stats, _ = deduplicate(group_tasks(sizes), partial(read_dedup, spill), partial(write_decisions, spill),
+                                   str(spill / "dedup"), SETTINGS, spread, range_bits(sum(sizes)))
         resolved = time.perf_counter()
         peak = _peak_bytes() - base
         removed, target, similarity = [], [], []

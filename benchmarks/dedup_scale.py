@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 from cleaner.dedup import DedupBatch, DedupSettings, DedupState, FingerprintBatch, deduplicate  # noqa: E402
 from cleaner.dedup.components import Spread, process_spread  # noqa: E402
-from cleaner.dedup.job import STATE_BITS, range_bits  # noqa: E402
+from cleaner.dedup.job import STATE_BITS, group_tasks, range_bits  # noqa: E402
 from cleaner.dedup.tokens import fmix64  # noqa: E402
 from cleaner.spill import read_dedup, spill_path, write_decisions  # noqa: E402
 
@@ -130,13 +130,15 @@ def _files(root: Path) -> tuple[int, int]:
 def measure(spill: Path, tasks: list[int], state_dir: Path | None, workers: int) -> dict[str, Any]:
     """Phase 2 over the spilled tasks, in this (fresh) process: the driver."""
     started = time.perf_counter()
-    batches = sum(Path(spill_path(spill, task, "dedup")).stat().st_size for task in tasks)
+    sizes = [Path(spill_path(spill, task, "dedup")).stat().st_size for task in tasks]
+    assert tasks == list(range(tasks[0], tasks[0] + len(tasks))), "the tasks of one run are consecutive"
+    batches = sum(sizes)
     state = DedupState.open(state_dir, SETTINGS) if state_dir is not None else None
     bits = state.bits if state is not None and state.bits is not None else range_bits(batches, STATE_BITS if state else 0)
     steps: dict[str, float] = {}
     with process_spread(workers) as pool:
         spread = timed(pool, steps)
-        stats, job = deduplicate(tasks, partial(read_dedup, spill), partial(write_decisions, spill), str(spill / "dedup"),
+        stats, job = deduplicate(group_tasks(sizes, first=tasks[0]), partial(read_dedup, spill), partial(write_decisions, spill), str(spill / "dedup"),
                                  SETTINGS, spread, bits, state.prior() if state else None,
                                  str(state.new_run()) if state else None)
         if state is not None:

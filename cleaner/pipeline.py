@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, astuple, dataclass, field, replace
 from functools import partial
@@ -31,7 +31,7 @@ from cleaner.dedup import (
 )
 from cleaner.dedup.components import Spread, process_spread
 from cleaner.dedup.fingerprint import fingerprint_batch
-from cleaner.dedup.job import STATE_BITS, range_bits
+from cleaner.dedup.job import STATE_BITS, group_tasks, range_bits
 from cleaner.dedup.records import REF_COLUMNS, DedupBatch, DedupStats, site_key
 from cleaner.dedup.shape import LineShapes
 from cleaner.dedup.state import INDEX as STATE_INDEX
@@ -65,7 +65,6 @@ from cleaner.spill import (
     TaskResult,
     TaskSummary,
     read_dedup,
-    spill_path,
     write_decisions,
     write_result,
 )
@@ -378,6 +377,9 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
                 tasks = plan_tasks(files, settings, engine)
                 finished = work.prepare(_work_key(tasks, ruleset, settings, state_dir), resume)
                 todo = [task for task in tasks if task.index not in finished]
+                dedup_bytes = array("q", [0]) * len(tasks)  # per task: sizes the dedup's ranges and tasks
+                for index, summary in finished.items():
+                    dedup_bytes[index] = summary.dedup_bytes
                 stats.tasks_resumed = len(tasks) - len(todo)
                 known = frozenset(state.inputs) if state is not None else frozenset()
                 with progress_bar(sum(task.size for task in todo), "cleaning", progress) as bar:
@@ -387,6 +389,7 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
                     def advance(summary: TaskSummary) -> None:
                         nonlocal documents
                         documents += summary.documents
+                        dedup_bytes[summary.index] = summary.dedup_bytes
                         for name, counts in summary.stages.items():
                             stage_counts.setdefault(name, StageStats()).add(counts)
                         bar.set_postfix(kept=documents, refresh=False)
@@ -396,7 +399,7 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
                          [_absolute(t) for t in todo] if engine is not None else todo, settings.workers, advance)
                 phase1 = time.perf_counter()
                 spread = engine.spread if engine is not None else None
-                found = _deduplicate(tasks, work.path, settings, state, spread)
+                found = _deduplicate(tasks, dedup_bytes, work.path, settings, state, spread)
                 deduplicated = time.perf_counter()
                 if found is not None:
                     stats.extra["duplicates"] = _duplicate_stats(found[0])
@@ -455,8 +458,9 @@ def _load_state(state_dir: Path | None, settings: Settings) -> DedupState | None
     return DedupState.open(state_dir, settings.dedup)
 
 
-def _deduplicate(tasks: list[Task], work: str, settings: Settings, state: DedupState | None,
-                 spread: Spread | None = None) -> tuple[DedupStats, Callable[[set[str]], None] | None] | None:
+def _deduplicate(tasks: list[Task], dedup_bytes: Sequence[int], work: str, settings: Settings,
+                 state: DedupState | None, spread: Spread | None = None
+                 ) -> tuple[DedupStats, Callable[[set[str]], None] | None] | None:
     """Deduplicate every task's kept documents (sharded steps over files, run through `spread`
     or local processes) and leave each task's decisions beside its spill files for the writers
     (every task gets a file, empty without dedup), so the driver holds no decisions while the
@@ -465,6 +469,8 @@ def _deduplicate(tasks: list[Task], work: str, settings: Settings, state: DedupS
 
     The steps' files go to `<work>/dedup`, a local directory or a URL like the rest of the work
     location (see `dedup/arrays.py`); a state's new run is written into its (local) directory.
+    `dedup_bytes` (each task's dedup batch, from its summary) sets the number of hash ranges
+    and which consecutive tasks the dedup reads as one (`group_tasks`).
     """
     if settings.dedup is None:
         for task in tasks:
@@ -475,13 +481,12 @@ def _deduplicate(tasks: list[Task], work: str, settings: Settings, state: DedupS
     if state is not None and state.bits is not None:
         bits = state.bits
     else:
-        batches = sum(storage.size(spill_path(work, task.index, "dedup")) for task in tasks)
-        bits = range_bits(batches, STATE_BITS if state is not None else 0)
+        bits = range_bits(sum(dedup_bytes), STATE_BITS if state is not None else 0)
     out = str(state.new_run()) if state is not None else None
     with ExitStack() as scope:
         if spread is None:
             spread = scope.enter_context(process_spread(settings.workers))
-        found, job = deduplicate([task.index for task in tasks], partial(read_dedup, work),
+        found, job = deduplicate(group_tasks(list(dedup_bytes)), partial(read_dedup, work),
                                  partial(write_decisions, work), scratch, settings.dedup, spread, bits,
                                  state.prior() if state is not None else None, out)
         commit = partial(state.commit, job, state.compact(job, spread)) if state is not None else None

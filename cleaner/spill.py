@@ -92,7 +92,8 @@ class TaskSummary:
 
     `documents` and `paragraphs` are the task's entries in its dedup batch (kept documents and
     their dedup paragraphs), so the driver can number every task's paragraphs and documents
-    globally in input order without reading the batches.
+    globally in input order without reading the batches; `dedup_bytes`, the size of the
+    batch's arrays, sizes the deduplication's hash ranges and tasks without a request per file.
     """
 
     index: int
@@ -100,12 +101,17 @@ class TaskSummary:
     paragraphs: int
     bytes_read: int
     stages: dict[str, StageStats]
+    dedup_bytes: int = 0
 
     @classmethod
     def of(cls, result: TaskResult) -> TaskSummary:
         kept = sum(doc.rejection is None for doc in result.documents)
-        paragraphs = len(result.dedup.refs) if result.dedup is not None else 0
-        return cls(result.index, kept, paragraphs, result.bytes_read, result.stages)
+        batch = result.dedup
+        paragraphs = len(batch.refs) if batch is not None else 0
+        arrays = (batch.refs, batch.boilerplate_like, *(getattr(batch.fingerprint, name)
+                                                       for name in type(batch.fingerprint).__slots__)) if batch else ()
+        return cls(result.index, kept, paragraphs, result.bytes_read, result.stages,
+                   sum(array.nbytes for array in arrays))
 
 
 def spill_path(directory: Location, index: int, part: str) -> str:

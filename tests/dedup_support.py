@@ -66,10 +66,11 @@ def batch(docs: list[tuple[str, list[str]]], settings: DedupSettings, sites: lis
 
 
 def dedup_tasks(tasks: list[DedupBatch | None], settings: DedupSettings | None = None, state: Path | None = None,
-                inputs: set[str] | None = None, bits: int = 0,
-                spread: Spread = in_process) -> tuple[list[Decisions], DedupStats]:
+                inputs: set[str] | None = None, bits: int = 0, spread: Spread = in_process,
+                group: int = 1) -> tuple[list[Decisions], DedupStats]:
     """Phase 2 as the pipeline runs it over these tasks' spilled batches: each task's decisions
-    and the stats. With `state` (a directory), against it, and committed to it after."""
+    and the stats. With `state` (a directory), against it, and committed to it after. `group`
+    phase-1 tasks make one dedup task."""
     settings = settings or DedupSettings()
     with tempfile.TemporaryDirectory() as work:
         spill = Path(work)
@@ -78,7 +79,8 @@ def dedup_tasks(tasks: list[DedupBatch | None], settings: DedupSettings | None =
         opened = DedupState.open(state, settings) if state is not None else None
         if opened is not None and opened.bits is not None:
             bits = opened.bits
-        stats, job = deduplicate(list(range(len(tasks))), partial(read_dedup, spill), partial(write_decisions, spill),
+        units = [range(first, min(first + group, len(tasks))) for first in range(0, len(tasks), group)]
+        stats, job = deduplicate(units, partial(read_dedup, spill), partial(write_decisions, spill),
                                  str(spill / "dedup"), settings, spread, bits,
                                  opened.prior() if opened is not None else None,
                                  str(opened.new_run()) if opened is not None else None)

@@ -23,6 +23,7 @@ from dedup_support import batch, dedup_tasks, mutate, scrambled, words
 import cleaner.dedup.state as runs
 from cleaner.dedup import DedupBatch, DedupSettings
 from cleaner.dedup.components import in_process
+from cleaner.dedup.job import group_tasks
 
 EXPECTED = Path(__file__).parent / "data" / "dedup_expected.json"
 SETTINGS = DedupSettings(within_document="remove")  # the single-pass engine's behaviour
@@ -73,22 +74,30 @@ def rendered(decisions: Any) -> dict[str, Any]:
             for doc_id, decision in decisions.by_document().items()}
 
 
-def sharded_runs(tmp_path: Path, runs_of: list[list[DedupBatch]], bits: int, spread: Any = in_process) -> list[Any]:
+def sharded_runs(tmp_path: Path, runs_of: list[list[DedupBatch]], bits: int, spread: Any = in_process,
+                 group: int = 1) -> list[Any]:
     """Every run's per-task decisions (rendered) and stats, from the sharded engine with a state."""
     out = []
     for tasks in runs_of:
-        found, stats = dedup_tasks(list(tasks), SETTINGS, tmp_path / "state", bits=bits, spread=spread)
+        found, stats = dedup_tasks(list(tasks), SETTINGS, tmp_path / "state", bits=bits, spread=spread, group=group)
         out.append({"tasks": [rendered(decisions) for decisions in found],
                     "stats": {name: getattr(stats, name) for name in stats.__slots__ if name != "spill_bytes"}})
     return out
 
 
-@pytest.mark.parametrize("bits", [0, 2])
-def test_decisions_and_stats_equal_the_single_pass_engines(tmp_path: Path, bits: int) -> None:
+@pytest.mark.parametrize(("bits", "group"), [(0, 1), (2, 1), (2, 3), (1, 100)])
+def test_decisions_and_stats_equal_the_single_pass_engines(tmp_path: Path, bits: int, group: int) -> None:
+    """Whatever the hash ranges and however many phase-1 tasks one dedup task reads."""
     expected = json.loads(EXPECTED.read_text(encoding="utf-8"))
     for name, runs_of in cases():
-        got = sharded_runs(tmp_path / name, runs_of, bits, scrambled if bits else in_process)
+        got = sharded_runs(tmp_path / name, runs_of, bits, scrambled if bits else in_process, group)
         assert json.loads(json.dumps(got)) == expected[name], name
+
+
+def test_group_tasks_cuts_consecutive_runs_by_size() -> None:
+    assert group_tasks([5, 5, 5, 20, 1, 1], target=10) == [range(0, 2), range(2, 3), range(3, 4), range(4, 6)]
+    assert group_tasks([3, 3], target=10, first=7) == [range(7, 9)]
+    assert group_tasks([], target=10) == []
 
 
 def test_compacted_state_gives_the_same_decisions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -42,10 +42,20 @@ class MappedArray:
         """Every row: a memory map, so a binary search over it touches only a few pages."""
         return np.load(self._path, mmap_mode="r")
 
+    def __len__(self) -> int:
+        return len(np.load(self._path, mmap_mode="r"))
+
     def take(self, at: np.ndarray) -> np.ndarray:
         """The rows at these positions, in this order."""
         mapped = np.load(self._path, mmap_mode="r")
         rows = np.array(mapped[at])
+        del mapped
+        return rows
+
+    def span(self, begin: int, end: int) -> np.ndarray:
+        """Rows begin to end (exclusive), copied out of the map."""
+        mapped = np.load(self._path, mmap_mode="r")
+        rows = np.array(mapped[begin:end])
         del mapped
         return rows
 
@@ -78,10 +88,19 @@ class RangedArray:
             self._header = (dtype, shape[0], end)
         return self._header
 
+    def __len__(self) -> int:
+        return self._layout()[1]
+
     def whole(self) -> np.ndarray:
-        dtype, rows, offset = self._layout()
-        data = self._fs.cat_file(self._inner, start=offset, end=offset + rows * dtype.itemsize) if rows else b""
-        if len(data) != rows * dtype.itemsize:
+        return self.span(0, len(self))
+
+    def span(self, begin: int, end: int) -> np.ndarray:
+        """Rows begin to end (exclusive), in one request."""
+        dtype, _, offset = self._layout()
+        size = (end - begin) * dtype.itemsize
+        data = self._fs.cat_file(self._inner, start=offset + begin * dtype.itemsize, end=offset + end * dtype.itemsize) \
+            if size > 0 else b""
+        if len(data) != max(size, 0):
             raise ValueError(f"{self._url}: shorter than its header says")
         return np.frombuffer(bytearray(data), dtype=dtype)
 

@@ -22,7 +22,7 @@ from cleaner.dedup.decisions import (
 from cleaner.dedup.jaccard import pair_jaccard
 from cleaner.dedup.job import Job, Paragraphs, Shape, pair_batches, scatter
 from cleaner.dedup.minhash import signatures
-from cleaner.dedup.records import DedupStats
+from cleaner.dedup.records import DedupStats, join_batches
 from cleaner.dedup.resolve import duplicate_documents, navigation_copies
 from cleaner.dedup.shuffle import key_range, read_part, write_parts
 
@@ -41,11 +41,14 @@ def _similarity(pairs: np.ndarray, paragraphs: Paragraphs, num_perm: int, seed: 
 
 
 def decide(job: Job, task: int) -> DedupStats:
-    """Steps 2, 3, 5 and 6 for the task's documents, written where its writer reads them."""
+    """Steps 2, 3, 5 and 6 for the task's documents, written where the writers of its phase-1
+    tasks read them."""
     stats = DedupStats()
-    batch = job.batch(task)
+    members = job.members(task)
+    batch = join_batches(members)
     if batch is None:
-        job.write_decisions(job.tasks[task], Decisions([], np.zeros(0, dtype=REMOVAL), np.zeros(0, dtype=REJECTION), []))
+        for member in job.tasks[task]:
+            job.write_decisions(member, Decisions([], np.zeros(0, dtype=REMOVAL), np.zeros(0, dtype=REJECTION), []))
         return stats
     s, fp, shape = job.settings, batch.fingerprint, Shape.of(batch, job.settings)
     n, n_docs = len(shape.owner), len(batch.doc_ids)
@@ -102,7 +105,9 @@ def decide(job: Job, task: int) -> DedupStats:
     for rows in (removals, rejections):
         points = rows["target"] >= 0
         rows["target"][points] = np.searchsorted(used, rows["target"][points])
-    job.write_decisions(job.tasks[task], Decisions(list(batch.doc_ids), removals, rejections, paragraphs.documents(used)))
+    decisions = Decisions(list(batch.doc_ids), removals, rejections, paragraphs.documents(used))
+    for member, piece in zip(job.tasks[task], decisions.split([len(b.doc_ids) if b else 0 for b in members])):
+        job.write_decisions(member, piece)
 
     texts = np.unique(fp.exact[recurring_at])
     write_parts(job.scratch, "recurring", task, key_range(texts, job.bits), {"key": texts})

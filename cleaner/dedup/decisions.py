@@ -43,6 +43,24 @@ class Decisions:
     rejections: np.ndarray
     targets: list[tuple[str, str]]
 
+    def split(self, documents: list[int]) -> list[Decisions]:
+        """The decisions of consecutive runs of this many documents each (the phase-1 tasks a
+        dedup task covers), each with its own table of targets, as if decided alone."""
+        pieces, first = [], 0
+        for count in documents:
+            end = first + count
+            removals = self.removals[(self.removals["doc"] >= first) & (self.removals["doc"] < end)]
+            rejections = self.rejections[(self.rejections["doc"] >= first) & (self.rejections["doc"] < end)]
+            used = np.unique(np.concatenate([removals["target"][removals["target"] >= 0], rejections["target"]]))
+            for rows in (removals, rejections):
+                rows["doc"] -= first
+                points = rows["target"] >= 0
+                rows["target"][points] = np.searchsorted(used, rows["target"][points])
+            pieces.append(Decisions(self.doc_ids[first:end], removals, rejections,
+                                    [self.targets[at] for at in used.tolist()]))
+            first = end
+        return pieces
+
     def by_document(self) -> dict[str, DocumentDecision]:
         """{doc_id: DocumentDecision} for the documents that lose something, in document order."""
         removals: dict[int, list[tuple[int, Claim]]] = {}

@@ -15,7 +15,7 @@ from cleaner.dedup.arrays import MappedArray, RangedArray, open_array
 from cleaner.dedup.columns import run_indexes
 from cleaner.dedup.decisions import Decisions
 from cleaner.dedup.prior import Chunk, Prior
-from cleaner.dedup.records import DedupBatch
+from cleaner.dedup.records import DedupBatch, join_batches
 from cleaner.dedup.resolve import BUCKET_PAIRS_CAP
 from cleaner.dedup.settings import DedupSettings
 from cleaner.dedup.shuffle import load
@@ -25,7 +25,12 @@ from cleaner.dedup.tables import save_table
 # RANGE_BYTES of phase-1 dedup batches per range, at most 2**MAX_BITS ranges. A state is cut
 # into at least 2**STATE_BITS (it grows), and keeps the number it was created with.
 RANGE_BYTES = 32 << 20
-MAX_BITS = 12
+MAX_BITS = 16
+# A dedup task is a run of consecutive phase-1 tasks with about TASK_BYTES of dedup batches
+# (one phase-1 task when larger): a step reads a slice of every source's file per destination,
+# so fewer, larger sources keep those reads (sources x ranges) in bounds at terabytes, while a
+# task's call still holds a few hundred MB.
+TASK_BYTES = 128 << 20
 STATE_BITS = 6
 CC_FEWER_BITS = 3  # the components steps cut their nodes into 2**(bits - CC_FEWER_BITS) ranges
 # Candidate pairs whose exact Jaccard is computed in one call (see verify, decide).
@@ -44,7 +49,7 @@ class Job:
     write_decisions: Callable[[int, Decisions], None]
     scratch: str  # this run's intermediate files
     out: str  # this run's chunks and tables: the state's new run, or inside scratch
-    tasks: tuple[int, ...]  # phase-1 task numbers, in input order
+    tasks: tuple[range, ...]  # each dedup task's phase-1 task numbers, in input order
     settings: DedupSettings
     prior: Prior = field(default_factory=Prior)
     keep_tables: bool = False  # write the tables a later run reads (with a state)
@@ -68,8 +73,12 @@ class Job:
     def chunk(self, task: int) -> str:
         return f"{self.out}/chunks/{task:08d}"
 
+    def members(self, task: int) -> list[DedupBatch | None]:
+        """The batches of the dedup task's phase-1 tasks."""
+        return [self.read_batch(member) for member in self.tasks[task]]
+
     def batch(self, task: int) -> DedupBatch | None:
-        return self.read_batch(self.tasks[task])
+        return join_batches(self.members(task))
 
     def owner(self, gids: np.ndarray) -> np.ndarray:
         """The task (of this run) each of this run's paragraphs belongs to."""
@@ -96,6 +105,21 @@ def range_bits(batch_bytes: int, least: int = 0) -> int:
     while bits < MAX_BITS and batch_bytes > RANGE_BYTES << bits:
         bits += 1
     return max(bits, least)
+
+
+def group_tasks(sizes: list[int], target: int = TASK_BYTES, first: int = 0) -> list[range]:
+    """Dedup tasks for phase-1 tasks numbered first, first + 1, ... with dedup batches of these
+    sizes: runs of consecutive tasks of up to `target` bytes (a larger task alone)."""
+    groups: list[range] = []
+    start, total = first, 0
+    for task, size in enumerate(sizes, start=first):
+        if task > start and total + size > target:
+            groups.append(range(start, task))
+            start, total = task, 0
+        total += size
+    if sizes:
+        groups.append(range(start, first + len(sizes)))
+    return groups
 
 
 def id_hashes(doc_ids: list[str]) -> np.ndarray:

@@ -30,6 +30,21 @@ class DedupBatch:
     fingerprint: FingerprintBatch
 
 
+def join_batches(batches: list[DedupBatch | None]) -> DedupBatch | None:
+    """Consecutive tasks' batches as one (None when none of them kept a document): a dedup
+    task covers several phase-1 tasks, so the shuffle has fewer sources (see sharded.py)."""
+    found = [batch for batch in batches if batch is not None]
+    if len(found) <= 1:
+        return found[0] if found else None
+    fingerprints = [batch.fingerprint for batch in found]
+    return DedupBatch(
+        [doc_id for batch in found for doc_id in batch.doc_ids], [path for batch in found for path in batch.paths],
+        [site for batch in found for site in batch.sites], np.concatenate([batch.refs for batch in found]),
+        np.concatenate([batch.boilerplate_like for batch in found]),
+        FingerprintBatch(*(np.concatenate([getattr(fp, name) for fp in fingerprints])
+                           for name in FingerprintBatch.__slots__)))
+
+
 def site_key(source: Source) -> str:
     """The site a document belongs to: its URL's host where known (without "www."), else the
     directory it sits in below the input root, since crawls are usually stored one site per

@@ -34,9 +34,11 @@ The decisions, in the order they are applied (each step below says where it is c
    Rejection("duplicate_document", {"duplicate_of": {"id", "path"}, "fraction"}).
 
 Paragraphs are numbered (gid) in input order: earlier runs' first, then task by task, then in
-line order, and documents likewise, so "earliest" is "smallest number". The steps, each run
-through a `Spread` (a process pool, Ray actors, or this process), each call reading its inputs
-from the scratch location and writing its outputs there:
+line order, and documents likewise, so "earliest" is "smallest number". Below, a "task" is a
+dedup task: a run of consecutive phase-1 tasks with about `job.TASK_BYTES` of fingerprints
+(`group_tasks`), read as one batch; each phase-1 task still gets its own decisions. The steps,
+each run through a `Spread` (a process pool, Ray actors, or this process), each call reading
+its inputs from the scratch location and writing its outputs there (`shuffle.py`):
 
 - partition (per task): checks the task's batch, writes its chunk (places, exact hashes,
   shingles, document ids: what other steps and later runs look paragraphs up in) and its
@@ -287,12 +289,13 @@ def combine(parts: list[DedupStats]) -> DedupStats:
     return total
 
 
-def deduplicate(tasks: list[int], read_batch: Callable[[int], DedupBatch | None],
+def deduplicate(tasks: list[range], read_batch: Callable[[int], DedupBatch | None],
                 write_decisions: Callable[[int, Decisions], None], scratch: str, settings: DedupSettings,
                 spread: Spread, bits: int, prior: Prior | None = None, out: str | None = None) -> tuple[DedupStats, Job]:
-    """Resolve duplicates across the tasks' batches (`read_batch(task)`; and `prior`, earlier
-    runs), handing each task's `Decisions` to `write_decisions`; keys are cut into 2**bits hash
-    ranges, intermediate files go to `scratch`. With `out`, this run's chunks and tables go
+    """Resolve duplicates across the phase-1 tasks' batches (`read_batch(task)`; and `prior`,
+    earlier runs), handing each task's `Decisions` to `write_decisions`. `tasks` are the dedup
+    tasks, runs of consecutive phase-1 task numbers (`group_tasks`); keys are cut into 2**bits
+    hash ranges, intermediate files go to `scratch`. With `out`, this run's chunks and tables go
     there, for a state to commit. Returns the stats and the numbering (for the state)."""
     job = Job(read_batch, write_decisions, scratch, out or f"{scratch}/run", tuple(tasks), settings, prior or Prior(), out is not None,
               bits, resolve.BUCKET_PAIRS_CAP)

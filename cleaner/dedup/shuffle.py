@@ -1,19 +1,22 @@
 """Files that carry the sharded deduplication's data between its map and reduce steps.
 
 Every step of `sharded.py` runs in some worker, reads its inputs from the work location and
-writes its outputs there, so nothing per paragraph passes through the driver. A map step
-cuts its rows by destination (a hash range, a task) and writes one file per destination it
-has rows for, `<step>/<destination>/<source>.pkl`; the reduce step for a destination reads
-just its own directory, its sources in order. Reading sources in order is what keeps every
-result independent of which worker ran what, and when.
+writes its outputs there, so nothing per paragraph passes through the driver. A map call
+writes its rows sorted by destination (a hash range, a task) as one file,
+`<step>/<source>.npy`, and beside it where each destination's rows start,
+`<step>/<source>.starts.npy`; the reduce call for a destination reads just its slice of each
+source's file (two small reads: its start and the rows), its sources in order. Reading sources
+in order is what keeps every result independent of which worker ran what, and when. So a step
+writes two files per source, whatever the number of destinations (as Spark's sort-based
+shuffle does), and reads one slice per source and destination that have rows.
 
 Keys are spread over `2 ** bits` ranges by their top bits (`key_range`): keys are hashes, so
 ranges are even. Paragraph ids (gids, ascending in input order) are spread by a mixed hash
 of the id (`node_range`), so a range of consecutive paragraphs does not land on one worker.
 
-The location is a local directory or an fsspec URL (`cleaner.storage`): in a directory a
-file is written in place (steps run one after another, so none is read half-written), in a
-store it is uploaded whole.
+The location is a local directory or an fsspec URL (`cleaner.storage`): the files are read
+through a memory map in a directory and by ranged reads in a store (`arrays.py`). A few
+small files that are not rows (a task's links, a range's labels) are pickled whole (`dump`).
 """
 
 from __future__ import annotations
@@ -25,9 +28,11 @@ from typing import Any
 import numpy as np
 
 from cleaner import storage
+from cleaner.dedup.arrays import open_array, save_array
 from cleaner.dedup.tokens import fmix64
 
 Rows = dict[str, np.ndarray]
+_STARTS = ".starts.npy"
 
 def key_range(keys: np.ndarray, bits: int) -> np.ndarray:
     """The range of each 64-bit hash key: its top `bits` bits."""
@@ -77,24 +82,35 @@ def names(location: str, directory: str) -> list[str]:
 
 
 def write_parts(location: str, step: str, source: int, destinations: np.ndarray, rows: Rows) -> None:
-    """Cut `rows` by destination (keeping their order within one) and write each piece where
-    that destination's reduce step reads it."""
+    """Write `rows` as one file sorted by destination (keeping their order within one), with an
+    index of where each destination's rows start, so each reduce call reads just its slice.
+    A source with no rows writes nothing."""
+    if not len(destinations):
+        return
     order = np.argsort(destinations, kind="stable")
-    ordered = destinations[order]
-    cut = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(ordered) else np.zeros(0, dtype=np.int64)
-    bounds = np.r_[cut, len(ordered)]
-    for begin, end in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
-        picked = order[begin:end]
-        dump(location, f"{step}/{int(ordered[begin]):05d}/{source:08d}.pkl", {k: v[picked] for k, v in rows.items()})
+    table = np.zeros(len(order), dtype=[(name, column.dtype) for name, column in rows.items()])
+    for name, column in rows.items():
+        table[name] = column[order]
+    starts = np.searchsorted(destinations[order], np.arange(int(destinations[order[-1]]) + 2))
+    save_array(storage.join(location, step, f"{source:08d}.npy"), table)
+    save_array(storage.join(location, step, f"{source:08d}{_STARTS}"), starts.astype(np.int64))
 
 
 def read_part(location: str, step: str, destination: int, columns: dict[str, Any]) -> tuple[Rows, np.ndarray]:
     """Every source's rows for one destination, in source order, and the source of each row.
     `columns` gives each column's dtype, for a destination no source wrote to."""
-    found = names(location, f"{step}/{destination:05d}")
-    pieces = [load(location, f"{step}/{destination:05d}/{name}") for name in found]
-    sizes = [len(next(iter(piece.values()))) for piece in pieces]
-    sources = np.repeat(np.array([int(name.split(".")[0]) for name in found], dtype=np.int64), sizes)
-    rows = {k: np.concatenate([piece[k] for piece in pieces]) if pieces else np.zeros(0, dtype=dtype)
-            for k, dtype in columns.items()}
-    return rows, sources
+    pieces, sources = [], []
+    for name in names(location, step):
+        if not name.endswith(_STARTS):
+            continue
+        starts = open_array(storage.join(location, step, name))
+        if destination + 1 >= len(starts):
+            continue  # this source's largest destination is smaller
+        begin, end = starts.take(np.array([destination, destination + 1])).tolist()
+        if end > begin:
+            source = name[:-len(_STARTS)]
+            pieces.append(open_array(storage.join(location, step, f"{source}.npy")).span(begin, end))
+            sources.append(np.full(end - begin, int(source), dtype=np.int64))
+    rows = {name: np.concatenate([piece[name] for piece in pieces]) if pieces else np.zeros(0, dtype=dtype)
+            for name, dtype in columns.items()}
+    return rows, np.concatenate(sources) if sources else np.zeros(0, dtype=np.int64)
