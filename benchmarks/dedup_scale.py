@@ -14,6 +14,7 @@ a fresh process with `--workers` local processes and prints, per corpus size:
     python benchmarks/dedup_scale.py                          # 1M and 3M paragraphs
     python benchmarks/dedup_scale.py --paragraphs 1000000 10000000
     python benchmarks/dedup_scale.py --quick                  # 200k: a smoke run
+    python benchmarks/dedup_scale.py --task-mb 32 --fan-in 8  # smaller dedup tasks, merged shuffle files
 
 Files go under a temporary directory in --tmp (default /tmp) and are removed after.
 """
@@ -41,9 +42,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import cleaner.dedup.shuffle as shuffle  # noqa: E402
 from cleaner.dedup import DedupBatch, DedupSettings, DedupState, FingerprintBatch, deduplicate  # noqa: E402
 from cleaner.dedup.components import Spread, process_spread  # noqa: E402
-from cleaner.dedup.job import STATE_BITS, group_tasks, range_bits  # noqa: E402
+from cleaner.dedup.job import STATE_BITS, TASK_BYTES, group_tasks, range_bits  # noqa: E402
 from cleaner.dedup.tokens import fmix64  # noqa: E402
 from cleaner.spill import read_dedup, spill_path, write_decisions  # noqa: E402
 
@@ -127,8 +129,10 @@ def _files(root: Path) -> tuple[int, int]:
     return sum(sizes), len(sizes)
 
 
-def measure(spill: Path, tasks: list[int], state_dir: Path | None, workers: int) -> dict[str, Any]:
+def measure(spill: Path, tasks: list[int], state_dir: Path | None, workers: int, task_mb: int,
+            fan_in: int) -> dict[str, Any]:
     """Phase 2 over the spilled tasks, in this (fresh) process: the driver."""
+    shuffle.FAN_IN = fan_in  # the driver decides which files are merged
     started = time.perf_counter()
     sizes = [Path(spill_path(spill, task, "dedup")).stat().st_size for task in tasks]
     assert tasks == list(range(tasks[0], tasks[0] + len(tasks))), "the tasks of one run are consecutive"
@@ -136,9 +140,10 @@ def measure(spill: Path, tasks: list[int], state_dir: Path | None, workers: int)
     state = DedupState.open(state_dir, SETTINGS) if state_dir is not None else None
     bits = state.bits if state is not None and state.bits is not None else range_bits(batches, STATE_BITS if state else 0)
     steps: dict[str, float] = {}
+    groups = group_tasks(sizes, task_mb << 20, tasks[0])
     with process_spread(workers) as pool:
         spread = timed(pool, steps)
-        stats, job = deduplicate(group_tasks(sizes, first=tasks[0]), partial(read_dedup, spill), partial(write_decisions, spill), str(spill / "dedup"),
+        stats, job = deduplicate(groups, partial(read_dedup, spill), partial(write_decisions, spill), str(spill / "dedup"),
                                  SETTINGS, spread, bits, state.prior() if state else None,
                                  str(state.new_run()) if state else None)
         if state is not None:
@@ -150,20 +155,23 @@ def measure(spill: Path, tasks: list[int], state_dir: Path | None, workers: int)
     shutil.rmtree(spill / "dedup", ignore_errors=True)
     return {"seconds": time.perf_counter() - started, "driver_peak_mb": _peak_kb() / 1024, "scratch": scratch,
             "worker_peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, "bits": bits,
+            "dedup_tasks": len(groups),
             "removed": stats.exact_paragraphs + stats.near_paragraphs, "recurring": stats.recurring_lines,
             "clusters": stats.clusters, "steps": steps}
 
 
-def _measured(spill: Path, tasks: list[int], state_dir: Path | None, workers: int) -> dict[str, Any]:
+def _measured(spill: Path, tasks: list[int], state_dir: Path | None, args: argparse.Namespace) -> dict[str, Any]:
     """`measure` in a fresh process, so its peak is phase 2's alone."""
     command = [sys.executable, __file__, "--measure", str(spill), "--tasks", ",".join(map(str, tasks)),
-               "--workers", str(workers)] + (["--state", str(state_dir)] if state_dir is not None else [])
+               "--workers", str(args.workers), "--task-mb", str(args.task_mb), "--fan-in", str(args.fan_in)] \
+        + (["--state", str(state_dir)] if state_dir is not None else [])
     result: dict[str, Any] = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
     return result
 
 
-def run_size(paragraphs: int, workers: int, tmp: str) -> None:
-    root = Path(tempfile.mkdtemp(prefix="dedup-scale-", dir=tmp))
+def run_size(paragraphs: int, args: argparse.Namespace) -> None:
+    workers = args.workers
+    root = Path(tempfile.mkdtemp(prefix="dedup-scale-", dir=args.tmp))
     try:
         spill = root / "spill"
         spill.mkdir()
@@ -173,11 +181,12 @@ def run_size(paragraphs: int, workers: int, tmp: str) -> None:
         with Pool(workers) as pool:
             sizes = pool.map(_generate, [(spill, task, TASK_PARAGRAPHS, 1) for task in range(tasks + extra)])
         generated = time.perf_counter() - started
-        first = _measured(spill, list(range(tasks)), root / "state", workers)
-        again = _measured(spill, list(range(tasks, tasks + extra)), root / "state", workers)
+        first = _measured(spill, list(range(tasks)), root / "state", args)
+        again = _measured(spill, list(range(tasks, tasks + extra)), root / "state", args)
         state_bytes = sum(p.stat().st_size for p in (root / "state").rglob("*") if p.is_file())
         print(f"{tasks * TASK_PARAGRAPHS:>10,} paragraphs ({tasks} tasks, {sum(sizes[:tasks]) / 2**20:,.0f} MB of batches, "
-              f"generated in {generated:.0f} s, 2**{first['bits']} hash ranges):")
+              f"generated in {generated:.0f} s, {first['dedup_tasks']} dedup tasks of up to {args.task_mb} MB, "
+              f"2**{first['bits']} hash ranges, files merged above {args.fan_in} sources):")
         print(f"    first run into a fresh state: {first['seconds']:7.1f} s, driver peak {first['driver_peak_mb']:6.0f} MB, "
               f"largest worker {first['worker_peak_mb']:6.0f} MB; {first['removed']:,} duplicates, "
               f"{first['recurring']:,} recurring lines, {first['clusters']:,} clusters; state {state_bytes / 2**20:,.0f} MB")
@@ -187,7 +196,7 @@ def run_size(paragraphs: int, workers: int, tmp: str) -> None:
         for name, found in (("first run", first), ("incremental run", again)):
             print(f"    {name}, wall seconds per step ({workers} workers): "
                   + ", ".join(f"{step} {seconds:.1f}" for step, seconds in found["steps"].items()))
-            print(f"    {name}, shuffle files: {found['scratch'][0] / 2**20:,.0f} MB in {found['scratch'][1]:,} files",
+            print(f"    {name}, shuffle files at the end: {found['scratch'][0] / 2**20:,.0f} MB in {found['scratch'][1]:,} files",
                   flush=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -199,15 +208,20 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--tmp", default="/tmp")
+    parser.add_argument("--task-mb", type=int, default=TASK_BYTES >> 20,
+                        help="MB of batches per dedup task (default: the pipeline's)")
+    parser.add_argument("--fan-in", type=int, default=shuffle.FAN_IN,
+                        help="merge a step's files once it has more sources than this (default: the pipeline's)")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--tasks", help=argparse.SUPPRESS)
     parser.add_argument("--state", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure is not None:
-        print(json.dumps(measure(args.measure, [int(t) for t in args.tasks.split(",")], args.state, args.workers)))
+        print(json.dumps(measure(args.measure, [int(t) for t in args.tasks.split(",")], args.state, args.workers,
+                                 args.task_mb, args.fan_in)))
         return
     for paragraphs in [200_000] if args.quick else args.paragraphs:
-        run_size(paragraphs, args.workers, args.tmp)
+        run_size(paragraphs, args)
 
 
 if __name__ == "__main__":

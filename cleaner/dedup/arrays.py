@@ -45,6 +45,10 @@ class MappedArray:
     def __len__(self) -> int:
         return len(np.load(self._path, mmap_mode="r"))
 
+    @property
+    def dtype(self) -> np.dtype:
+        return np.load(self._path, mmap_mode="r").dtype
+
     def take(self, at: np.ndarray) -> np.ndarray:
         """The rows at these positions, in this order."""
         mapped = np.load(self._path, mmap_mode="r")
@@ -90,6 +94,10 @@ class RangedArray:
 
     def __len__(self) -> int:
         return self._layout()[1]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._layout()[0]
 
     def whole(self) -> np.ndarray:
         return self.span(0, len(self))

@@ -45,7 +45,9 @@ def decide(job: Job, task: int) -> DedupStats:
     tasks read them."""
     stats = DedupStats()
     members = job.members(task)
+    documents = [len(member.doc_ids) if member is not None else 0 for member in members]
     batch = join_batches(members)
+    del members  # the joined batch is a copy: hold one
     if batch is None:
         for member in job.tasks[task]:
             job.write_decisions(member, Decisions([], np.zeros(0, dtype=REMOVAL), np.zeros(0, dtype=REJECTION), []))
@@ -106,7 +108,7 @@ def decide(job: Job, task: int) -> DedupStats:
         points = rows["target"] >= 0
         rows["target"][points] = np.searchsorted(used, rows["target"][points])
     decisions = Decisions(list(batch.doc_ids), removals, rejections, paragraphs.documents(used))
-    for member, piece in zip(job.tasks[task], decisions.split([len(b.doc_ids) if b else 0 for b in members])):
+    for member, piece in zip(job.tasks[task], decisions.split(documents)):
         job.write_decisions(member, piece)
 
     texts = np.unique(fp.exact[recurring_at])

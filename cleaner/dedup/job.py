@@ -30,7 +30,7 @@ MAX_BITS = 16
 # (one phase-1 task when larger): a step reads a slice of every source's file per destination,
 # so fewer, larger sources keep those reads (sources x ranges) in bounds at terabytes, while a
 # task's call still holds a few hundred MB.
-TASK_BYTES = 128 << 20
+TASK_BYTES = 64 << 20
 STATE_BITS = 6
 CC_FEWER_BITS = 3  # the components steps cut their nodes into 2**(bits - CC_FEWER_BITS) ranges
 # Candidate pairs whose exact Jaccard is computed in one call (see verify, decide).

@@ -27,7 +27,7 @@ import numpy as np
 from cleaner.dedup.components import Spread
 from cleaner.dedup.job import Job, rows_of
 from cleaner.dedup.prior import NODE_ROW
-from cleaner.dedup.shuffle import dump, exists, load, names, node_range, read_part, write_parts
+from cleaner.dedup.shuffle import dump, exists, load, merge_sources, names, node_range, read_part, write_parts
 
 _EDGE = {"src": np.int64, "dst": np.int64}
 _NODE = {"node": np.int64}
@@ -124,16 +124,21 @@ def components(job: Job, spread: Spread) -> tuple[int, dict[str, int]]:
     """Label every node of the graph; return the number of clusters and their sizes."""
     parts = range(1 << job.cc_bits)
     round_ = 0
+    merge_sources(job.scratch, spread, "resolve/0000")
     while sum(spread(resolve, ((round_, part) for part in parts), (job,))):
         round_ += 1
+        merge_sources(job.scratch, spread, f"resolve/{round_:04d}")
     round_ = 0
     while True:
+        merge_sources(job.scratch, spread, f"star/{round_:04d}")
         large = sum(spread(star, ((round_, part) for part in parts), (job,)))
+        merge_sources(job.scratch, spread, f"star/{round_ + 1:04d}")
         small = sum(spread(star, ((round_ + 1, part) for part in parts), (job,)))
         round_ += 2
         if not large and not small:
             break
     list(spread(finish, ((part,) for part in parts), (job,)))
+    merge_sources(job.scratch, spread, "sizes", "roots")
     histogram: dict[int, int] = {}
     for found in spread(sizes, ((part,) for part in parts), (job,)):
         for size, count in found.items():

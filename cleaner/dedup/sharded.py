@@ -79,7 +79,7 @@ from cleaner.dedup.prior import BAND_ROW, COUNT_ROW, EXACT_ROW, ID_ROW, Prior
 from cleaner.dedup.records import DedupBatch, DedupStats
 from cleaner.dedup.resolve import band_pairs, copy_documents
 from cleaner.dedup.settings import DedupSettings
-from cleaner.dedup.shuffle import dump, exists, key_range, load, read_part, write_parts
+from cleaner.dedup.shuffle import dump, exists, key_range, load, merge_sources, read_part, write_parts
 from cleaner.dedup.tokens import fmix64, word_hash
 
 _NONE = np.iinfo(np.int64).max
@@ -210,8 +210,8 @@ def task_keys(job: Job, task: int) -> None:
     assert s.bands is not None
     hashes = fp.bands[slots[holders]].ravel()
     write_parts(job.scratch, "bands", task, key_range(hashes, job.bits),
-                {"key": hashes, "band": np.tile(np.arange(s.bands), len(holders)),
-                 "local": np.repeat(holders, s.bands)})
+                {"key": hashes, "band": np.tile(np.arange(s.bands, dtype=np.int8), len(holders)),
+                 "local": np.repeat(holders.astype(np.int32), s.bands)})  # 13 bytes a row, not 24
 
 
 def group_counts(job: Job, part: int) -> None:
@@ -239,7 +239,7 @@ def group_counts(job: Job, part: int) -> None:
 def group_bands(job: Job, part: int) -> None:
     """LSH buckets of this hash range into candidate pairs (`band_pairs`, earlier runs'
     members included), each sent to the task of its later paragraph."""
-    rows, sources = read_part(job.scratch, "bands", part, {"key": np.uint64, "band": np.int64, "local": np.int64})
+    rows, sources = read_part(job.scratch, "bands", part, {"key": np.uint64, "band": np.int8, "local": np.int32})
     if not len(sources):
         return
     gid = job.para_base[sources] + rows["local"]
@@ -302,18 +302,23 @@ def deduplicate(tasks: list[range], read_batch: Callable[[int], DedupBatch | Non
     ranges = [(part,) for part in range(1 << job.bits)]
     own = [(task,) for task in range(len(tasks))]
     counts = np.array(list(spread(partition, own, (job,))), dtype=np.int64).reshape(-1, 3)
+    merge_sources(job.scratch, spread, "exact", "ids")
     doc_base = job.prior.documents + np.r_[0, np.cumsum(counts[:, 0])].astype(np.int64)
     para_base = job.n_prior + np.r_[0, np.cumsum(counts[:, 1])].astype(np.int64)
     job = replace(job, doc_base=doc_base[:-1], para_base=para_base[:-1],
                   documents_end=int(doc_base[-1]), paragraphs_end=int(para_base[-1]))
     for step in (check_ids, group_exact):
         list(spread(step, ranges, (job,)))
+    merge_sources(job.scratch, spread, "exact_out")
     list(spread(task_keys, own, (job,)))
+    merge_sources(job.scratch, spread, "site", "text", "bands")
     for step in (group_counts, group_bands):
         list(spread(step, ranges, (job,)))
+    merge_sources(job.scratch, spread, "site_out", "text_out", "pairs")
     verified = np.array(list(spread(verify, own, (job,))), dtype=np.int64).reshape(-1, 2)
     clusters, sizes = components(job, spread)
     stats = combine(list(spread(decide, own, (job,))))
+    merge_sources(job.scratch, spread, "recurring")
     stats.recurring_texts = sum(spread(count_texts, ranges, (job,)))
     stats.candidate_pairs = stats.candidate_pairs_checked = int(verified[:, 0].sum())
     stats.candidate_pairs_linked = int(verified[:, 1].sum())
