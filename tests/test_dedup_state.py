@@ -96,7 +96,7 @@ def test_an_uncommitted_run_leaves_the_state_and_goes_next_time(tmp_path: Path) 
     before = (directory / INDEX).read_bytes()
     settings = DedupSettings()
     orphan = DedupState.open(directory, settings).new_run()  # a run killed before it committed
-    (orphan / "chunks").mkdir()
+    (Path(orphan) / "chunks").mkdir()
     assert (directory / INDEX).read_bytes() == before
     decisions, _ = run([("r2", [THIRD, A])], settings, directory)
     assert removed(decisions, "r2")[1][1]["duplicate_of"]["id"] == "r1a"

@@ -16,10 +16,10 @@ from cleaner import storage
 from cleaner.dedup.arrays import open_array, save_array
 
 
-def save_table(path: str, rows: np.ndarray) -> None:
-    """Save rows already sorted by `key`."""
-    save_array(f"{path}.npy", rows)
-    save_array(f"{path}.key.npy", rows["key"])
+def save_table(path: str, rows: np.ndarray, *, durable: bool = False) -> None:
+    """Save rows already sorted by `key` (`durable`: see `save_array`)."""
+    save_array(f"{path}.npy", rows, durable=durable)
+    save_array(f"{path}.key.npy", rows["key"], durable=durable)
 
 
 def find(path: str, queries: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
