@@ -6,7 +6,7 @@ Layout (format "cleaner-dedup-state", version 4), at a local directory or an fss
 
     index.json                 format, version, settings, hash-range bits, the committed runs
                                (name, paragraphs, documents, input sha256s) and which of them
-                               hold tables: O(runs), whatever the number of tasks
+                               hold tables: no entry per task
     runs/<name>/chunks.npy     the run's chunk list (see `prior.CHUNK_ROW`)
     runs/<name>/chunks/<k>/    para.npy, shingles.npy, docs.pkl: dedup task k's paragraphs
     runs/<name>/tables/<kind>/<range>.npy (+ .key.npy): sorted tables, see `prior.py`
