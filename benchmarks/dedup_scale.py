@@ -145,12 +145,12 @@ def measure(spill: Path, tasks: list[int], state_dir: Path | None, workers: int,
         spread = timed(pool, steps)
         stats, job = deduplicate(groups, partial(read_dedup, spill), partial(write_decisions, spill), str(spill / "dedup"),
                                  SETTINGS, spread, bits, state.prior() if state else None,
-                                 str(state.new_run()) if state else None)
+                                 state.new_run() if state else None)
         if state is not None:
             tables = state.compact(job, spread)
             committing = time.perf_counter()
             state.commit(job, tables, set())
-            steps["commit (fsync)"] = time.perf_counter() - committing
+            steps["commit"] = time.perf_counter() - committing
     scratch = _files(spill / "dedup")
     shutil.rmtree(spill / "dedup", ignore_errors=True)
     return {"seconds": time.perf_counter() - started, "driver_peak_mb": _peak_kb() / 1024, "scratch": scratch,

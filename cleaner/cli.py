@@ -7,7 +7,6 @@ import importlib.util
 import json
 import os
 import sys
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -26,7 +25,7 @@ from cleaner.pipeline import (
     ON_ERROR,
     InputFailure,
     Settings,
-    run,
+    run_uncommitted,
 )
 from cleaner.readers import INPUT_FORMATS, ReadOptions, read_input
 from cleaner.readers.discover import InputError, discover
@@ -35,7 +34,6 @@ from cleaner.readers.formats import DEFAULT_GLOB
 from cleaner.readers.records import RecordFields
 from cleaner.remote import direct_staging, published
 from cleaner.rules.loader import RulePackError, RuleSet, default_rules_dir, load_rules
-from cleaner.staged_state import staged_state
 from cleaner.stages import DocumentCleaner, StageSettings
 from cleaner.stats import RunStats
 from cleaner.writers.output_dir import OutputError
@@ -288,17 +286,16 @@ def _clean(args: argparse.Namespace) -> int:
                          "run `cleaner report OUT` after the run instead")
     guards = Guards(args.max_removed_fraction, args.min_output_docs, strict=args.strict)
     try:
-        with ExitStack() as scope:
-            # The state moves on only after OUT is in place, published included (see staged_state).
-            state = scope.enter_context(staged_state(args.state, args.output)) if args.state else None
-            out = scope.enter_context(published(args.output, args.inputs, force=args.force, staging=records_to))
-            stats = run(args.inputs, out, ruleset, settings, force=args.force, state_dir=state,
-                        resume=args.resume, progress=sys.stderr.isatty() and not args.quiet, guards=guards,
-                        state_name=args.state, work_dir=args.work_dir, records_to=records_to)
+        with published(args.output, args.inputs, force=args.force, staging=records_to) as out:
+            stats, commit_state = run_uncommitted(
+                args.inputs, out, ruleset, settings, force=args.force, state=args.state, resume=args.resume,
+                progress=sys.stderr.isatty() and not args.quiet, guards=guards, work_dir=args.work_dir,
+                records_to=records_to)
             if args.report:  # inside: a URL output is published with its report
                 from cleaner.report import write_report
 
                 write_report(out)
+        commit_state()  # OUT is in place, published included: only now may the state move on
     except InputsSkipped as skipped:
         _warn_skipped(args, skipped.stats)
         return _refused(args, skipped, "inputs_skipped", EXIT_INPUT)

@@ -66,8 +66,8 @@ def fsync_dir(path: Path) -> None:
 
 
 def fsync_tree(root: Path) -> None:
-    """Make every file under `root`, and the directories listing them, durable: before a
-    commit point (an index, a rename) that makes them visible."""
+    """Make every file under `root`, and the directories listing them, durable: before the
+    rename that makes them visible (OUT's swap)."""
     for directory, _, names in os.walk(root):
         for name in names:
             fd = os.open(os.path.join(directory, name), os.O_RDONLY)

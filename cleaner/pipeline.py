@@ -11,6 +11,7 @@ and the driver holds counts per task, never documents or records.
 from __future__ import annotations
 
 import json
+import os
 import time
 from array import array
 from collections.abc import Callable, Iterable, Sequence
@@ -34,7 +35,6 @@ from cleaner.dedup.fingerprint import fingerprint_batch
 from cleaner.dedup.job import STATE_BITS, group_tasks, range_bits
 from cleaner.dedup.records import REF_COLUMNS, DedupBatch, DedupStats, site_key
 from cleaner.dedup.shape import LineShapes
-from cleaner.dedup.state import INDEX as STATE_INDEX
 from cleaner.dedup.tokens import Tokenizer
 from cleaner.document import Cleaned
 from cleaner.engines.local import map_tasks
@@ -342,27 +342,38 @@ def added_timestamp() -> str:
     return run_moment().strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, force: bool = False,
-        state_dir: Path | None = None, resume: bool = False, progress: bool = False,
-        guards: Guards | None = None, state_name: str | None = None, work_dir: str | None = None,
-        records_to: str | None = None) -> RunStats:
-    """Clean every input into OUT; OUT (and the --state directory) change only if the run succeeds.
+def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, **options: Any) -> RunStats:
+    """`run_uncommitted`, then its state's commit: for an OUT that is in place when the run
+    returns (a local one)."""
+    stats, commit = run_uncommitted(inputs, out, ruleset, settings, **options)
+    commit()
+    return stats
 
-    With `state_dir`, inputs an earlier run saw are skipped, new paragraphs are deduplicated
-    against everything indexed before, and the state is updated after OUT is in place (so a
-    crash in between re-cleans those inputs next time rather than losing them). With `resume`,
-    tasks an interrupted run finished (same inputs, rules and settings) are not redone. `guards`
-    refuse to replace OUT when the run would remove far more than expected. `state_name` is how
-    the manifest names the state when `state_dir` is a stand-in for it (see `staged_state`).
-    `work_dir` is where workers keep the run's intermediate files, when not beside OUT (a URL
-    every machine of a cluster reaches; see `workdir`). `records_to` is where workers write the
-    output shards and texts when OUT is published from a store's staging prefix (see
-    `remote.published`) rather than from OUT's local staging directory.
+
+def run_uncommitted(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, force: bool = False,
+                    state: str | os.PathLike[str] | None = None, resume: bool = False, progress: bool = False,
+                    guards: Guards | None = None, work_dir: str | None = None,
+                    records_to: str | None = None) -> tuple[RunStats, Callable[[], None]]:
+    """Clean every input into OUT; OUT changes only if the run succeeds. Returns the run's
+    stats and what moves the --state on, for the caller to call once OUT is in place.
+
+    With `state` (a directory or an fsspec URL, read and written where it is), inputs an
+    earlier run saw are skipped, new paragraphs are deduplicated against everything indexed
+    before, and this run's files are written into the state uncommitted. The commit comes only
+    after OUT is in place, published included (`remote.published` uploads a URL OUT after this
+    returns), so a failure in between re-cleans those inputs next time rather than losing them;
+    a run that fails leaves the state as it was. With `resume`, tasks an interrupted run
+    finished (same inputs, rules, settings and state) are not redone. `guards` refuse to
+    replace OUT when the run would remove far more than expected. `work_dir` is where workers
+    keep the run's intermediate files, when not beside OUT (a URL every machine of a cluster
+    reaches; see `workdir`). `records_to` is where workers write the output shards and texts
+    when OUT is published from a store's staging prefix (see `remote.published`) rather than
+    from OUT's local staging directory.
     """
     started = time.perf_counter()
     files = discover(inputs, settings.glob)
     check_output(out, sorted({f.root for f in files}), force)
-    state = _load_state(state_dir, settings)
+    dedup_state = _load_state(state, settings)
     stats = RunStats()
     work = WorkDir(out, work_dir)
     commit: Callable[[set[str]], None] | None = None
@@ -375,13 +386,13 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
 
                     engine = engine_scope.enter_context(RayEngine(settings.ray_address, settings.workers))
                 tasks = plan_tasks(files, settings, engine)
-                finished = work.prepare(_work_key(tasks, ruleset, settings, state_dir), resume)
+                finished = work.prepare(_work_key(tasks, ruleset, settings, dedup_state), resume)
                 todo = [task for task in tasks if task.index not in finished]
                 dedup_bytes = array("q", [0]) * len(tasks)  # per task: sizes the dedup's ranges and tasks
                 for index, summary in finished.items():
                     dedup_bytes[index] = summary.dedup_bytes
                 stats.tasks_resumed = len(tasks) - len(todo)
-                known = frozenset(state.inputs) if state is not None else frozenset()
+                known = frozenset(dedup_state.inputs) if dedup_state is not None else frozenset()
                 with progress_bar(sum(task.size for task in todo), "cleaning", progress) as bar:
                     documents = 0
                     stage_counts: dict[str, StageStats] = {}  # of the tasks cleaned now (not resumed)
@@ -399,7 +410,7 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
                          [_absolute(t) for t in todo] if engine is not None else todo, settings.workers, advance)
                 phase1 = time.perf_counter()
                 spread = engine.spread if engine is not None else None
-                found = _deduplicate(tasks, dedup_bytes, work.path, settings, state, spread)
+                found = _deduplicate(tasks, dedup_bytes, work.path, settings, dedup_state, spread)
                 deduplicated = time.perf_counter()
                 if found is not None:
                     stats.extra["duplicates"] = _duplicate_stats(found[0])
@@ -414,7 +425,7 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
                 "inputs": inputs_seen,
                 "settings": settings.to_json(),
                 "rules": {"digest": ruleset.digest, "packs": list(ruleset.packs)},
-                "state": state_name or (str(state_dir) if state_dir is not None else None),
+                "state": os.fspath(state) if state is not None else None,
                 "counts": stats.to_json()["documents"],
                 "stages": {name: asdict(counts) for name, counts in stage_counts.items()},
                 "timings": {"phase1_seconds": round(phase1 - started, 3), "dedup_seconds": round(deduplicated - phase1, 3),
@@ -423,23 +434,24 @@ def run(inputs: list[str], out: Path, ruleset: RuleSet, settings: Settings, *, f
             })
             work.remove()  # still under the lock: a run that starts next cannot lose its new work directory
     except BaseException:
-        if state is not None:
-            state.collect()  # this run's files in the state, never committed
+        if dedup_state is not None:
+            dedup_state.collect()  # this run's files in the state, never committed
         raise
-    if commit is not None:  # OUT is in place: the state moves on
-        commit({entry["sha256"] for entry in inputs_seen if entry.get("sha256")})
-    return stats
+    if commit is None:
+        return stats, lambda: None
+    return stats, partial(commit, {entry["sha256"] for entry in inputs_seen if entry.get("sha256")})
 
 
-def _work_key(tasks: list[Task], ruleset: RuleSet, settings: Settings, state_dir: Path | None) -> str:
-    """What phase-1 results depend on: inputs as they are on disk, rules, settings, the state."""
+def _work_key(tasks: list[Task], ruleset: RuleSet, settings: Settings, state: DedupState | None) -> str:
+    """What phase-1 results depend on: inputs as they are on disk, rules, settings, the state
+    (its index, which changes with every commit)."""
     inputs = [[f.source_name, f.relative, *_stat(f.path)] for task in tasks for f in task.files]
     ranges = [[type(task.part).__name__, *astuple(task.part)] for task in tasks if task.part is not None]
-    state_file = [*_stat(state_dir / STATE_INDEX)] if state_dir is not None else None
     # The shipped line model is data like the rules: a retrained model must not reuse old results.
     model = [*_stat(default_model_path())] if settings.stages.classifier.enabled else None
     return work_key({"inputs": inputs, "tasks": [len(t.files) for t in tasks], "ranges": ranges, "rules": ruleset.digest,
-                     "settings": settings.to_json(), "state": state_file, "model": model})
+                     "settings": settings.to_json(), "state": state.index if state is not None else None,
+                     "model": model})
 
 
 def _stat(path: Path) -> tuple[int, int]:
@@ -450,12 +462,12 @@ def _stat(path: Path) -> tuple[int, int]:
     return info.st_size, info.st_mtime_ns
 
 
-def _load_state(state_dir: Path | None, settings: Settings) -> DedupState | None:
-    if state_dir is None:
+def _load_state(state: str | os.PathLike[str] | None, settings: Settings) -> DedupState | None:
+    if state is None:
         return None
     if settings.dedup is None:
-        raise StateError(f"{state_dir}: --state keeps the dedup index, so it needs dedup on (drop --no-dedup)")
-    return DedupState.open(state_dir, settings.dedup)
+        raise StateError(f"{os.fspath(state)}: --state keeps the dedup index, so it needs dedup on (drop --no-dedup)")
+    return DedupState.open(state, settings.dedup)
 
 
 def _deduplicate(tasks: list[Task], dedup_bytes: Sequence[int], work: str, settings: Settings,
@@ -468,7 +480,7 @@ def _deduplicate(tasks: list[Task], dedup_bytes: Sequence[int], work: str, setti
     OUT is in place).
 
     The steps' files go to `<work>/dedup`, a local directory or a URL like the rest of the work
-    location (see `dedup/arrays.py`); a state's new run is written into its (local) directory.
+    location (see `dedup/arrays.py`); a state's new run is written where the state is.
     `dedup_bytes` (each task's dedup batch, from its summary) sets the number of hash ranges
     and which consecutive tasks the dedup reads as one (`group_tasks`).
     """
@@ -482,7 +494,7 @@ def _deduplicate(tasks: list[Task], dedup_bytes: Sequence[int], work: str, setti
         bits = state.bits
     else:
         bits = range_bits(sum(dedup_bytes), STATE_BITS if state is not None else 0)
-    out = str(state.new_run()) if state is not None else None
+    out = state.new_run() if state is not None else None
     with ExitStack() as scope:
         if spread is None:
             spread = scope.enter_context(process_spread(settings.workers))

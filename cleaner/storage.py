@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from cleaner.files import OutputError
+from cleaner.files import OutputError, fsync_dir
 from cleaner.remote import filesystem, is_url, local_path
 
 Location = str | os.PathLike[str]
@@ -41,11 +41,26 @@ def join(location: Location, *names: str) -> str:
     return "/".join([base.rstrip("/"), *names]) if names else base
 
 
-def make_dirs(location: Location) -> None:
-    """Create the directory (and its parents) where a local location is; object stores need none."""
+def make_dirs(location: Location, *, durable: bool = False) -> None:
+    """Create the directory (and its parents) where a local location is; object stores need none.
+
+    `durable` also syncs the parent of every directory it creates, so the new directories
+    survive a machine crash (their files are synced by `open_atomically`).
+    """
     path = local(location)
-    if path is not None:
-        Path(path).mkdir(parents=True, exist_ok=True)
+    if path is None:
+        return
+    target = Path(path)
+    if not durable:
+        target.mkdir(parents=True, exist_ok=True)
+        return
+    missing = []
+    while not target.is_dir():
+        missing.append(target)
+        target = target.parent
+    for directory in reversed(missing):
+        directory.mkdir(exist_ok=True)
+        fsync_dir(directory.parent)
 
 
 @contextmanager
@@ -70,8 +85,9 @@ def read_bytes(path: Location) -> bytes:
 def open_atomically(path: Location, *, durable: bool = False) -> Iterator[BinaryIO]:
     """A file open for writing that appears at `path` only when the block exits without error.
 
-    `durable` also syncs a local file to disk before it is renamed (for files that must survive
-    a machine crash, such as finished phase-1 work kept for --resume).
+    `durable` also syncs a local file to disk before it is renamed, and its directory after
+    (for files that must survive a machine crash: finished phase-1 work kept for --resume, the
+    files of a dedup state). In a store an object is durable once its put has returned.
     """
     target = local(path)
     if target is None:
@@ -90,6 +106,8 @@ def open_atomically(path: Location, *, durable: bool = False) -> Iterator[Binary
                 handle.flush()
                 os.fsync(handle.fileno())
         os.replace(temporary, target)
+        if durable:
+            fsync_dir(Path(target).parent)
     except BaseException:
         try:
             os.unlink(temporary)
@@ -142,18 +160,25 @@ def size(path: Location) -> int:
 
 def list_names(location: Location) -> list[str]:
     """Names of the files directly under `location`, sorted; empty when it does not exist."""
+    return sorted(name for name, kind in _entries(location) if kind == "file")
+
+
+def list_dirs(location: Location) -> list[str]:
+    """Names of the directories directly under `location` (in a store: the prefixes), sorted."""
+    return sorted(name for name, kind in _entries(location) if kind == "directory")
+
+
+def _entries(location: Location) -> list[tuple[str, str]]:
+    """(name, "file" or "directory" or "other") of each entry directly under `location`."""
     here = local(location)
-    if here is not None:
-        try:
-            return sorted(entry.name for entry in os.scandir(here) if entry.is_file())
-        except FileNotFoundError:
-            return []
-    fs, inner = filesystem(os.fspath(location))
     try:
-        entries = fs.ls(inner, detail=True)
+        if here is not None:
+            return [(entry.name, "directory" if entry.is_dir() else "file" if entry.is_file() else "other")
+                    for entry in os.scandir(here)]
+        fs, inner = filesystem(os.fspath(location))
+        return [(entry["name"].rstrip("/").rsplit("/", 1)[-1], entry["type"]) for entry in fs.ls(inner, detail=True)]
     except FileNotFoundError:
         return []
-    return sorted(entry["name"].rstrip("/").rsplit("/", 1)[-1] for entry in entries if entry["type"] == "file")
 
 
 def remove(path: Location) -> None:

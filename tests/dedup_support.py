@@ -83,7 +83,7 @@ def dedup_tasks(tasks: list[DedupBatch | None], settings: DedupSettings | None =
         stats, job = deduplicate(units, partial(read_dedup, spill), partial(write_decisions, spill),
                                  str(spill / "dedup"), settings, spread, bits,
                                  opened.prior() if opened is not None else None,
-                                 str(opened.new_run()) if opened is not None else None)
+                                 opened.new_run() if opened is not None else None)
         if opened is not None:
             opened.commit(job, opened.compact(job, spread), inputs or set())
         return [read_decisions(spill, task) for task in range(len(tasks))], stats

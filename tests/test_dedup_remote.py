@@ -1,15 +1,18 @@
-"""The sharded dedup's files at a URL (``--work-dir memory://...``): ranged reads give the rows
-a memory map gives, and a whole run deduplicates across tasks exactly as with a local work
-directory. memory:// lives in one process, so runs there use one worker (its steps then run
-in this process); the local runs check 1 against 2 workers."""
+"""The sharded dedup's files at a URL (``--work-dir memory://...``, ``--state memory://...``):
+ranged reads give the rows a memory map gives, a whole run deduplicates across tasks exactly as
+with a local work directory, and a state at a URL is read where it is. memory:// lives in one
+process, so runs there use one worker (its steps then run in this process); the local runs
+check 1 against 2 workers."""
 
 from __future__ import annotations
 
 import json
 import random
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import fsspec
 import numpy as np
 import pytest
 from conftest import SEEDS, run_cli
@@ -23,11 +26,44 @@ from cleaner.dedup.prior import BAND_ROW
 from cleaner.dedup.tables import find, read_table, save_table
 
 
+class CountingMemoryFileSystem(MemoryFileSystem):
+    """An in-memory store that counts the bytes read from each object."""
+
+    protocol = "countmem"
+    store: dict = {}
+    pseudo_dirs = [""]
+    read: Counter[str] = Counter()
+
+    @classmethod
+    def _strip_protocol(cls, path):  # type: ignore[no-untyped-def]
+        if isinstance(path, str) and path.startswith("countmem://"):
+            path = "memory://" + path[len("countmem://"):]
+        return super()._strip_protocol(path)
+
+    def cat_file(self, path, start=None, end=None, **kwargs):  # type: ignore[no-untyped-def]
+        data = super().cat_file(path, start, end, **kwargs)
+        CountingMemoryFileSystem.read[self._strip_protocol(path)] += len(data)
+        return data
+
+    def _open(self, path, mode="rb", **kwargs):  # type: ignore[no-untyped-def]
+        if "r" in mode:  # counted as read whole
+            CountingMemoryFileSystem.read[self._strip_protocol(path)] += self.size(path)
+        return super()._open(path, mode, **kwargs)
+
+
+fsspec.register_implementation("countmem", CountingMemoryFileSystem, clobber=True)
+
+
 @pytest.fixture(autouse=True)
 def empty_memory_store() -> Iterator[None]:
-    MemoryFileSystem.store.clear()
+    for cls in (MemoryFileSystem, CountingMemoryFileSystem):
+        cls.store.clear()
+        cls.pseudo_dirs[:] = [""]
+    CountingMemoryFileSystem.read.clear()
     yield
-    MemoryFileSystem.store.clear()
+    for cls in (MemoryFileSystem, CountingMemoryFileSystem):
+        cls.store.clear()
+        cls.pseudo_dirs[:] = [""]
 
 
 def test_ranged_reads_give_the_rows_of_a_memory_map(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -84,7 +120,11 @@ def corpus(root: Path) -> Path:
     return root
 
 
-def tree(root: Path) -> dict[str, bytes]:
+def tree(root: Path | str) -> dict[str, bytes]:
+    """The files under a directory or a URL, but manifest.json (it names the state and times the run)."""
+    if isinstance(root, str):
+        fs, _, (path,) = fsspec.get_fs_token_paths(root)
+        return {name[len(path) + 1:]: fs.cat_file(name) for name in sorted(fs.find(path))}
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
             if p.is_file() and p.name != "manifest.json"}
 
@@ -94,7 +134,8 @@ def test_dedup_with_a_url_work_dir_gives_the_local_output(tmp_path: Path, monkey
                                                           with_state: bool) -> None:
     """Byte-identical documents, stats and state (exact, near, recurring and whole-document
     duplicates found across tasks) for a memory:// work location and a local one, 1 and 2
-    workers; the scratch goes with the run. With a state, a second run adds more pages."""
+    workers; the scratch goes with the run. With a state (local, and for one of the memory://
+    runs at a memory:// URL too), a second run adds more pages."""
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     monkeypatch.setattr(pipeline, "TASK_MAX_BYTES", 4_000)
     pages = corpus(tmp_path / "in")
@@ -103,21 +144,64 @@ def test_dedup_with_a_url_work_dir_gives_the_local_output(tmp_path: Path, monkey
     for name in ("page020.txt", "page021.txt", "page022.txt", "page023.txt"):
         (pages / name).rename(later / name)
     results = {}
-    for tag, argv in (("url", ["--workers", "1", "--work-dir", "memory://bucket/tmp"]),
-                      ("local1", ["--workers", "1"]), ("local2", ["--workers", "2"])):
-        state = ["--state", str(tmp_path / f"state-{tag}")] if with_state else []
+    url_work = ["--workers", "1", "--work-dir", "memory://bucket/tmp"]
+    runs = [("url", url_work), ("local1", ["--workers", "1"]), ("local2", ["--workers", "2"])]
+    states = {tag: str(tmp_path / f"state-{tag}") for tag, _ in runs}
+    if with_state:
+        runs.append(("url-state", url_work))
+        states["url-state"] = "memory://bucket/state"
+    for tag, argv in runs:
+        state = ["--state", states[tag]] if with_state else []
         assert run_cli("clean", pages, "-o", tmp_path / tag, "--format", "jsonl,txt", "-q", *state, *argv) == 0
         results[tag] = tree(tmp_path / tag)
         if with_state:
             assert run_cli("clean", pages, later, "-o", tmp_path / f"{tag}-2", "--format", "jsonl,txt", "-q",
                            *state, *argv) == 0
             results[tag] |= {f"2/{name}": data for name, data in tree(tmp_path / f"{tag}-2").items()}
-            results[tag] |= {f"state/{name}": data for name, data in tree(tmp_path / f"state-{tag}").items()}
+            where = states[tag] if tag == "url-state" else Path(states[tag])
+            results[tag] |= {f"state/{name}": data for name, data in tree(where).items()}
         assert not (tmp_path / f".{tag}.work").exists()
-    assert results["url"] == results["local1"] == results["local2"]
+    assert results["url"] == results["local1"] == results["local2"] == results.get("url-state", results["url"])
+    if with_state:
+        assert len([name for name in results["url"] if name.endswith("/chunks.npy")]) == 2
     manifest = json.loads((tmp_path / "url" / "manifest.json").read_text())
     assert manifest["timings"]["tasks"] >= 5
     found = json.loads(results["url"]["stats.json"])["duplicates"]
     assert found["by_kind"]["exact"]["paragraphs"] > 0 and found["by_kind"]["near"]["paragraphs"] > 0
     assert found["recurring_lines"] > 0 and found["duplicate_documents"] == 1
     assert not MemoryFileSystem().find("/bucket/tmp")  # the work prefix, the dedup scratch in it too
+
+
+def test_a_later_run_reads_a_url_state_where_it_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run against a state at a URL reads only what its own keys lead to, never the state
+    whole: with text that shares nothing with the first run, it reads the first run's tables'
+    key columns and nothing else of it (no row, no chunk). The state's files are written where
+    the state is, and a third run finds the second run's paragraphs there."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    monkeypatch.setattr(pipeline, "TASK_MAX_BYTES", 4_000)
+    first = corpus(tmp_path / "first")
+    second = tmp_path / "second"
+    second.mkdir()
+    pool = [line for path in sorted(SEEDS.glob("*.txt")) for line in path.read_text(encoding="utf-8").splitlines()
+            if len(line.split()) >= 25]
+    for i in range(6):  # seed paragraphs with their words reversed: no line or shingle of the first run
+        lines = [" ".join(reversed(pool[(11 * i + j) % len(pool)].split())) for j in range(3)]
+        (second / f"report{i}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    state = "countmem://bucket/state"
+    options = ["--workers", "1", "--work-dir", "memory://bucket/tmp", "--state", state, "-q"]
+    assert run_cli("clean", first, "-o", tmp_path / "out1", *options) == 0
+    stored = CountingMemoryFileSystem().find("/bucket/state/runs/00000001")
+    assert any("/chunks/" in name for name in stored) and any("/tables/" in name for name in stored)
+    CountingMemoryFileSystem.read.clear()
+    assert run_cli("clean", second, "-o", tmp_path / "out2", *options) == 0
+    earlier = {name: n for name, n in CountingMemoryFileSystem.read.items() if name.startswith("/bucket/state/runs/00000001/")}
+    assert earlier and [name for name in earlier if not name.endswith(".key.npy")] == []
+    # a third run finds a copy of the second run's text in the chunk the state holds for it
+    third = tmp_path / "third"
+    third.mkdir()
+    (third / "copy.txt").write_text("Nachgedruckt\n" + (second / "report3.txt").read_text(encoding="utf-8"),
+                                    encoding="utf-8")
+    assert run_cli("clean", third, "-o", tmp_path / "out3", *options) == 0
+    rejected = [json.loads(line) for line in (tmp_path / "out3" / "rejected.jsonl").read_text().splitlines()]
+    assert [r["metadata"]["rejection"]["duplicate_of"]["path"] for r in rejected] == ["report3.txt"]
+    assert {d["duplicate_of"]["path"] for d in rejected[0]["metadata"]["duplicates"]} == {"report3.txt"}

@@ -6,16 +6,19 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
-from dedup_support import dedup_tasks, mutate, removed, run, words
+from dedup_support import batch, dedup_tasks, mutate, removed, run, words
 
 from cleaner.dedup import DedupSettings, DedupState, StateError
+from cleaner.dedup.prior import CHUNK_ROW, CHUNKS
 from cleaner.dedup.state import INDEX, OLD_FILE
 
 A = " ".join(words(1, 200))
 B = mutate(A, [20, 80, 140], "b")
 OTHER = " ".join(words(2, 120))
 THIRD = " ".join(words(3, 120))
+FOURTH = " ".join(words(4, 120))
 LINE = "Jetzt den Newsletter abonnieren"
 
 
@@ -69,6 +72,36 @@ def test_a_single_file_state_of_an_earlier_version_is_refused(tmp_path: Path) ->
     assert str(err.value).startswith(str(tmp_path / OLD_FILE)) and "\n" not in str(err.value)
 
 
+def test_a_version_3_state_is_refused(tmp_path: Path) -> None:
+    directory = _run1(tmp_path)
+    index = json.loads((directory / INDEX).read_text())
+    (directory / INDEX).write_text(json.dumps({**index, "version": 3}))
+    with pytest.raises(StateError, match="version 3.*rebuild it by cleaning the corpus again with a fresh --state") \
+            as err:
+        DedupState.open(directory, DedupSettings())
+    assert str(err.value).startswith(str(directory / INDEX)) and "\n" not in str(err.value)
+
+
+def test_the_index_lists_runs_and_each_run_its_chunks(tmp_path: Path) -> None:
+    """index.json grows with runs, not tasks: a run's chunks are listed in its own chunks.npy."""
+    directory = _run1(tmp_path)
+    settings = DedupSettings()
+    dedup_tasks([batch([("r2a", [THIRD, B])], settings), None, batch([("r2b", [OTHER]), ("r2c", [FOURTH, LINE])], settings)],
+                settings, directory)
+    index = json.loads((directory / INDEX).read_text())
+    assert [sorted(run) for run in index["runs"]] == [["documents", "inputs", "name", "paragraphs"]] * 2
+    assert [(run["paragraphs"], run["documents"]) for run in index["runs"]] == [(5, 2), (5, 3)]
+    second = directory / "runs" / index["runs"][1]["name"]
+    chunks = np.load(second / CHUNKS)
+    assert chunks.dtype == CHUNK_ROW
+    assert chunks.tolist() == [(5, 2, 2, 1), (7, 0, 3, 0), (7, 3, 3, 2)]  # first gid, paragraphs, first doc, documents
+    assert sorted(p.name for p in (second / "chunks").iterdir()) == ["00000000", "00000001", "00000002"]
+    decisions, _ = run([("r3", [OTHER, mutate(FOURTH, [60], "z")])], settings, directory)
+    assert removed(decisions, "r3")[0][1]["duplicate_of"]["id"] == "r1b"  # run 1's second document
+    assert removed(decisions, "r3")[1][1]["duplicate_of"] == {"id": "r2c", "path": "r2c.txt", "lines": [1, 1],
+                                                               "chars": [0, len(FOURTH)]}  # run 2's third chunk
+
+
 @pytest.mark.parametrize("damage", ["truncate", "empty", "foreign", "version", "missing-run"])
 def test_corrupt_state_is_refused(tmp_path: Path, damage: str) -> None:
     directory = _run1(tmp_path)
@@ -96,7 +129,7 @@ def test_an_uncommitted_run_leaves_the_state_and_goes_next_time(tmp_path: Path) 
     before = (directory / INDEX).read_bytes()
     settings = DedupSettings()
     orphan = DedupState.open(directory, settings).new_run()  # a run killed before it committed
-    (orphan / "chunks").mkdir()
+    (Path(orphan) / "chunks").mkdir()
     assert (directory / INDEX).read_bytes() == before
     decisions, _ = run([("r2", [THIRD, A])], settings, directory)
     assert removed(decisions, "r2")[1][1]["duplicate_of"]["id"] == "r1a"

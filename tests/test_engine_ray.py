@@ -86,7 +86,7 @@ def clean(inputs: list[Path], out: Path, rules: RuleSet, engine: str, state: Pat
     # these tests are about the dedup phases (the classifier's determinism: tests/test_classifier.py).
     settings = Settings(engine=engine, workers=2, formats=("jsonl", "txt"),
                         stages=StageSettings(classifier=ClassifierSettings(enabled=False)))
-    run([str(p) for p in inputs], out, rules, settings, state_dir=state)
+    run([str(p) for p in inputs], out, rules, settings, state=state)
 
 
 def assert_same_output(local: Path, distributed: Path) -> None:

@@ -288,7 +288,9 @@ def test_state_at_a_url_gives_the_incremental_runs_of_a_local_state(tmp_path: Pa
     first, second = split_seeds(tmp_path)
     for state, tag in ((str(tmp_path / "state"), "local"), ("memory://bucket/state", "url")):
         for batch in (first, second):
-            assert run_cli("clean", batch, "-o", tmp_path / f"{tag}-{batch.name}", "--state", state) == 0
+            # one worker: memory:// lives in this process, where the state's files are written
+            assert run_cli("clean", batch, "-o", tmp_path / f"{tag}-{batch.name}", "--state", state,
+                           "--workers", "1") == 0
     for batch in ("first", "second"):
         local, remote = tree_bytes(tmp_path / f"local-{batch}"), tree_bytes(tmp_path / f"url-{batch}")
         assert local["documents.jsonl"] == remote["documents.jsonl"]
@@ -299,22 +301,32 @@ def test_state_at_a_url_gives_the_incremental_runs_of_a_local_state(tmp_path: Pa
     assert remote == local and "index.json" in remote  # the same runs; no temporary upload left
 
 
-def test_state_moves_on_only_when_the_url_output_is_published(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("state_at", ["path", "url"])
+def test_state_moves_on_only_when_the_url_output_is_published(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                              state_at: str) -> None:
     """An upload that fails must leave the state as it was: otherwise the next run would skip
-    inputs whose output never arrived."""
+    inputs whose output never arrived. The failed run's uncommitted files go with the next run."""
     first, second = split_seeds(tmp_path)
-    state = tmp_path / "state"
-    assert run_cli("clean", first, "-o", "flakymem://bucket/out", "--state", state) == 0
-    before = (state / "index.json").read_bytes()
+    state = str(tmp_path / "state") if state_at == "path" else "memory://bucket/state"
+    options = ["--state", state, "--workers", "1"]
+
+    def index() -> bytes:
+        return (Path(state) / "index.json").read_bytes() if state_at == "path" else remote_tree(state)["index.json"]
+
+    def runs() -> set[str]:
+        names = local_tree(Path(state)) if state_at == "path" else remote_tree(state)
+        return {name.split("/")[1] for name in names if name.startswith("runs/")}
+
+    assert run_cli("clean", first, "-o", "flakymem://bucket/out", *options) == 0
+    before = index()
     FlakyMemoryFileSystem.writes_left = 2
-    assert run_cli("clean", second, "-o", "flakymem://bucket/out", "--state", state, "--force") != 0
+    assert run_cli("clean", second, "-o", "flakymem://bucket/out", *options, "--force") != 0
     assert "upload failed" in capsys.readouterr().err
-    assert (state / "index.json").read_bytes() == before
-    assert sorted(p.name for p in state.iterdir()) == ["index.json", "runs"]  # the private copy is gone
+    assert index() == before and runs() == {"00000001", "00000002"}  # run 2 written, not committed
     FlakyMemoryFileSystem.writes_left = 1_000_000
-    assert run_cli("clean", second, "-o", "flakymem://bucket/out", "--state", state, "--force") == 0
-    assert (state / "index.json").read_bytes() != before
-    assert len(list((state / "runs").iterdir())) == 2  # the failed run's files went
+    assert run_cli("clean", second, "-o", "flakymem://bucket/out", *options, "--force") == 0
+    assert index() != before and [run["name"] for run in json.loads(index())["runs"]] == ["00000001", "00000002"]
+    assert runs() == {"00000001", "00000002"}  # the failed run's files went first
     assert b"Hafen von Hamburg" in remote_tree("flakymem://bucket/out")["documents.jsonl"]
 
 
@@ -327,6 +339,34 @@ def test_remote_state_is_untouched_by_a_failed_run(tmp_path: Path, capsys: pytes
                    "--on-error", "fail") != 0
     assert "kaputt.txt" in capsys.readouterr().err
     assert remote_tree("memory://bucket/state") == before
+
+
+@pytest.mark.parametrize("state_at", ["path", "url"])
+@pytest.mark.parametrize("out_at", ["path", "url"])
+def test_state_stays_when_a_guard_trips_after_dedup_and_resume_finishes_the_run(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], state_at: str, out_at: str) -> None:
+    """A run that deduplicated (its new run written into the state) but may not replace OUT
+    leaves the state as it was, for a state and an OUT at a path or a URL; --resume then takes
+    over its finished tasks (the state, keyed by its index, is the same) and commits."""
+    first, second = split_seeds(tmp_path)
+    state = str(tmp_path / "state") if state_at == "path" else "memory://bucket/state"
+    out = [str(tmp_path / f"out-{i}") if out_at == "path" else f"memory://bucket/out-{i}" for i in (1, 2)]
+    options = ["--state", state, "--workers", "1"]
+    assert run_cli("clean", first, "-o", out[0], *options) == 0
+
+    def state_files() -> dict[str, bytes]:
+        return local_tree(Path(state)) if state_at == "path" else remote_tree(state)
+
+    before = state_files()
+    assert run_cli("clean", second, "-o", out[1], *options, "--min-output-docs", "2") == 3
+    assert "previous output left in place" in capsys.readouterr().err
+    assert state_files() == before  # the uncommitted run's files went too
+    assert run_cli("clean", second, "-o", out[1], *options, "--resume") == 0
+    written = tree_bytes(Path(out[1])) if out_at == "path" else remote_tree(out[1])
+    assert json.loads(written["manifest.json"])["timings"]["tasks_resumed"] == 1
+    assert len(written["documents.jsonl"].decode().splitlines()) == 1 and b"Hafen" in written["documents.jsonl"]
+    index = json.loads(state_files()["index.json"])
+    assert len(index["runs"]) == 2 and index["runs"][1]["documents"] == 1
 
 
 def test_workers_write_a_url_output_straight_to_its_staging_prefix(

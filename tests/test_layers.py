@@ -41,7 +41,6 @@ LAYERS: dict[str, int] = {
     "cleaner.spill": 6,
     "cleaner.stats": 6,
     "cleaner.workdir": 6,
-    "cleaner.staged_state": 6,
     "cleaner.guards": 6,
     # 7: the stage list and the two phases, the engines that run them, what reads a finished run
     "cleaner.pipeline": 7,

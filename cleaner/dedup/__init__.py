@@ -6,9 +6,9 @@ Two phases, so the expensive part runs in parallel:
 
     batch = DedupBatch(ids, paths, sites, refs, shapes,      # phase 1, per task, any process
                        fingerprint_batch(texts, settings))   # (spilled as <work>/<task>.dedup.pkl)
-    state = DedupState.open(state_dir, settings)             # phase 2: map/reduce steps over files
-    stats, job = deduplicate(tasks, work, scratch, settings, spread, bits, state.prior(), str(state.new_run()))
-    state.commit(job, inputs, state.compact(job, spread))   # each task's Decisions are in <work>
+    state = DedupState.open(location, settings)              # phase 2: map/reduce steps over files
+    stats, job = deduplicate(tasks, work, scratch, settings, spread, bits, state.prior(), state.new_run())
+    state.commit(job, state.compact(job, spread), inputs)   # each task's Decisions are in <work>
 
 Paragraph units are the kept non-blank lines of a document after boilerplate stripping.
 Normalisation (normalize.py), shingles and signatures (minhash.py), line shapes (shape.py), the

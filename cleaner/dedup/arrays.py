@@ -24,10 +24,12 @@ GAP_BYTES = 1 << 20
 _HEAD_BYTES = 4096  # enough for the header of any array of our dtypes
 
 
-def save_array(path: str, array: np.ndarray) -> None:
-    """Write `array` to `path` whole: a reader sees the file complete or not at all."""
-    storage.make_dirs(path.rsplit("/", 1)[0])
-    with storage.open_atomically(path) as handle:
+def save_array(path: str, array: np.ndarray, *, durable: bool = False) -> None:
+    """Write `array` to `path` whole: a reader sees the file complete or not at all. `durable`
+    (a dedup state's files) also syncs it and the directories it made to disk, in the writer,
+    so a commit that lists it need not (see `storage.open_atomically`)."""
+    storage.make_dirs(path.rsplit("/", 1)[0], durable=durable)
+    with storage.open_atomically(path, durable=durable) as handle:
         np.lib.format.write_array(handle, np.ascontiguousarray(array), allow_pickle=False)
 
 

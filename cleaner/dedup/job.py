@@ -14,7 +14,7 @@ from cleaner import storage
 from cleaner.dedup.arrays import MappedArray, RangedArray, open_array
 from cleaner.dedup.columns import run_indexes
 from cleaner.dedup.decisions import Decisions
-from cleaner.dedup.prior import Chunk, Prior
+from cleaner.dedup.prior import CHUNK_ROW, CHUNKS, Prior, chunk_dir
 from cleaner.dedup.records import DedupBatch, join_batches
 from cleaner.dedup.resolve import BUCKET_PAIRS_CAP
 from cleaner.dedup.settings import DedupSettings
@@ -52,7 +52,9 @@ class Job:
     tasks: tuple[range, ...]  # each dedup task's phase-1 task numbers, in input order
     settings: DedupSettings
     prior: Prior = field(default_factory=Prior)
-    keep_tables: bool = False  # write the tables a later run reads (with a state)
+    # With a state: write the tables a later run reads, and sync this run's files to disk as
+    # they are written (the state's commit then syncs only its index).
+    keep_tables: bool = False
     bits: int = 0
     cap: int = BUCKET_PAIRS_CAP
     para_base: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # first gid of each task
@@ -71,7 +73,7 @@ class Job:
         return self.prior.paragraphs
 
     def chunk(self, task: int) -> str:
-        return f"{self.out}/chunks/{task:08d}"
+        return chunk_dir(self.out, task)
 
     def members(self, task: int) -> list[DedupBatch | None]:
         """The batches of the dedup task's phase-1 tasks."""
@@ -86,17 +88,12 @@ class Job:
 
     def table(self, kind: str, part: int, rows: np.ndarray) -> None:
         if self.keep_tables and len(rows):
-            save_table(storage.join(self.out, "tables", kind, f"{part:05d}"), rows)
+            save_table(storage.join(self.out, "tables", kind, f"{part:05d}"), rows, durable=True)
 
-    def chunks(self) -> tuple[Chunk, ...]:
-        """This run's chunks, as the state lists them."""
-        return tuple(Chunk(int(self.para_base[k]), int(self._size(self.para_base, k, self.paragraphs_end)),
-                           int(self.doc_base[k]), int(self._size(self.doc_base, k, self.documents_end)), self.chunk(k))
-                     for k in range(len(self.tasks)))
-
-    @staticmethod
-    def _size(bases: np.ndarray, k: int, end: int) -> int:
-        return (int(bases[k + 1]) if k + 1 < len(bases) else end) - int(bases[k])
+    def chunk_rows(self) -> np.ndarray:
+        """This run's chunks (CHUNK_ROW), as the run's chunks.npy lists them: row k is `chunk(k)`."""
+        return rows_of(CHUNK_ROW, gid=self.para_base, paragraphs=np.diff(np.r_[self.para_base, self.paragraphs_end]),
+                       doc=self.doc_base, documents=np.diff(np.r_[self.doc_base, self.documents_end]))
 
 
 def range_bits(batch_bytes: int, least: int = 0) -> int:
@@ -129,60 +126,76 @@ def id_hashes(doc_ids: list[str]) -> np.ndarray:
 
 class Paragraphs:
     """Every paragraph's chunk row, shingles and document, read by gid from the chunk that
-    holds it (an earlier run's or a task's of this run).
+    holds it (an earlier run's or one of this run's).
 
-    Rows and shingles are read by position (`arrays.py`): locally through a memory map that
-    lives for one read (the pages a read touches count in the process's resident memory only
-    while mapped), in a store by ranged reads, so a step that reads from every chunk of a
-    large state stays as small as one batch of pairs.
+    A number (gid, document ordinal) is found in two steps: the run, from the runs' first
+    numbers (`Prior`), then the chunk, from that run's chunk list (its chunks.npy, read once
+    per object and run when first needed; this run's from the job). Rows and shingles are
+    read by position (`arrays.py`): locally through a memory map that lives for one read (the
+    pages a read touches count in the process's resident memory only while mapped), in a
+    store by ranged reads, so a step that reads from every chunk of a large state stays as
+    small as one batch of pairs.
     """
 
     def __init__(self, job: Job) -> None:
-        chunks = job.prior.chunks + job.chunks()
-        self._gid = np.array([c.gid for c in chunks], dtype=np.int64)
-        self._doc = np.array([c.doc for c in chunks], dtype=np.int64)
-        self._paths = [c.path for c in chunks]
-        self._arrays: dict[tuple[int, str], MappedArray | RangedArray] = {}
+        self._job = job
+        self._runs = [run.path for run in job.prior.runs] + [job.out]
+        self._first = {"gid": np.array([run.gid for run in job.prior.runs] + [job.n_prior], dtype=np.int64),
+                       "doc": np.array([run.doc for run in job.prior.runs] + [job.prior.documents], dtype=np.int64)}
+        self._chunks: dict[int, np.ndarray] = {}
+        self._arrays: dict[tuple[int, int, str], MappedArray | RangedArray] = {}
 
-    def _array(self, chunk: int, name: str) -> MappedArray | RangedArray:
+    def _chunk_rows(self, run: int) -> np.ndarray:
+        if run not in self._chunks:
+            self._chunks[run] = self._job.chunk_rows() if run == len(self._runs) - 1 else \
+                np.array(open_array(storage.join(self._runs[run], CHUNKS)).whole())
+        return self._chunks[run]
+
+    def _owners(self, numbers: np.ndarray, column: str) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
+        """For each chunk holding some of these numbers (paragraphs by "gid", documents by
+        "doc"): its run, its number in the run, its CHUNK_ROW, and which of the numbers it holds."""
+        runs = np.searchsorted(self._first[column], numbers, side="right") - 1
+        for run in np.unique(runs).tolist():
+            in_run = np.flatnonzero(runs == run)
+            rows = self._chunk_rows(run)
+            chunks = np.searchsorted(rows[column], numbers[in_run], side="right") - 1
+            for chunk in np.unique(chunks).tolist():
+                yield run, chunk, rows[chunk], in_run[chunks == chunk]
+
+    def _array(self, run: int, chunk: int, name: str) -> MappedArray | RangedArray:
         """A chunk's file, opened once per step (a store's file header is read once)."""
-        if (chunk, name) not in self._arrays:
-            self._arrays[chunk, name] = open_array(storage.join(self._paths[chunk], name))
-        return self._arrays[chunk, name]
+        if (run, chunk, name) not in self._arrays:
+            self._arrays[run, chunk, name] = open_array(storage.join(chunk_dir(self._runs[run], chunk), name))
+        return self._arrays[run, chunk, name]
 
     def rows(self, gids: np.ndarray) -> np.ndarray:
         """PARA_ROW of each paragraph, its "doc" a document number and "at" where its
         shingles start in its chunk."""
-        owner = np.searchsorted(self._gid, gids, side="right") - 1
         out = np.zeros(len(gids), dtype=PARA_ROW)
-        for chunk in np.unique(owner).tolist():
-            picked = owner == chunk
-            out[picked] = self._array(chunk, "para.npy").take(gids[picked] - self._gid[chunk])
-            out["doc"][picked] += self._doc[chunk]
+        for run, chunk, row, picked in self._owners(gids, "gid"):
+            out[picked] = self._array(run, chunk, "para.npy").take(gids[picked] - row["gid"])
+            out["doc"][picked] += row["doc"]
         return out
 
     def sets(self, gids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The shingle sets of these long paragraphs, back to back, and where each one starts."""
-        owner = np.searchsorted(self._gid, gids, side="right") - 1
         rows = self.rows(gids)
         bounds = np.zeros(len(gids) + 1, dtype=np.int64)
         np.cumsum(rows["count"], out=bounds[1:])
         values = np.zeros(int(bounds[-1]), dtype=np.uint32)
-        for chunk in np.unique(owner).tolist():
-            picked = np.flatnonzero(owner == chunk)
+        for run, chunk, _, picked in self._owners(gids, "gid"):
             counts = rows["count"][picked]
-            shingles = self._array(chunk, "shingles.npy").take(run_indexes(rows["at"][picked], counts))
+            shingles = self._array(run, chunk, "shingles.npy").take(run_indexes(rows["at"][picked], counts))
             values[run_indexes(bounds[picked], counts)] = shingles
         return values, bounds
 
     def documents(self, ordinals: np.ndarray) -> list[tuple[str, str]]:
         """(id, path) of each document."""
-        owner = np.searchsorted(self._doc, ordinals, side="right") - 1
         out: list[tuple[str, str]] = [("", "")] * len(ordinals)
-        for chunk in np.unique(owner).tolist():
-            ids, paths = load(self._paths[chunk], "docs.pkl")
-            for at in np.flatnonzero(owner == chunk).tolist():
-                local = int(ordinals[at] - self._doc[chunk])
+        for run, chunk, row, picked in self._owners(ordinals, "doc"):
+            ids, paths = load(chunk_dir(self._runs[run], chunk), "docs.pkl")
+            for at in picked.tolist():
+                local = int(ordinals[at] - row["doc"])
                 out[at] = (ids[local], paths[local])
         return out
 

@@ -1,11 +1,14 @@
 """What earlier runs of a `--state` left for this run to deduplicate against, as workers read it.
 
-A committed run holds sorted tables per key range (`tables.py`) and one chunk per phase-1 task
-(its paragraphs' places, exact hashes and shingles, its documents' ids and paths). `Prior`
-names them: a few paths and numbers per run and per chunk, never a row, so it travels to
-every worker with the step's other small arguments. Each question a step asks (the earliest
-paragraph of these texts, the document counts of these lines, the bucket members of these
-band hashes, the labels of these paragraphs) reads only the rows for the keys asked about.
+A committed run holds sorted tables per key range (`tables.py`) and one chunk per dedup task
+(its paragraphs' places, exact hashes and shingles, its documents' ids and paths), listed in
+the run's `chunks.npy` (CHUNK_ROW; chunk k is the directory `chunk_dir(run, k)`). `Prior`
+names the runs: a location and two numbers per run, never a chunk or a row, so it travels to
+every worker with the step's other small arguments however many tasks the history holds.
+Each question a step asks (the earliest paragraph of these texts, the document counts of
+these lines, the bucket members of these band hashes, the labels of these paragraphs) reads
+only the rows for the keys asked about; a paragraph is found through its run's chunk list
+(see `job.Paragraphs`). Locations are local paths or URLs (`cleaner.storage`).
 """
 
 from __future__ import annotations
@@ -23,26 +26,32 @@ COUNT_ROW = np.dtype([("key", "<u8"), ("documents", "<i8")])
 BAND_ROW = np.dtype([("key", "<u8"), ("band", "<i1"), ("gid", "<i8")])
 NODE_ROW = np.dtype([("key", "<i8"), ("label", "<i8"), ("size", "<i8")])
 ID_ROW = np.dtype([("key", "<u8"), ("doc", "<i8")])
+# A run's chunks.npy: chunk k's first paragraph and document, and how many it holds.
+CHUNK_ROW = np.dtype([("gid", "<i8"), ("paragraphs", "<i8"), ("doc", "<i8"), ("documents", "<i8")])
+CHUNKS = "chunks.npy"
+
+
+def chunk_dir(run: str, k: int) -> str:
+    """Where a run keeps chunk k's files."""
+    return storage.join(run, "chunks", f"{k:08d}")
 
 
 @dataclass(frozen=True, slots=True)
-class Chunk:
-    """One phase-1 task's paragraphs and documents, numbered from `gid` and `doc`."""
+class PriorRun:
+    """One committed run: its directory, and the first paragraph and document it numbered."""
 
-    gid: int
-    paragraphs: int
-    doc: int
-    documents: int
     path: str
+    gid: int
+    doc: int
 
 
 @dataclass(frozen=True)
 class Prior:
-    """The committed runs, oldest first: the directories holding their tables, their chunks,
-    and how many paragraphs and documents they numbered (this run numbers on from there)."""
+    """The committed runs, oldest first, the directories holding tables, and how many
+    paragraphs and documents the runs numbered (this run numbers on from there)."""
 
     tables: tuple[str, ...] = ()
-    chunks: tuple[Chunk, ...] = ()
+    runs: tuple[PriorRun, ...] = ()
     paragraphs: int = 0
     documents: int = 0
 

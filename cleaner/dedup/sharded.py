@@ -112,9 +112,9 @@ def partition(job: Job, task: int) -> tuple[int, int, int]:
     batch = job.batch(task)
     chunk = job.chunk(task)
     if batch is None:
-        dump(chunk, "docs.pkl", ([], []))
-        save_array(storage.join(chunk, "para.npy"), np.zeros(0, dtype=PARA_ROW))
-        save_array(storage.join(chunk, "shingles.npy"), np.zeros(0, dtype=np.uint32))
+        dump(chunk, "docs.pkl", ([], []), durable=job.keep_tables)
+        save_array(storage.join(chunk, "para.npy"), np.zeros(0, dtype=PARA_ROW), durable=job.keep_tables)
+        save_array(storage.join(chunk, "shingles.npy"), np.zeros(0, dtype=np.uint32), durable=job.keep_tables)
         return 0, 0, 0
     owner = _check(batch, job.settings)
     fp, shape = batch.fingerprint, Shape.of(batch, job.settings)
@@ -125,9 +125,9 @@ def partition(job: Job, task: int) -> tuple[int, int, int]:
     para["exact"] = fp.exact
     para["count"] = np.where(shape.long, fp.sizes, 0)
     para["at"] = np.cumsum(para["count"]) - para["count"]
-    dump(chunk, "docs.pkl", (list(batch.doc_ids), list(batch.paths)))
-    save_array(storage.join(chunk, "para.npy"), para)
-    save_array(storage.join(chunk, "shingles.npy"), np.asarray(fp.shingles, dtype=np.uint32))
+    dump(chunk, "docs.pkl", (list(batch.doc_ids), list(batch.paths)), durable=job.keep_tables)
+    save_array(storage.join(chunk, "para.npy"), para, durable=job.keep_tables)
+    save_array(storage.join(chunk, "shingles.npy"), np.asarray(fp.shingles, dtype=np.uint32), durable=job.keep_tables)
     keep = np.flatnonzero(shape.long | shape.active)
     write_parts(job.scratch, "exact", task, key_range(fp.exact[keep], job.bits),
                 {"key": fp.exact[keep], "local": keep, "doc": owner[keep], "active": shape.active[keep],

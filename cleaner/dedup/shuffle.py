@@ -53,15 +53,17 @@ def node_range(gids: np.ndarray, bits: int) -> np.ndarray:
     return key_range(fmix64(np.asarray(gids, dtype=np.int64).astype(np.uint64)), bits)
 
 
-def dump(location: str, name: str, value: Any) -> None:
+def dump(location: str, name: str, value: Any, *, durable: bool = False) -> None:
     """Write one file. Steps run one after another, so no reader sees it half-written; a run
     that was interrupted starts again from an empty scratch location. In a local directory the
     file is written in place and its directory made only when missing (a step writes thousands
-    of files into a few directories); in a store it is uploaded whole."""
+    of files into a few directories); in a store it is uploaded whole. `durable` (a dedup
+    state's files) writes it atomically and syncs it, as `arrays.save_array` does."""
     path = storage.join(location, name)
     here = storage.local(path)
-    if here is None:
-        storage.write_atomically(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+    if here is None or durable:
+        storage.make_dirs(path.rsplit("/", 1)[0], durable=durable)
+        storage.write_atomically(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), durable=durable)
         return
     target = Path(here)
     try:

@@ -16,10 +16,10 @@ from cleaner import storage
 from cleaner.dedup.arrays import open_array, save_array
 
 
-def save_table(path: str, rows: np.ndarray) -> None:
-    """Save rows already sorted by `key`."""
-    save_array(f"{path}.npy", rows)
-    save_array(f"{path}.key.npy", rows["key"])
+def save_table(path: str, rows: np.ndarray, *, durable: bool = False) -> None:
+    """Save rows already sorted by `key` (`durable`: see `save_array`)."""
+    save_array(f"{path}.npy", rows, durable=durable)
+    save_array(f"{path}.key.npy", rows["key"], durable=durable)
 
 
 def find(path: str, queries: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
@@ -33,6 +33,8 @@ def find(path: str, queries: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, n
     low = np.searchsorted(keys, queries, side="left")
     high = np.searchsorted(keys, queries, side="right")
     counts = high - low
+    if not counts.any():  # the rows' file is not opened at all (in a store: no request)
+        return np.zeros(0, dtype=dtype), np.zeros(0, dtype=np.int64)
     at = np.repeat(low - (np.cumsum(counts) - counts), counts) + np.arange(int(counts.sum()), dtype=np.int64)
     return open_array(f"{path}.npy").take(at), np.repeat(np.arange(len(queries)), counts)
 
