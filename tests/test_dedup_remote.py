@@ -17,9 +17,11 @@ import numpy as np
 import pytest
 from conftest import SEEDS, run_cli
 from fsspec.implementations.memory import MemoryFileSystem
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cleaner import pipeline
-from cleaner.dedup import arrays
+from cleaner.dedup import arrays, tables
 from cleaner.dedup.arrays import MappedArray, RangedArray, open_array, save_array
 from cleaner.dedup.job import PARA_ROW
 from cleaner.dedup.prior import BAND_ROW
@@ -102,6 +104,40 @@ def test_a_table_at_a_url_answers_as_a_local_one(tmp_path: Path) -> None:
     assert np.array_equal(read_table("memory://bucket/bands/00003", BAND_ROW), rows)
     assert len(find("memory://bucket/bands/00004", queries, BAND_ROW)[0]) == 0
     assert len(read_table("memory://bucket/bands/00004", BAND_ROW)) == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 40), max_size=200), st.lists(st.integers(0, 45), max_size=30), st.integers(1, 9))
+def test_a_fenced_lookup_finds_every_row_of_every_key(keys: list[int], queries: list[int], fence: int) -> None:
+    """Whatever the block size, keys repeated across blocks, queries before, between and after
+    the table's keys: the rows a lookup returns are exactly those with a queried key."""
+    rows = np.zeros(len(keys), dtype=BAND_ROW)
+    rows["key"], rows["gid"] = np.sort(np.array(keys, dtype=np.uint64)), np.arange(len(keys))
+    asked = np.unique(np.array(queries, dtype=np.uint64))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tables, "FENCE", fence)
+        save_table("memory://bucket/fenced/t", rows)
+        found, answers = find("memory://bucket/fenced/t", asked, BAND_ROW)
+    expected = [(int(q), int(g)) for q in asked for k, g in zip(rows["key"], rows["gid"]) if k == q]
+    assert sorted(zip(asked[answers].tolist(), found["gid"].tolist())) == sorted(expected)
+    assert (found["key"] == asked[answers]).all()
+
+
+def test_a_lookup_in_a_large_table_reads_a_few_blocks_of_its_keys() -> None:
+    """A state's table is read by the keys asked, not whole: a few queries in a table of a
+    million keys read its fence and a block of keys per query, not the 8 MB key file."""
+    rng = np.random.default_rng(11)
+    rows = np.zeros(1_000_000, dtype=BAND_ROW)
+    rows["key"] = np.sort(rng.integers(0, 1 << 62, len(rows)).astype(np.uint64))
+    rows["gid"] = np.arange(len(rows))
+    save_table("countmem://bucket/big/t", rows)
+    CountingMemoryFileSystem.read.clear()
+    queries = np.sort(rows["key"][[17, 500_000, 999_990]])
+    found, _ = find("countmem://bucket/big/t", np.r_[queries, np.uint64(1 << 63)], BAND_ROW)
+    assert found["gid"].tolist() == [17, 500_000, 999_990]
+    read = dict(CountingMemoryFileSystem.read)
+    assert read["/bucket/big/t.key.npy"] < 3 * 3 * tables.FENCE * 8 + 8192  # a block or two per query, and the header
+    assert read["/bucket/big/t.fence.npy"] < 16_000 and read["/bucket/big/t.npy"] < 8192
 
 
 def corpus(root: Path) -> Path:
@@ -195,7 +231,7 @@ def test_a_later_run_reads_a_url_state_where_it_is(tmp_path: Path, monkeypatch: 
     CountingMemoryFileSystem.read.clear()
     assert run_cli("clean", second, "-o", tmp_path / "out2", *options) == 0
     earlier = {name: n for name, n in CountingMemoryFileSystem.read.items() if name.startswith("/bucket/state/runs/00000001/")}
-    assert earlier and [name for name in earlier if not name.endswith(".key.npy")] == []
+    assert earlier and [name for name in earlier if not name.endswith((".key.npy", ".fence.npy"))] == []
     # a third run finds a copy of the second run's text in the chunk the state holds for it
     third = tmp_path / "third"
     third.mkdir()

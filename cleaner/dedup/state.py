@@ -9,7 +9,7 @@ Layout (format "cleaner-dedup-state", version 4), at a local directory or an fss
                                hold tables: no entry per task
     runs/<name>/chunks.npy     the run's chunk list (see `prior.CHUNK_ROW`)
     runs/<name>/chunks/<k>/    para.npy, shingles.npy, docs.pkl: dedup task k's paragraphs
-    runs/<name>/tables/<kind>/<range>.npy (+ .key.npy): sorted tables, see `prior.py`
+    runs/<name>/tables/<kind>/<range>.npy (+ .key.npy, .fence.npy): sorted tables, see `tables.py`
 
 A run's workers write its chunks and tables into a fresh `runs/<name>/` while it
 deduplicates, each file synced to disk by its writer in a local directory (an object in a
