@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cleaner.dedup.columns import distinct
 from cleaner.dedup.decisions import (
     EXACT,
     NEAR,
@@ -111,7 +112,7 @@ def decide(job: Job, task: int) -> DedupStats:
     for member, piece in zip(job.tasks[task], decisions.split(documents)):
         job.write_decisions(member, piece)
 
-    texts = np.unique(fp.exact[recurring_at])
+    texts = distinct(fp.exact[recurring_at])
     write_parts(job.scratch, "recurring", task, key_range(texts, job.bits), {"key": texts})
     dup_chars = chars[dup_at]
     stats.documents, stats.paragraphs = n_docs, n
@@ -128,4 +129,4 @@ def decide(job: Job, task: int) -> DedupStats:
 def count_texts(job: Job, part: int) -> int:
     """Distinct recurring texts in this hash range."""
     rows, _ = read_part(job.scratch, "recurring", part, {"key": np.uint64})
-    return len(np.unique(rows["key"]))
+    return len(distinct(rows["key"]))

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cleaner.dedup.columns import distinct
 from cleaner.dedup.components import Spread
 from cleaner.dedup.job import Job, rows_of
 from cleaner.dedup.prior import NODE_ROW
@@ -38,7 +39,7 @@ def write_edges(job: Job, source: int, left: np.ndarray, right: np.ndarray) -> N
     are sent to be resolved."""
     src, dst = np.concatenate([left, right]), np.concatenate([right, left])
     write_parts(job.scratch, "star/0000", source, node_range(src, job.cc_bits), {"src": src, "dst": dst})
-    earlier = np.unique(src[src < job.n_prior])
+    earlier = distinct(src[src < job.n_prior])
     write_parts(job.scratch, "resolve/0000", source, node_range(earlier, job.cc_bits), {"node": earlier})
 
 
@@ -46,7 +47,7 @@ def resolve(job: Job, round_: int, part: int) -> int:
     """The state's labels of the earlier paragraphs asked about in this round: an edge to each
     label that is not the paragraph itself, which is asked about next round."""
     rows, _ = read_part(job.scratch, f"resolve/{round_:04d}", part, _NODE)
-    nodes = np.unique(rows["node"])
+    nodes = distinct(rows["node"])
     if not len(nodes):
         return 0
     label, size = job.prior.labels(part, nodes)
@@ -74,10 +75,10 @@ def star(job: Job, round_: int, part: int) -> int:
     if round_ % 2 == 0:  # large-star
         picked = dst > src
         left, right = dst[picked], m[picked]
-        changed = np.unique(src[picked & (m != src)])
+        changed = distinct(src[picked & (m != src)])
     else:  # small-star
         picked = (dst < src) & (dst != m)
-        has_smaller = np.unique(src[dst < src])
+        has_smaller = distinct(src[dst < src])
         left = np.concatenate([dst[picked], has_smaller])
         right = np.concatenate([m[picked], smallest[np.searchsorted(nodes, has_smaller)]])
         smaller = np.bincount(np.searchsorted(nodes, src[dst < src]), minlength=len(nodes))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cleaner import storage
+from cleaner.dedup.columns import distinct
 from cleaner.dedup.tables import find
 
 # Rows of the tables, one file per kind and key range: see `sharded.py` for what each holds.
@@ -77,10 +78,11 @@ class Prior:
         return np.bincount(at, weights=rows["documents"], minlength=len(keys)).astype(np.int64)
 
     def band_members(self, part: int, keys: np.ndarray, cap: int) -> np.ndarray:
-        """BAND_ROW rows of earlier runs for these band hashes (sorted, distinct): of each
+        """BAND_ROW rows of earlier runs for these band hashes (any order, repeated): of each
         (band, hash) bucket of each run only its last `cap` members, the only ones a new
         paragraph can be paired with (see `band_pairs`)."""
         found = []
+        keys = distinct(keys) if self.tables else keys
         for run in self.tables:
             rows, _ = find(storage.join(run, "bands", f"{part:05d}"), keys, BAND_ROW)  # sorted by key, band, gid
             if len(rows):

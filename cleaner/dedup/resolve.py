@@ -20,7 +20,8 @@ BUCKET_PAIRS_CAP = 64
 def band_pairs(holders: np.ndarray, n_prior: int, values: np.ndarray, cap: int = BUCKET_PAIRS_CAP) -> np.ndarray:
     """Candidate pairs from one LSH band, as rows (a, b), a < b, b >= n_prior.
 
-    `values` is the band's hash for each paragraph in `holders` (ascending paragraph numbers).
+    `values` is the band's hash for each paragraph in `holders` (paragraph numbers, ascending
+    among equal hashes).
     Paragraphs with equal hashes form a bucket; each member is paired with at most
     `cap` earlier members, the nearest ones, so the result depends only on the inputs.
     """

@@ -69,6 +69,7 @@ import numpy as np
 from cleaner import storage
 from cleaner.dedup import resolve
 from cleaner.dedup.arrays import save_array
+from cleaner.dedup.columns import distinct
 from cleaner.dedup.components import Spread
 from cleaner.dedup.decide import count_texts, decide
 from cleaner.dedup.decisions import Decisions
@@ -226,9 +227,9 @@ def group_counts(job: Job, part: int) -> None:
         k, d = key[counting], doc[counting]
         order = np.lexsort((d, k))
         k, d = k[order], d[order]
-        distinct = np.r_[True, (k[1:] != k[:-1]) | (d[1:] != d[:-1])] if len(k) else np.zeros(0, dtype=bool)
-        counted, documents = np.unique(k[distinct], return_counts=True)
-        queries = np.unique(key)
+        first = np.r_[True, (k[1:] != k[:-1]) | (d[1:] != d[:-1])] if len(k) else np.zeros(0, dtype=bool)
+        counted, documents = np.unique(k[first], return_counts=True)
+        queries = distinct(key)
         total = job.prior.counts(step, part, queries)
         total[np.searchsorted(queries, counted)] += documents
         write_parts(job.scratch, f"{step}_out", part, sources,
@@ -243,19 +244,22 @@ def group_bands(job: Job, part: int) -> None:
     if not len(sources):
         return
     gid = job.para_base[sources] + rows["local"]
-    prior = job.prior.band_members(part, np.unique(rows["key"]), job.cap)
-    assert job.settings.bands is not None
-    found = []
-    for band in range(job.settings.bands):
-        mine, theirs = rows["band"] == band, prior["band"] == band
-        holders = np.concatenate([prior["gid"][theirs], gid[mine]])
-        values = np.concatenate([prior["key"][theirs], rows["key"][mine]])
-        order = np.argsort(holders, kind="stable")
-        found.append(band_pairs(holders[order], job.n_prior, values[order], job.cap))
-    pairs = np.concatenate(found)
+    prior = job.prior.band_members(part, rows["key"], job.cap)
+    band = np.concatenate([prior["band"], rows["band"]])
+    holders = np.concatenate([prior["gid"], gid])
+    values = np.concatenate([prior["key"], rows["key"]])
+    # One sort for every band: by band, then hash, then paragraph, so each band's slice is in
+    # the order band_pairs puts it in (and its own sort finds it sorted).
+    order = np.lexsort((holders, values, band))
+    band, holders, values = band[order], holders[order], values[order]
+    cuts = np.searchsorted(band, np.arange(int(job.settings.bands or 0) + 1))
+    pairs = np.concatenate([band_pairs(holders[low:high], job.n_prior, values[low:high], job.cap)
+                            for low, high in zip(cuts[:-1].tolist(), cuts[1:].tolist())])
     write_parts(job.scratch, "pairs", part, job.owner(pairs[:, 1]), {"a": pairs[:, 0], "b": pairs[:, 1]})
-    table = rows_of(BAND_ROW, key=rows["key"], band=rows["band"], gid=gid)
-    job.table("bands", part, table[np.lexsort((table["gid"], table["band"], table["key"]))])
+    if job.keep_tables:
+        mine = holders >= job.n_prior  # this run's rows, sorted by hash, band, paragraph for the table
+        table = rows_of(BAND_ROW, key=values[mine], band=band[mine], gid=holders[mine])
+        job.table("bands", part, table[np.lexsort((table["gid"], table["band"], table["key"]))])
 
 
 def verify(job: Job, task: int) -> tuple[int, int]:
