@@ -10,6 +10,11 @@ its own CPU seconds (what caps a cluster when data passes through the driver) an
 are printed per size, with and without dedup.
 
     python benchmarks/driver_memory.py [--quick] [--paragraphs 10000,40000,160000] [--repo PATH] [--engine ray]
+    python benchmarks/driver_memory.py --jsonl --paragraphs 1000000,10000000 --dedup-only
+
+`--jsonl` stores the corpus as JSONL files of up to a million paragraphs each (each generated
+with its own seed, so they share no text), as a large corpus is stored: a few big inputs that
+workers cut into tasks, rather than a file per document.
 
 `--repo` runs another checkout's code on the same corpora (e.g. the previous release) to
 compare.
@@ -65,6 +70,24 @@ def measure(repo: Path, corpus: Path, out: Path, dedup: bool, engine: str) -> di
     return result
 
 
+PER_FILE = 1_000_000  # paragraphs per JSONL file with --jsonl
+
+
+def write_corpus(paragraphs: int, root: Path, jsonl: bool) -> int:
+    """The generated corpus under `root`; returns its bytes of text."""
+    if not jsonl:
+        return write_files(generate(paragraphs), root)
+    root.mkdir()
+    size = 0
+    for part, first in enumerate(range(0, paragraphs, PER_FILE)):
+        corpus = generate(min(PER_FILE, paragraphs - first), seed=7 + part)
+        with (root / f"part-{part:04d}.jsonl").open("w", encoding="utf-8") as out:
+            for i, document in enumerate(corpus.documents):
+                out.write(json.dumps({"id": f"p{part}-{i:07d}", "text": "\n".join(document)}, ensure_ascii=False) + "\n")
+        size += corpus.bytes
+    return size
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", default=os.environ.get("BENCH_QUICK") == "1")
@@ -72,6 +95,8 @@ def main() -> None:
     parser.add_argument("--repo", type=Path, default=ROOT, help="the checkout whose code runs (default: this one)")
     parser.add_argument("--engine", choices=("local", "ray"), default="local",
                         help="ray: a local Ray instance with 2 CPUs, started by each run")
+    parser.add_argument("--jsonl", action="store_true", help="JSONL files of up to 1M paragraphs, not a file per document")
+    parser.add_argument("--dedup-only", action="store_true", help="only the runs with dedup")
     args = parser.parse_args()
     sizes = [int(n) for n in args.paragraphs.split(",")] if args.paragraphs else \
         ([5_000, 20_000] if args.quick else [10_000, 40_000, 160_000])
@@ -81,8 +106,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for paragraphs in sizes:
             corpus = Path(tmp) / f"corpus-{paragraphs}"
-            size = write_files(generate(paragraphs), corpus)
-            for dedup in (False, True):
+            size = write_corpus(paragraphs, corpus, args.jsonl)
+            for dedup in (True,) if args.dedup_only else (False, True):
                 got = measure(args.repo, corpus, Path(tmp) / f"out-{paragraphs}-{dedup}", dedup, args.engine)
                 rows[dedup].append((size, got["peak"]))
                 print(f"{paragraphs:8d} paragraphs {size / 1e6:7.1f} MB  dedup {'on ' if dedup else 'off'}  "
@@ -90,6 +115,8 @@ def main() -> None:
                       f"CPU {got['cpu']:5.1f} s ({got['cpu'] / (size / 1e6):.3f} s/MB)  wall {got['seconds']:6.1f} s  "
                       f"{size / 1e6 / got['seconds']:5.2f} MB/s")
     for dedup, points in rows.items():
+        if not points:
+            continue
         (small, low), (big, high) = points[0], points[-1]
         print(f"dedup {'on ' if dedup else 'off'}: x{big / small:.0f} input -> driver peak x{high / low:.2f} "
               f"(+{(high - low) / MB:.0f} MB, {(high - low) / max(1.0, big - small) * 1e3:.0f} B per KB of input)")

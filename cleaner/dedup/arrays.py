@@ -33,37 +33,71 @@ def save_array(path: str, array: np.ndarray, *, durable: bool = False) -> None:
         np.lib.format.write_array(handle, np.ascontiguousarray(array), allow_pickle=False)
 
 
+def _layout(head: bytes, where: str) -> tuple[np.dtype, int, int]:
+    """(dtype, rows, offset of the first row) of a .npy file from its first bytes (at least its
+    header: `_header_end`)."""
+    stream = io.BytesIO(head)
+    version = np.lib.format.read_magic(stream)
+    read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, fortran, dtype = read(stream)
+    if len(shape) != 1 or fortran or dtype.hasobject:
+        raise ValueError(f"{where}: not a 1-d array of plain values")
+    return dtype, shape[0], stream.tell()
+
+
+def _header_end(head: bytes, where: str) -> int:
+    """Where the header of a .npy file ends, from its first 10 or 12 bytes."""
+    version = (head[6], head[7]) if len(head) >= 8 else None
+    if version not in ((1, 0), (2, 0)):
+        raise ValueError(f"{where}: not a .npy file of version 1.0 or 2.0")
+    size_format = "<H" if version == (1, 0) else "<I"
+    return 8 + struct.calcsize(size_format) + struct.unpack_from(size_format, head, 8)[0]
+
+
 class MappedArray:
-    """A local .npy file, read through a memory map that lives for one read: the pages a read
-    touches count in the process's resident memory only while mapped."""
+    """A local .npy file, its header read once; rows read through a memory map that lives for
+    one read (the pages a read touches count in the process's resident memory only while
+    mapped), or a span read straight from the file."""
 
     def __init__(self, path: str) -> None:
         self._path = path
+        self._header: tuple[np.dtype, int, int] | None = None
 
-    def whole(self) -> np.ndarray:
-        """Every row: a memory map, so a binary search over it touches only a few pages."""
-        return np.load(self._path, mmap_mode="r")
+    def _layout(self) -> tuple[np.dtype, int, int]:
+        """(dtype, rows, offset of the first row)."""
+        if self._header is None:
+            with open(self._path, "rb") as handle:
+                head = handle.read(_HEAD_BYTES)
+                end = _header_end(head, self._path)
+                if end > len(head):
+                    head += handle.read(end - len(head))
+            self._header = _layout(head, self._path)
+        return self._header
 
     def __len__(self) -> int:
-        return len(np.load(self._path, mmap_mode="r"))
+        return self._layout()[1]
 
     @property
     def dtype(self) -> np.dtype:
-        return np.load(self._path, mmap_mode="r").dtype
+        return self._layout()[0]
+
+    def whole(self) -> np.ndarray:
+        """Every row: a memory map, so a binary search over it touches only a few pages."""
+        dtype, rows, offset = self._layout()
+        return np.memmap(self._path, dtype=dtype, mode="r", offset=offset, shape=(rows,)) if rows \
+            else np.zeros(0, dtype=dtype)
 
     def take(self, at: np.ndarray) -> np.ndarray:
         """The rows at these positions, in this order."""
-        mapped = np.load(self._path, mmap_mode="r")
+        mapped = self.whole()
         rows = np.array(mapped[at])
         del mapped
         return rows
 
     def span(self, begin: int, end: int) -> np.ndarray:
-        """Rows begin to end (exclusive), copied out of the map."""
-        mapped = np.load(self._path, mmap_mode="r")
-        rows = np.array(mapped[begin:end])
-        del mapped
-        return rows
+        """Rows begin to end (exclusive), read from the file."""
+        dtype, _, offset = self._layout()
+        return np.fromfile(self._path, dtype=dtype, count=max(0, end - begin), offset=offset + begin * dtype.itemsize)
 
 
 class RangedArray:
@@ -78,20 +112,10 @@ class RangedArray:
         """(dtype, rows, offset of the first row)."""
         if self._header is None:
             head = self._fs.cat_file(self._inner, start=0, end=_HEAD_BYTES)
-            version = (head[6], head[7]) if len(head) >= 8 else None
-            if version not in ((1, 0), (2, 0)):
-                raise ValueError(f"{self._url}: not a .npy file of version 1.0 or 2.0")
-            size_format = "<H" if version == (1, 0) else "<I"
-            end = 8 + struct.calcsize(size_format) + struct.unpack_from(size_format, head, 8)[0]
+            end = _header_end(head, self._url)
             if end > len(head):
                 head = self._fs.cat_file(self._inner, start=0, end=end)
-            stream = io.BytesIO(head)
-            np.lib.format.read_magic(stream)
-            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-            shape, fortran, dtype = read(stream)
-            if len(shape) != 1 or fortran or dtype.hasobject:
-                raise ValueError(f"{self._url}: not a 1-d array of plain values")
-            self._header = (dtype, shape[0], end)
+            self._header = _layout(head, self._url)
         return self._header
 
     def __len__(self) -> int:

@@ -22,7 +22,6 @@ small files that are not rows (a task's links, a range's labels) are pickled who
 from __future__ import annotations
 
 import pickle
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,6 +39,7 @@ _SOURCE = "_source"  # the column that keeps each row's source in a merged file
 FAN_IN = 128
 WINDOW_BYTES = 64 << 20
 
+
 def key_range(keys: np.ndarray, bits: int) -> np.ndarray:
     """The range of each 64-bit hash key: its top `bits` bits."""
     keys = np.asarray(keys, dtype=np.uint64)
@@ -54,25 +54,12 @@ def node_range(gids: np.ndarray, bits: int) -> np.ndarray:
 
 
 def dump(location: str, name: str, value: Any, *, durable: bool = False) -> None:
-    """Write one file. Steps run one after another, so no reader sees it half-written; a run
-    that was interrupted starts again from an empty scratch location. In a local directory the
-    file is written in place and its directory made only when missing (a step writes thousands
-    of files into a few directories); in a store it is uploaded whole. `durable` (a dedup
-    state's files) writes it atomically and syncs it, as `arrays.save_array` does."""
+    """Write one pickled file whole (a task's links, a range's labels, a chunk's document ids):
+    a reader sees it complete or not at all. `durable` (a dedup state's files) also syncs it,
+    as `arrays.save_array` does."""
     path = storage.join(location, name)
-    here = storage.local(path)
-    if here is None or durable:
-        storage.make_dirs(path.rsplit("/", 1)[0], durable=durable)
-        storage.write_atomically(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), durable=durable)
-        return
-    target = Path(here)
-    try:
-        handle = target.open("wb")
-    except FileNotFoundError:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle = target.open("wb")
-    with handle:
-        pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    storage.make_dirs(path.rsplit("/", 1)[0], durable=durable)
+    storage.write_atomically(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), durable=durable)
 
 
 def exists(location: str, name: str) -> bool:
@@ -99,13 +86,9 @@ def write_parts(location: str, step: str, source: int, destinations: np.ndarray,
     table = np.zeros(len(order), dtype=[(name, column.dtype) for name, column in rows.items()])
     for name, column in rows.items():
         table[name] = column[order]
-    _save(location, step, f"{source:08d}", table, np.searchsorted(destinations[order],
-                                                                  np.arange(int(destinations[order[-1]]) + 2)))
-
-
-def _save(location: str, step: str, stem: str, table: np.ndarray, starts: np.ndarray) -> None:
-    save_array(storage.join(location, step, f"{stem}.npy"), table)
-    save_array(storage.join(location, step, f"{stem}{_STARTS}"), starts.astype(np.int64))
+    starts = np.searchsorted(destinations[order], np.arange(int(destinations[order[-1]]) + 2))
+    save_array(storage.join(location, step, f"{source:08d}.npy"), table)
+    save_array(storage.join(location, step, f"{source:08d}{_STARTS}"), starts.astype(np.int64))
 
 
 def _stems(location: str, step: str) -> list[str]:
