@@ -15,6 +15,7 @@ a fresh process with `--workers` local processes and prints, per corpus size:
     python benchmarks/dedup_scale.py --paragraphs 1000000 10000000
     python benchmarks/dedup_scale.py --quick                  # 200k: a smoke run
     python benchmarks/dedup_scale.py --task-mb 32 --fan-in 8  # smaller dedup tasks, merged shuffle files
+    python benchmarks/dedup_scale.py --merge-rate             # merging a step's files, alone
 
 Files go under a temporary directory in --tmp (default /tmp) and are removed after.
 """
@@ -44,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 import cleaner.dedup.shuffle as shuffle  # noqa: E402
 from cleaner.dedup import DedupBatch, DedupSettings, DedupState, FingerprintBatch, deduplicate  # noqa: E402
-from cleaner.dedup.components import Spread, process_spread  # noqa: E402
+from cleaner.dedup.components import Spread, in_process, process_spread  # noqa: E402
 from cleaner.dedup.job import STATE_BITS, TASK_BYTES, group_tasks, range_bits  # noqa: E402
 from cleaner.dedup.tokens import fmix64  # noqa: E402
 from cleaner.spill import read_dedup, spill_path, write_decisions  # noqa: E402
@@ -202,6 +203,27 @@ def run_size(paragraphs: int, args: argparse.Namespace) -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def merge_rate(tmp: str, sources: int = 64, rows: int = 100_000, ranges: int = 1 << 16) -> None:
+    """`shuffle.merge_block` alone: `sources` map outputs of `rows` rows (three 8-byte columns,
+    random destinations among `ranges`) merged eight at a time, in this process."""
+    root = tempfile.mkdtemp(prefix="dedup-merge-", dir=tmp)
+    try:
+        rng = np.random.default_rng(1)
+        for source in range(sources):
+            shuffle.write_parts(root, "step", source, rng.integers(0, ranges, rows),
+                                {"key": rng.integers(0, 1 << 63, rows).astype(np.uint64),
+                                 "local": np.arange(rows), "doc": np.arange(rows)})
+        shuffle.FAN_IN = 8
+        cpu = time.process_time()
+        shuffle.merge_sources(root, in_process, "step")
+        seconds = time.process_time() - cpu
+        merged = sources * rows * 24 / 2**20
+        print(f"merge: {merged:,.0f} MB of rows from {sources} files ({ranges:,} destinations) in {seconds:.2f} CPU s, "
+              f"{merged / seconds:,.0f} MB/s per core")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--paragraphs", type=int, nargs="+", default=[1_000_000, 3_000_000])
@@ -212,6 +234,7 @@ def main() -> None:
                         help="MB of batches per dedup task (default: the pipeline's)")
     parser.add_argument("--fan-in", type=int, default=shuffle.FAN_IN,
                         help="merge a step's files once it has more sources than this (default: the pipeline's)")
+    parser.add_argument("--merge-rate", action="store_true", help="only time merging a step's files")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--tasks", help=argparse.SUPPRESS)
     parser.add_argument("--state", type=Path, help=argparse.SUPPRESS)
@@ -219,6 +242,9 @@ def main() -> None:
     if args.measure is not None:
         print(json.dumps(measure(args.measure, [int(t) for t in args.tasks.split(",")], args.state, args.workers,
                                  args.task_mb, args.fan_in)))
+        return
+    if args.merge_rate:
+        merge_rate(args.tmp)
         return
     for paragraphs in [200_000] if args.quick else args.paragraphs:
         run_size(paragraphs, args)
