@@ -12,6 +12,9 @@ import fsspec
 import pytest
 from conftest import run_cli
 
+from cleaner import pipeline
+from cleaner.dedup import job as dedup_job
+
 P1 = ("Die Landesregierung hat am Dienstag ein Programm zur Sanierung von Schulgebäuden beschlossen, "
       "das in den kommenden fünf Jahren rund zwei Milliarden Euro umfassen soll und alle Kreise erreicht. "
       "Nach Angaben des Kultusministeriums sollen zuerst die Gebäude mit den größten Mängeln bei Brandschutz "
@@ -86,6 +89,40 @@ def test_repeat_inside_one_document(tmp_path: Path) -> None:
 def test_no_dedup_keeps_everything(corpus: Path, tmp_path: Path) -> None:
     assert run_cli("clean", corpus, "-o", tmp_path / "out", "--no-dedup") == 0
     assert len(records(tmp_path / "out")) == 4
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_dedup_tasks_of_one_or_many_phase1_tasks_give_the_same_output(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: str) -> None:
+    """The dedup reads consecutive phase-1 tasks as one dedup task (about 64 MB of
+    fingerprints); one task each or all in one, the output is byte for byte the same, with a
+    state across two runs too."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    monkeypatch.setattr(pipeline, "TASK_MAX_BYTES", 700)  # a phase-1 task per file or two
+    root = tmp_path / "corpus"
+    pages = [("Schulen werden saniert", P1, P2), ("Mittwoch", P1_NEAR, P3), ("Brand", P4, P3), ("Neu", P2, P4),
+             ("Schulen werden saniert", P1, P2), ("Hafen", P3, FOOTER)]
+    for i, page in enumerate(pages):
+        write(root / "first", f"{i}.txt", *page, FOOTER)
+    write(root / "later", "x.txt", "Nachtrag", P4, P1_NEAR, FOOTER)
+    outputs = {}
+    for task_bytes in (1, 1 << 30):
+        monkeypatch.setattr(dedup_job, "TASK_BYTES", task_bytes)
+        tag = f"t{task_bytes}"
+        state = ["--state", str(tmp_path / f"state-{tag}")]
+        for run, inputs in (("1", [root / "first"]), ("2", [root / "first", root / "later"])):
+            out = tmp_path / f"{tag}-{run}"
+            assert run_cli("clean", *inputs, "-o", out, "--workers", workers, "-q", *state) == 0
+            outputs[tag, run] = {name: (out / name).read_bytes() for name in ("documents.jsonl", "rejected.jsonl",
+                                                                              "stats.json")}
+    assert json.loads(outputs["t1", "1"]["stats.json"])["duplicates"]["paragraphs"] > 0
+    assert manifest_tasks(tmp_path / "t1-1") >= 4
+    for run in ("1", "2"):
+        assert outputs["t1", run] == outputs[f"t{1 << 30}", run]
+
+
+def manifest_tasks(out: Path) -> int:
+    return int(json.loads((out / "manifest.json").read_text())["timings"]["tasks"])
 
 
 def test_incremental_runs_with_state(corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

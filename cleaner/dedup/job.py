@@ -104,9 +104,11 @@ def range_bits(batch_bytes: int, least: int = 0) -> int:
     return max(bits, least)
 
 
-def group_tasks(sizes: list[int], target: int = TASK_BYTES, first: int = 0) -> list[range]:
+def group_tasks(sizes: list[int], target: int | None = None, first: int = 0) -> list[range]:
     """Dedup tasks for phase-1 tasks numbered first, first + 1, ... with dedup batches of these
-    sizes: runs of consecutive tasks of up to `target` bytes (a larger task alone)."""
+    sizes: runs of consecutive tasks of up to `target` bytes (default TASK_BYTES; a larger task
+    alone)."""
+    target = TASK_BYTES if target is None else target
     groups: list[range] = []
     start, total = first, 0
     for task, size in enumerate(sizes, start=first):
