@@ -54,24 +54,25 @@ def _header_end(head: bytes, where: str) -> int:
     return 8 + struct.calcsize(size_format) + struct.unpack_from(size_format, head, 8)[0]
 
 
-class MappedArray:
-    """A local .npy file, its header read once; rows read through a memory map that lives for
-    one read (the pages a read touches count in the process's resident memory only while
-    mapped), or a span read straight from the file."""
+class _NpyFile:
+    """What both readers share: the file's header, read once per object."""
 
-    def __init__(self, path: str) -> None:
-        self._path = path
+    def __init__(self, where: str) -> None:
+        self._where = where
         self._header: tuple[np.dtype, int, int] | None = None
+
+    def _head(self, size: int) -> bytes:
+        """The file's first `size` bytes (fewer if it is shorter)."""
+        raise NotImplementedError
 
     def _layout(self) -> tuple[np.dtype, int, int]:
         """(dtype, rows, offset of the first row)."""
         if self._header is None:
-            with open(self._path, "rb") as handle:
-                head = handle.read(_HEAD_BYTES)
-                end = _header_end(head, self._path)
-                if end > len(head):
-                    head += handle.read(end - len(head))
-            self._header = _layout(head, self._path)
+            head = self._head(_HEAD_BYTES)
+            end = _header_end(head, self._where)
+            if end > len(head):
+                head = self._head(end)
+            self._header = _layout(head, self._where)
         return self._header
 
     def __len__(self) -> int:
@@ -80,6 +81,20 @@ class MappedArray:
     @property
     def dtype(self) -> np.dtype:
         return self._layout()[0]
+
+
+class MappedArray(_NpyFile):
+    """A local .npy file, its header read once; rows read through a memory map that lives for
+    one read (the pages a read touches count in the process's resident memory only while
+    mapped), or a span read straight from the file."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self._path = path
+
+    def _head(self, size: int) -> bytes:
+        with open(self._path, "rb") as handle:
+            return handle.read(size)
 
     def whole(self) -> np.ndarray:
         """Every row: a memory map, so a binary search over it touches only a few pages."""
@@ -100,30 +115,17 @@ class MappedArray:
         return np.fromfile(self._path, dtype=dtype, count=max(0, end - begin), offset=offset + begin * dtype.itemsize)
 
 
-class RangedArray:
+class RangedArray(_NpyFile):
     """A 1-d .npy file in a store, read by byte ranges (its header is read once)."""
 
     def __init__(self, url: str) -> None:
+        super().__init__(url)
         self._url = url
         self._fs, self._inner = filesystem(url)
-        self._header: tuple[np.dtype, int, int] | None = None
 
-    def _layout(self) -> tuple[np.dtype, int, int]:
-        """(dtype, rows, offset of the first row)."""
-        if self._header is None:
-            head = self._fs.cat_file(self._inner, start=0, end=_HEAD_BYTES)
-            end = _header_end(head, self._url)
-            if end > len(head):
-                head = self._fs.cat_file(self._inner, start=0, end=end)
-            self._header = _layout(head, self._url)
-        return self._header
-
-    def __len__(self) -> int:
-        return self._layout()[1]
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self._layout()[0]
+    def _head(self, size: int) -> bytes:
+        data: bytes = self._fs.cat_file(self._inner, start=0, end=size)
+        return data
 
     def whole(self) -> np.ndarray:
         return self.span(0, len(self))
