@@ -206,15 +206,15 @@ def plan_tasks(files: list[InputFile], settings: Settings, engine: RayEngine | N
 def _map(engine: RayEngine | None, factory: Callable[[], Callable[[Any], Any]], jobs: Iterable[Any], workers: int,
          on_done: Callable[[Any], object]) -> None:
     """Every job through a runner built by `factory`, on the Ray actors or in up to `workers`
-    local processes; `on_done` gets each result in the driver, in the order they finish. Jobs
-    are taken from `jobs` as workers are free for them."""
+    local processes (`--workers 1`: this one); `on_done` gets each result in the driver, in the
+    order they finish. Jobs are taken from `jobs` as workers are free for them. A single job
+    goes to a worker process too (the pool starts processes as jobs need them), so the driver
+    reads no input even when one large file is the whole corpus."""
     if engine is not None:
         engine.map_tasks(factory, jobs, on_done)
         return
-    if isinstance(jobs, list):
-        if not jobs:
-            return
-        workers = min(workers, len(jobs))
+    if isinstance(jobs, list) and not jobs:
+        return
     map_tasks(factory, jobs, max(1, workers), on_done)
 
 
