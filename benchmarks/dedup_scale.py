@@ -141,7 +141,7 @@ def measure(spill: Path, tasks: list[int], state_dir: Path | None, workers: int,
     state = DedupState.open(state_dir, SETTINGS) if state_dir is not None else None
     bits = state.bits if state is not None and state.bits is not None else range_bits(batches, STATE_BITS if state else 0)
     steps: dict[str, float] = {}
-    groups = group_tasks(sizes, task_mb << 20, tasks[0])
+    groups = group_tasks(sizes, task_mb << 20 if task_mb else None, tasks[0])
     with process_spread(workers) as pool:
         spread = timed(pool, steps)
         stats, job = deduplicate(groups, partial(read_dedup, spill), partial(write_decisions, spill), str(spill / "dedup"),
@@ -186,7 +186,7 @@ def run_size(paragraphs: int, args: argparse.Namespace) -> None:
         again = _measured(spill, list(range(tasks, tasks + extra)), root / "state", args)
         state_bytes = sum(p.stat().st_size for p in (root / "state").rglob("*") if p.is_file())
         print(f"{tasks * TASK_PARAGRAPHS:>10,} paragraphs ({tasks} tasks, {sum(sizes[:tasks]) / 2**20:,.0f} MB of batches, "
-              f"generated in {generated:.0f} s, {first['dedup_tasks']} dedup tasks of up to {args.task_mb} MB, "
+              f"generated in {generated:.0f} s, {first['dedup_tasks']} dedup tasks ({again['dedup_tasks']} in the incremental run), "
               f"2**{first['bits']} hash ranges, files merged above {args.fan_in} sources):")
         print(f"    first run into a fresh state: {first['seconds']:7.1f} s, driver peak {first['driver_peak_mb']:6.0f} MB, "
               f"largest worker {first['worker_peak_mb']:6.0f} MB; {first['removed']:,} duplicates, "
@@ -230,8 +230,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--tmp", default="/tmp")
-    parser.add_argument("--task-mb", type=int, default=TASK_BYTES >> 20,
-                        help="MB of batches per dedup task (default: the pipeline's)")
+    parser.add_argument("--task-mb", type=int, default=0,
+                        help=f"MB of batches per dedup task (default: the pipeline's rule, up to {TASK_BYTES >> 20} MB)")
     parser.add_argument("--fan-in", type=int, default=shuffle.FAN_IN,
                         help="merge a step's files once it has more sources than this (default: the pipeline's)")
     parser.add_argument("--merge-rate", action="store_true", help="only time merging a step's files")

@@ -106,8 +106,9 @@ def test_dedup_tasks_of_one_or_many_phase1_tasks_give_the_same_output(
         write(root / "first", f"{i}.txt", *page, FOOTER)
     write(root / "later", "x.txt", "Nachtrag", P4, P1_NEAR, FOOTER)
     outputs = {}
-    for task_bytes in (1, 1 << 30):
+    for task_bytes, spread in ((1, 16), (1 << 30, 1)):  # one phase-1 task each; all in one
         monkeypatch.setattr(dedup_job, "TASK_BYTES", task_bytes)
+        monkeypatch.setattr(dedup_job, "TASK_SPREAD", spread)
         tag = f"t{task_bytes}"
         state = ["--state", str(tmp_path / f"state-{tag}")]
         for run, inputs in (("1", [root / "first"]), ("2", [root / "first", root / "later"])):

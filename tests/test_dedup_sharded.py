@@ -21,7 +21,7 @@ import pytest
 from dedup_support import batch, dedup_tasks, mutate, scrambled, words
 
 import cleaner.dedup.state as runs
-from cleaner.dedup import DedupBatch, DedupSettings
+from cleaner.dedup import DedupBatch, DedupSettings, job
 from cleaner.dedup.components import in_process
 from cleaner.dedup.job import group_tasks
 
@@ -98,6 +98,9 @@ def test_group_tasks_cuts_consecutive_runs_by_size() -> None:
     assert group_tasks([5, 5, 5, 20, 1, 1], target=10) == [range(0, 2), range(2, 3), range(3, 4), range(4, 6)]
     assert group_tasks([3, 3], target=10, first=7) == [range(7, 9)]
     assert group_tasks([], target=10) == []
+    # by default a small run is cut into about TASK_SPREAD dedup tasks, a large one by TASK_BYTES
+    assert len(group_tasks([10] * 32)) == 16 and len(group_tasks([10] * 31)) == 16
+    assert group_tasks([job.TASK_BYTES // 2] * 64) == [range(at, at + 2) for at in range(0, 64, 2)]
 
 
 def test_compacted_state_gives_the_same_decisions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -29,8 +29,10 @@ MAX_BITS = 16
 # A dedup task is a run of consecutive phase-1 tasks with about TASK_BYTES of dedup batches
 # (one phase-1 task when larger): a step reads a slice of every source's file per destination,
 # so fewer, larger sources keep those reads (sources x ranges) in bounds at terabytes, while a
-# task's call still holds a few hundred MB.
+# task's call still holds a few hundred MB. A small run is cut into about TASK_SPREAD dedup
+# tasks instead, so its per-task steps still run in parallel (one call per dedup task).
 TASK_BYTES = 64 << 20
+TASK_SPREAD = 16
 STATE_BITS = 6
 CC_FEWER_BITS = 3  # the components steps cut their nodes into 2**(bits - CC_FEWER_BITS) ranges
 # Candidate pairs whose exact Jaccard is computed in one call (see verify, decide).
@@ -106,9 +108,10 @@ def range_bits(batch_bytes: int, least: int = 0) -> int:
 
 def group_tasks(sizes: list[int], target: int | None = None, first: int = 0) -> list[range]:
     """Dedup tasks for phase-1 tasks numbered first, first + 1, ... with dedup batches of these
-    sizes: runs of consecutive tasks of up to `target` bytes (default TASK_BYTES; a larger task
-    alone)."""
-    target = TASK_BYTES if target is None else target
+    sizes: runs of consecutive tasks of up to `target` bytes (a larger task alone). The default
+    target is TASK_BYTES, or a TASK_SPREAD-th of the run when that is smaller. It depends on
+    the input alone, never on the workers, so the state's chunks are the same for any number."""
+    target = min(TASK_BYTES, -(-sum(sizes) // TASK_SPREAD)) if target is None else target
     groups: list[range] = []
     start, total = first, 0
     for task, size in enumerate(sizes, start=first):
