@@ -82,12 +82,13 @@ def read_bytes(path: Location) -> bytes:
 
 
 @contextmanager
-def open_atomically(path: Location, *, durable: bool = False) -> Iterator[BinaryIO]:
+def open_atomically(path: Location, *, durable: bool = False, sync_directory: bool = True) -> Iterator[BinaryIO]:
     """A file open for writing that appears at `path` only when the block exits without error.
 
     `durable` also syncs a local file to disk before it is renamed, and its directory after
     (for files that must survive a machine crash: finished phase-1 work kept for --resume, the
-    files of a dedup state). In a store an object is durable once its put has returned.
+    files of a dedup state), unless `sync_directory` is False because the caller syncs it once
+    after several files. In a store an object is durable once its put has returned.
     """
     target = local(path)
     if target is None:
@@ -106,7 +107,7 @@ def open_atomically(path: Location, *, durable: bool = False) -> Iterator[Binary
                 handle.flush()
                 os.fsync(handle.fileno())
         os.replace(temporary, target)
-        if durable:
+        if durable and sync_directory:
             fsync_dir(Path(target).parent)
     except BaseException:
         try:

@@ -90,6 +90,21 @@ def test_ranged_reads_give_the_rows_of_a_memory_map(tmp_path: Path, monkeypatch:
         open_array("memory://bucket/chunk/para.npy").take(np.array([4999]))
 
 
+def test_a_small_file_is_read_once(tmp_path: Path) -> None:
+    """A file that fits in the first read (a shuffle file's starts, a small table) is served
+    from it: the same rows as a large file's reads, and in a store a single request."""
+    small = np.arange(40, dtype=np.int64) * 3
+    save_array(str(tmp_path / "small.npy"), small)
+    save_array("countmem://bucket/small.npy", small)
+    CountingMemoryFileSystem.read.clear()
+    for array in (open_array(str(tmp_path / "small.npy")), open_array("countmem://bucket/small.npy")):
+        assert np.array_equal(array.take(np.array([39, 0, 7, 7])), small[[39, 0, 7, 7]])
+        assert np.array_equal(array.span(5, 9), small[5:9]) and np.array_equal(array.whole(), small)
+        array.whole()[0] = -1  # a copy: the next read is unchanged
+        assert array.take(np.array([0]))[0] == 0 and len(array) == 40
+    assert CountingMemoryFileSystem.read["/bucket/small.npy"] == (tmp_path / "small.npy").stat().st_size
+
+
 def test_a_table_at_a_url_answers_as_a_local_one(tmp_path: Path) -> None:
     rng = np.random.default_rng(5)
     rows = np.zeros(3000, dtype=BAND_ROW)

@@ -24,12 +24,13 @@ GAP_BYTES = 1 << 20
 _HEAD_BYTES = 4096  # enough for the header of any array of our dtypes
 
 
-def save_array(path: str, array: np.ndarray, *, durable: bool = False) -> None:
+def save_array(path: str, array: np.ndarray, *, durable: bool = False, sync_directory: bool = True) -> None:
     """Write `array` to `path` whole: a reader sees the file complete or not at all. `durable`
     (a dedup state's files) also syncs it and the directories it made to disk, in the writer,
-    so a commit that lists it need not (see `storage.open_atomically`)."""
+    so a commit that lists it need not (see `storage.open_atomically`, also for
+    `sync_directory`)."""
     storage.make_dirs(path.rsplit("/", 1)[0], durable=durable)
-    with storage.open_atomically(path, durable=durable) as handle:
+    with storage.open_atomically(path, durable=durable, sync_directory=sync_directory) as handle:
         np.lib.format.write_array(handle, np.ascontiguousarray(array), allow_pickle=False)
 
 
@@ -55,11 +56,14 @@ def _header_end(head: bytes, where: str) -> int:
 
 
 class _NpyFile:
-    """What both readers share: the file's header, read once per object."""
+    """What both readers share: the file's header, read once per object, and a small file's
+    rows, which come whole with that first read (a shuffle file's starts, a small table): read
+    from it, the file is opened or requested once."""
 
     def __init__(self, where: str) -> None:
         self._where = where
         self._header: tuple[np.dtype, int, int] | None = None
+        self._small: np.ndarray | None = None
 
     def _head(self, size: int) -> bytes:
         """The file's first `size` bytes (fewer if it is shorter)."""
@@ -72,7 +76,9 @@ class _NpyFile:
             end = _header_end(head, self._where)
             if end > len(head):
                 head = self._head(end)
-            self._header = _layout(head, self._where)
+            self._header = dtype, rows, offset = _layout(head, self._where)
+            if len(head) >= offset + rows * dtype.itemsize:
+                self._small = np.frombuffer(head, dtype=dtype, count=rows, offset=offset)
         return self._header
 
     def __len__(self) -> int:
@@ -82,11 +88,35 @@ class _NpyFile:
     def dtype(self) -> np.dtype:
         return self._layout()[0]
 
+    def whole(self) -> np.ndarray:
+        """Every row (locally a memory map, so a binary search over it touches only a few pages)."""
+        self._layout()
+        return self._small.copy() if self._small is not None else self._whole()
+
+    def take(self, at: np.ndarray) -> np.ndarray:
+        """The rows at these positions, in this order."""
+        self._layout()
+        return self._small[np.asarray(at, dtype=np.int64)] if self._small is not None else self._take(at)
+
+    def span(self, begin: int, end: int) -> np.ndarray:
+        """Rows begin to end (exclusive)."""
+        self._layout()
+        return self._small[begin:end].copy() if self._small is not None else self._span(begin, end)
+
+    def _whole(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def _take(self, at: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _span(self, begin: int, end: int) -> np.ndarray:
+        raise NotImplementedError
+
 
 class MappedArray(_NpyFile):
-    """A local .npy file, its header read once; rows read through a memory map that lives for
-    one read (the pages a read touches count in the process's resident memory only while
-    mapped), or a span read straight from the file."""
+    """A local .npy file: rows read through a memory map that lives for one read (the pages a
+    read touches count in the process's resident memory only while mapped), or a span read
+    straight from the file."""
 
     def __init__(self, path: str) -> None:
         super().__init__(path)
@@ -96,21 +126,18 @@ class MappedArray(_NpyFile):
         with open(self._path, "rb") as handle:
             return handle.read(size)
 
-    def whole(self) -> np.ndarray:
-        """Every row: a memory map, so a binary search over it touches only a few pages."""
+    def _whole(self) -> np.ndarray:
         dtype, rows, offset = self._layout()
         return np.memmap(self._path, dtype=dtype, mode="r", offset=offset, shape=(rows,)) if rows \
             else np.zeros(0, dtype=dtype)
 
-    def take(self, at: np.ndarray) -> np.ndarray:
-        """The rows at these positions, in this order."""
-        mapped = self.whole()
+    def _take(self, at: np.ndarray) -> np.ndarray:
+        mapped = self._whole()
         rows = np.array(mapped[at])
         del mapped
         return rows
 
-    def span(self, begin: int, end: int) -> np.ndarray:
-        """Rows begin to end (exclusive), read from the file."""
+    def _span(self, begin: int, end: int) -> np.ndarray:
         dtype, _, offset = self._layout()
         return np.fromfile(self._path, dtype=dtype, count=max(0, end - begin), offset=offset + begin * dtype.itemsize)
 
@@ -127,10 +154,10 @@ class RangedArray(_NpyFile):
         data: bytes = self._fs.cat_file(self._inner, start=0, end=size)
         return data
 
-    def whole(self) -> np.ndarray:
-        return self.span(0, len(self))
+    def _whole(self) -> np.ndarray:
+        return self._span(0, len(self))
 
-    def span(self, begin: int, end: int) -> np.ndarray:
+    def _span(self, begin: int, end: int) -> np.ndarray:
         """Rows begin to end (exclusive), in one request."""
         dtype, _, offset = self._layout()
         size = (end - begin) * dtype.itemsize
@@ -140,7 +167,7 @@ class RangedArray(_NpyFile):
             raise ValueError(f"{self._url}: shorter than its header says")
         return np.frombuffer(bytearray(data), dtype=dtype)
 
-    def take(self, at: np.ndarray) -> np.ndarray:
+    def _take(self, at: np.ndarray) -> np.ndarray:
         dtype, _, offset = self._layout()
         at = np.asarray(at, dtype=np.int64)
         if not len(at):
