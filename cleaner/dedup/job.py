@@ -22,9 +22,11 @@ from cleaner.dedup.shuffle import load
 from cleaner.dedup.tables import save_table
 
 # Every grouping step cuts its keys into 2**bits hash ranges, one call each: about
-# RANGE_BYTES of phase-1 dedup batches per range, at most 2**MAX_BITS ranges. A state is cut
-# into at least 2**STATE_BITS (it grows), and keeps the number it was created with.
-RANGE_BYTES = 32 << 20
+# RANGE_BYTES of phase-1 dedup batches per range (as much as a dedup task, so both kinds of
+# call hold about as much; fewer ranges also mean fewer calls and tables per incremental run),
+# at most 2**MAX_BITS ranges. A state is cut into at least 2**STATE_BITS (it grows), and keeps
+# the number it was created with.
+RANGE_BYTES = 64 << 20
 MAX_BITS = 16
 # A dedup task is a run of consecutive phase-1 tasks with about TASK_BYTES of dedup batches
 # (one phase-1 task when larger): a step reads a slice of every source's file per destination,
