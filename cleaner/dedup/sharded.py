@@ -35,7 +35,7 @@ The decisions, in the order they are applied (each step below says where it is c
 
 Paragraphs are numbered (gid) in input order: earlier runs' first, then task by task, then in
 line order, and documents likewise, so "earliest" is "smallest number". Below, a "task" is a
-dedup task: a run of consecutive phase-1 tasks with about `job.TASK_BYTES` of fingerprints
+dedup task: a run of consecutive phase-1 tasks with up to `job.TASK_BYTES` of fingerprints
 (`group_tasks`), read as one batch; each phase-1 task still gets its own decisions. The steps,
 each run through a `Spread` (a process pool, Ray actors, or this process), each call reading
 its inputs from the scratch location and writing its outputs there (`shuffle.py`):
