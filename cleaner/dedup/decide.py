@@ -19,6 +19,7 @@ from cleaner.dedup.decisions import (
     REJECTION,
     REMOVAL,
     Decisions,
+    renumber_targets,
 )
 from cleaner.dedup.jaccard import pair_jaccard
 from cleaner.dedup.job import Job, Paragraphs, Shape, pair_batches, scatter
@@ -104,10 +105,7 @@ def decide(job: Job, task: int) -> DedupStats:
     counted = np.bincount(shape.owner[~recurring], weights=chars[~recurring], minlength=n_docs)
     rejections = duplicate_documents(doc[dup_at], target["doc"], chars[dup_at], counted, int(job.doc_base[task]),
                                      s.duplicate_document_fraction)
-    used = np.unique(np.concatenate([removals["target"][removals["target"] >= 0], rejections["target"]]))
-    for rows in (removals, rejections):
-        points = rows["target"] >= 0
-        rows["target"][points] = np.searchsorted(used, rows["target"][points])
+    used = renumber_targets(removals, rejections)
     decisions = Decisions(list(batch.doc_ids), removals, rejections, paragraphs.documents(used))
     for member, piece in zip(job.tasks[task], decisions.split(documents)):
         job.write_decisions(member, piece)

@@ -30,6 +30,16 @@ REMOVAL = np.dtype([
 REJECTION = np.dtype([("doc", np.int64), ("target", np.int64), ("fraction", np.float64)])
 
 
+def renumber_targets(removals: np.ndarray, rejections: np.ndarray) -> np.ndarray:
+    """The distinct targets these rows point at, sorted; each row's target (-1: none) becomes
+    its place among them, in place, so the rows index a table of just those targets."""
+    used = np.unique(np.concatenate([removals["target"][removals["target"] >= 0], rejections["target"]]))
+    for rows in (removals, rejections):
+        points = rows["target"] >= 0
+        rows["target"][points] = np.searchsorted(used, rows["target"][points])
+    return used
+
+
 @dataclass(frozen=True)
 class Decisions:
     """What deduplication decided for a run of consecutive documents (one task's).
@@ -51,11 +61,9 @@ class Decisions:
             end = first + count
             removals = self.removals[(self.removals["doc"] >= first) & (self.removals["doc"] < end)]
             rejections = self.rejections[(self.rejections["doc"] >= first) & (self.rejections["doc"] < end)]
-            used = np.unique(np.concatenate([removals["target"][removals["target"] >= 0], rejections["target"]]))
-            for rows in (removals, rejections):
-                rows["doc"] -= first
-                points = rows["target"] >= 0
-                rows["target"][points] = np.searchsorted(used, rows["target"][points])
+            removals["doc"] -= first
+            rejections["doc"] -= first
+            used = renumber_targets(removals, rejections)
             pieces.append(Decisions(self.doc_ids[first:end], removals, rejections,
                                     [self.targets[at] for at in used.tolist()]))
             first = end
