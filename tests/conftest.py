@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fsspec.implementations.memory import MemoryFileSystem
 from hypothesis import HealthCheck, Phase, settings
 
 from cleaner.cli import main
@@ -78,3 +79,11 @@ def rules_from(tmp_path: Path, body: str) -> RuleFilter:
 
 def run_cli(*args: str) -> int:
     return main([str(a) for a in args])
+
+
+def empty_memory_stores(*filesystems: type[MemoryFileSystem]) -> None:
+    """Empty fsspec's in-memory store and these subclasses' own: their objects live on the
+    class, so a test would otherwise see the last one's."""
+    for cls in (MemoryFileSystem, *filesystems):
+        cls.store.clear()
+        cls.pseudo_dirs[:] = [""]

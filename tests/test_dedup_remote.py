@@ -15,7 +15,7 @@ from pathlib import Path
 import fsspec
 import numpy as np
 import pytest
-from conftest import SEEDS, run_cli
+from conftest import SEEDS, empty_memory_stores, run_cli
 from fsspec.implementations.memory import MemoryFileSystem
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -57,15 +57,11 @@ fsspec.register_implementation("countmem", CountingMemoryFileSystem, clobber=Tru
 
 
 @pytest.fixture(autouse=True)
-def empty_memory_store() -> Iterator[None]:
-    for cls in (MemoryFileSystem, CountingMemoryFileSystem):
-        cls.store.clear()
-        cls.pseudo_dirs[:] = [""]
+def empty_stores() -> Iterator[None]:
+    empty_memory_stores(CountingMemoryFileSystem)
     CountingMemoryFileSystem.read.clear()
     yield
-    for cls in (MemoryFileSystem, CountingMemoryFileSystem):
-        cls.store.clear()
-        cls.pseudo_dirs[:] = [""]
+    empty_memory_stores(CountingMemoryFileSystem)
 
 
 def test_ranged_reads_give_the_rows_of_a_memory_map(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

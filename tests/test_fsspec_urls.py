@@ -17,7 +17,7 @@ from pathlib import Path
 
 import fsspec
 import pytest
-from conftest import SEEDS, run_cli
+from conftest import SEEDS, empty_memory_stores, run_cli
 from fsspec.implementations.memory import MemoryFileSystem
 
 from cleaner import remote
@@ -64,15 +64,11 @@ fsspec.register_implementation("flakymem", FlakyMemoryFileSystem, clobber=True)
 
 
 @pytest.fixture(autouse=True)
-def empty_memory_stores() -> Iterator[None]:
-    for cls in (MemoryFileSystem, FlakyMemoryFileSystem):
-        cls.store.clear()
-        cls.pseudo_dirs[:] = [""]
+def empty_stores() -> Iterator[None]:
+    empty_memory_stores(FlakyMemoryFileSystem)
     FlakyMemoryFileSystem.writes_left = 1_000_000
     yield
-    for cls in (MemoryFileSystem, FlakyMemoryFileSystem):
-        cls.store.clear()
-        cls.pseudo_dirs[:] = [""]
+    empty_memory_stores(FlakyMemoryFileSystem)
 
 
 @pytest.fixture(autouse=True)

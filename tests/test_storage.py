@@ -6,16 +6,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fsspec.implementations.memory import MemoryFileSystem
+from conftest import empty_memory_stores
 
 from cleaner import storage
 
 
 @pytest.fixture(autouse=True)
 def empty_memory_store() -> Iterator[None]:
-    MemoryFileSystem.store.clear()
+    empty_memory_stores()
     yield
-    MemoryFileSystem.store.clear()
+    empty_memory_stores()
 
 
 @pytest.fixture(params=["local", "file-url", "memory"])

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import SEEDS, run_cli
+from conftest import SEEDS, empty_memory_stores, run_cli
 from fsspec.implementations.memory import MemoryFileSystem
 
 from cleaner import pipeline, storage
@@ -31,9 +31,9 @@ def pinned_time_and_small_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(autouse=True)
 def empty_memory_store() -> Iterator[None]:
-    MemoryFileSystem.store.clear()
+    empty_memory_stores()
     yield
-    MemoryFileSystem.store.clear()
+    empty_memory_stores()
 
 
 def tree(root: Path) -> dict[str, bytes]:
